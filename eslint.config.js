@@ -1,0 +1,27 @@
+// One lint config for the whole repo: typed rules on TypeScript, no console outside the CLI.
+import js from '@eslint/js'
+import tseslint from 'typescript-eslint'
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', 'docs/api/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname }
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/explicit-function-return-type': ['error', { allowExpressions: true, allowTypedFunctionExpressions: true }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-console': 'error'
+    }
+  },
+  {
+    // Tests, examples, benchmarks and the CLI talk to a person on purpose.
+    files: ['src/cli/**/*.ts', 'src/cli.ts', 'examples/**', 'bench/**', 'test/**', 'scripts/**'],
+    rules: { 'no-console': 'off', '@typescript-eslint/explicit-function-return-type': 'off' }
+  }
+)

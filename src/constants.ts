@@ -1,0 +1,46 @@
+/** Protocol IDs, defaults and limits, each with the reason for its value. */
+
+/** Registry gossip: one long-lived stream per direction per peer pair. */
+export const REGISTRY_PROTOCOL = '/clawmesh/registry/1.0.0'
+/** Delivery: long-lived request/response streams, multiplexed by message ID. */
+export const DELIVER_PROTOCOL = '/clawmesh/deliver/1.0.0'
+/** Version number carried in frames so a future peer can refuse politely. */
+export const WIRE_VERSION = 1
+
+/** Default TCP port of an OpenClaw Gateway; the mesh listens on a random port of its own. */
+export const DEFAULT_GATEWAY_PORT = 18789
+
+/** 1 MiB: large enough for any chat message, small enough that a frame cannot exhaust memory. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
+/** Registry frames carry snapshots in chunks; a chunk never exceeds this. */
+export const MAX_REGISTRY_FRAME_BYTES = 4 * 1024 * 1024
+/** Entries per snapshot chunk: keeps a 100k-session snapshot from blocking deliveries on the same connection. */
+export const SNAPSHOT_CHUNK_ENTRIES = 2_000
+
+/** sessions_send's own default wait. */
+export const DEFAULT_SEND_TIMEOUT_MS = 30_000
+/** How long to wait for a dial + stream negotiation before calling a Gateway unreachable. */
+export const DEFAULT_DIAL_TIMEOUT_MS = 5_000
+
+/** Changes within this window travel in one signed delta (bursts of announces). */
+export const DEFAULT_DELTA_BATCH_MS = 2
+/** Anti-entropy: a digest hash every so often; the full digest only when hashes differ. */
+export const DEFAULT_ANTI_ENTROPY_INTERVAL_MS = 10_000
+/** Heartbeats on the registry stream detect a hung (not crashed) peer. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_500
+/** A peer silent for this long is treated as gone: its sessions turn unreachable. */
+export const DEFAULT_PEER_SILENCE_MS = 4_500
+/** Unreachable sessions stay listed (as unreachable) this long, then are dropped. */
+export const DEFAULT_UNREACHABLE_GRACE_MS = 60_000
+/** An origin compacts its signed log into a fresh snapshot past this many deltas. */
+export const MAX_DELTAS_BEFORE_CHECKPOINT = 64
+
+/** Message IDs remembered for deduplication: a retry within this window is never delivered twice. */
+export const DEDUP_WINDOW_MS = 10 * 60_000
+/** ...and at most this many, so a flood of IDs cannot grow memory without bound. */
+export const DEDUP_MAX_ENTRIES = 100_000
+/** Deliveries one peer may have in flight at once; past it we stop reading its stream (back-pressure). */
+export const MAX_INFLIGHT_PER_PEER = 256
+
+/** Streams per protocol per connection: ours are long-lived, a handful is plenty. */
+export const MAX_STREAMS_PER_PROTOCOL = 16

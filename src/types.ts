@@ -1,0 +1,219 @@
+/** Public types of clawmesh: what a Gateway embedding the mesh sees. */
+
+/** How a Gateway is known in the mesh. */
+export interface GatewayInfo {
+  /** Human name, unique in the mesh (`hq`, `hangzhou`); defaults to `<host>-<gatewayPort>`. */
+  name: string
+  /** The libp2p peer ID (base58), the Gateway's cryptographic identity. */
+  peerId: string
+  /** The OpenClaw Gateway's own port, so `18790` or `localhost:18790` name it too. */
+  gatewayPort?: number
+  /** Host name of the machine the Gateway runs on. */
+  host: string
+  /** True for this Gateway itself. */
+  self: boolean
+  /** False when the Gateway is known to be down or cut off. */
+  reachable: boolean
+}
+
+/** What an owner says about one of its sessions. */
+export interface SessionAnnouncement {
+  /** The session UUID behind the key on this Gateway. Globally unique. */
+  sessionId?: string
+  /** OpenClaw's human label for the session. */
+  label?: string
+  /** The OpenClaw agent that owns the session (`main`). */
+  agentId?: string
+}
+
+/** One session in the mesh-wide registry. */
+export interface SessionEntry extends SessionAnnouncement {
+  sessionKey: string
+  /** The Gateway that owns it. */
+  owner: GatewayInfo
+  /** `gateway:<owner name>:<sessionKey>`: always routes to exactly this session. */
+  qualifiedKey: string
+}
+
+/** A connected mesh peer. */
+export interface PeerStatus extends GatewayInfo {
+  /** Multiaddrs of the open connection(s). */
+  addresses: string[]
+  /** Sessions this peer owns, per our registry. */
+  sessions: number
+  /** Last measured round-trip time on the registry stream, in ms. */
+  rttMs?: number
+}
+
+/** A message as the owning Gateway's `deliver` handler receives it. */
+export interface InboundMessage {
+  /** Idempotency key: the same ID is never delivered twice. */
+  id: string
+  /** The Gateway (and optionally the session) that sent it. */
+  from: { gateway: string, peerId: string, sessionKey?: string }
+  /** The local session it is for. */
+  sessionKey: string
+  sessionId?: string
+  /** The message text. */
+  text: string
+  /** Free-form metadata supplied by the sender (JSON values only). */
+  meta?: Record<string, unknown>
+  /** Whether the sender waits for a reply. */
+  waitForReply: boolean
+  /** Epoch ms after which the sender no longer waits (from the sender's remaining budget, not its clock). */
+  deadline: number
+}
+
+export interface DeliverContext {
+  /** Aborted when the sender gives up, the deadline passes or the mesh stops. */
+  signal: AbortSignal
+}
+
+export interface DeliverResult {
+  reply?: string
+}
+
+/** Hands an inbound message to a local session and returns the session's reply. */
+export type DeliverHandler = (message: InboundMessage, context: DeliverContext) => Promise<DeliverResult>
+
+/** Options of {@link Mesh.send}. */
+export interface SendOptions {
+  /** Give up after this long. @default 30000 */
+  timeoutMs?: number
+  /** Wait for the owner's reply (true) or return once the owner accepted the message (false). @default true */
+  waitForReply?: boolean
+  /** Route to this Gateway (name, port, host:port or peer ID) instead of resolving the owner. */
+  targetGateway?: string
+  signal?: AbortSignal
+  /** Idempotency key; reuse it to retry safely. @default a random UUID */
+  messageId?: string
+  /** The sending session, shown to the receiver. */
+  fromSessionKey?: string
+  meta?: Record<string, unknown>
+}
+
+export interface SendResult {
+  /** `ok`: delivered and, if asked, replied; `accepted`: the owner has it (fire-and-forget). */
+  status: 'ok' | 'accepted'
+  reply?: string
+  owner: GatewayInfo
+  sessionKey: string
+  sessionId?: string
+  messageId: string
+}
+
+/** Where a target would be delivered, without sending. */
+export interface Resolution {
+  owner: GatewayInfo
+  sessionKey: string
+  sessionId?: string
+  label?: string
+  agentId?: string
+  qualifiedKey: string
+  /** Which rule matched (see docs: addressing). */
+  via: 'qualified' | 'targetGateway' | 'sessionId' | 'key' | 'label'
+}
+
+export interface RejectedPeer {
+  peerId?: string
+  address?: string
+  reason: string
+  at: number
+}
+
+export interface MeshStatus {
+  self: GatewayInfo
+  /** Multiaddrs this node listens on. */
+  addresses: string[]
+  peers: number
+  /** Sessions known mesh-wide, ours included. */
+  sessions: number
+  /** Sessions this Gateway owns. */
+  localSessions: number
+  /** Gateways (origins) in the registry, ours included. */
+  gateways: number
+  incarnation: number
+  startedAt: number
+  /** Recent refusals (bad signature, wrong secret, not allowed), newest last. */
+  rejected: RejectedPeer[]
+  counters: {
+    sent: number
+    received: number
+    failed: number
+    duplicates: number
+    deltasApplied: number
+    deltasRejected: number
+  }
+}
+
+/** Events of a mesh. Each is a `CustomEvent` whose `detail` has this type. */
+export interface MeshEvents {
+  'peer:join': CustomEvent<GatewayInfo>
+  'peer:leave': CustomEvent<GatewayInfo>
+  'session:add': CustomEvent<SessionEntry>
+  'session:remove': CustomEvent<SessionEntry>
+  /** A Gateway's sessions turned unreachable or reachable again. */
+  'gateway:reachability': CustomEvent<GatewayInfo>
+  /** A connection or record was refused (wrong key, bad signature, policy). */
+  'peer:rejected': CustomEvent<RejectedPeer>
+}
+
+/**
+ * Which remote Gateways may reach which local sessions. Patterns use `*` as a
+ * wildcard (`agent:main:*`). A message is allowed when some `allow` rule
+ * matches and no `deny` rule does. @default every member may reach every announced session
+ */
+export interface InboundPolicy {
+  allow?: PolicyRule[]
+  deny?: PolicyRule[]
+}
+
+export interface PolicyRule {
+  /** Gateway name or peer ID pattern. @default '*' */
+  from?: string
+  /** Local session key pattern. @default '*' */
+  sessionKey?: string
+}
+
+/** Options of the clawmesh libp2p service (for people who run their own libp2p node). */
+export interface MeshServiceInit {
+  /** This Gateway's mesh name. @default `<host>-<gatewayPort>` or `<host>-<short peer ID>` */
+  name?: string
+  /** The OpenClaw Gateway's port, so peers can address us as `gateway:18790:...`. */
+  gatewayPort?: number
+  /** Handles inbound messages. Without one, inbound sends fail with `NOT_FOUND`. */
+  deliver?: DeliverHandler
+  /** Which remote Gateways may reach which local sessions. */
+  policy?: InboundPolicy
+  /** Largest message text accepted or sent, in bytes. @default 1048576 */
+  maxMessageBytes?: number
+  /** Unreachable Gateways' sessions are dropped after this long. @default 60000 */
+  unreachableGraceMs?: number
+  /** How often peers compare registry digests. @default 10000 */
+  antiEntropyIntervalMs?: number
+  /** Registry heartbeat interval; a peer silent for `peerSilenceMs` is treated as gone. @default 1500 */
+  heartbeatIntervalMs?: number
+  /** @default 4500 */
+  peerSilenceMs?: number
+  /** A fresh incarnation for this run (normally derived by `createMesh` from the data directory). @default Date.now() */
+  incarnation?: number
+  /** Default timeout of `send`. @default 30000 */
+  defaultTimeoutMs?: number
+  /** How long a dial may take before the target is called unreachable. @default 5000 */
+  dialTimeoutMs?: number
+}
+
+/** Options of {@link createMesh}. Every one is optional. */
+export interface MeshOptions extends MeshServiceInit {
+  /** Multiaddrs to listen on. @default ['/ip4/0.0.0.0/tcp/0'] (or 127.0.0.1 when `loopbackOnly`) */
+  listen?: string[]
+  /** Multiaddrs (with `/p2p/<peerId>`) of Gateways to dial and keep connected: bootstrap. */
+  peers?: string[]
+  /** Where the peer identity and incarnation counter live, so a restart keeps its peer ID. @default an in-memory identity */
+  dataDir?: string
+  /** Multicast DNS discovery on the LAN. Set `false` where multicast must not leave the host. @default true */
+  mdns?: boolean
+}
+
+export type MeshEventName = keyof MeshEvents
+
