@@ -1,0 +1,121 @@
+/**
+ * The slice of the OpenClaw plugin API (openclaw 2026.9.6) that the clawmesh
+ * plugin uses, typed structurally so the package does not depend on `openclaw`.
+ * Field names and shapes follow `dist/agent-harness-runtime-*.d.ts`
+ * (`OpenClawPluginApi`, `OpenClawPluginServiceContext`, `PluginRuntime`).
+ */
+
+export interface PluginLogger {
+  info: (message: string) => void
+  warn: (message: string) => void
+  error: (message: string) => void
+  debug?: (message: string) => void
+}
+
+/** The parts of `OpenClawConfig` we read. */
+export interface HostConfig {
+  gateway?: { port?: number }
+  agents?: {
+    entries?: Record<string, unknown>
+    list?: Array<{ id?: string, default?: boolean }>
+  }
+  session?: { mainKey?: string }
+}
+
+/** `SessionEntry` fields we announce. */
+export interface HostSessionEntry {
+  sessionId?: string
+  label?: string
+  displayName?: string
+  archivedAt?: number | string
+}
+
+export interface SessionsChangedEvent {
+  sessionKey: string
+  agentId?: string
+  label?: string
+  displayName?: string
+  reason?: string
+  phase?: string
+}
+
+export interface AgentWaitResult {
+  status: 'ok' | 'error' | 'timeout' | 'pending'
+  error?: string
+  terminalReply?: { disposition: 'visible', text: string } | { disposition: 'silent' | 'empty' }
+  timeoutPhase?: string
+  pendingError?: boolean
+  endedAt?: number
+  stopReason?: string
+  livenessState?: string
+}
+
+export interface HostRuntime {
+  agent: {
+    session: {
+      listSessionEntries: (params?: { agentId?: string }) => Array<{ sessionKey: string, entry: HostSessionEntry }>
+      getSessionEntry: (params: { agentId?: string, sessionKey: string }) => HostSessionEntry | undefined
+    }
+  }
+  subagent: {
+    run: (params: {
+      sessionKey: string
+      message: string
+      deliver?: boolean
+      extraSystemPrompt?: string
+      lane?: string
+      idempotencyKey?: string
+    }) => Promise<{ runId: string, sessionKey?: string }>
+    waitForRun: (params: { runId: string, timeoutMs?: number }) => Promise<AgentWaitResult>
+    getSessionMessages: (params: { sessionKey: string, limit?: number }) => Promise<{ messages: unknown[] }>
+  }
+}
+
+export interface ServiceContext {
+  config: HostConfig
+  stateDir: string
+  logger: PluginLogger
+  gatewayEvents?: {
+    onSessionsChanged: (handler: (event: SessionsChangedEvent) => void) => () => void
+  }
+}
+
+export interface ToolContext {
+  agentId?: string
+  sessionKey?: string
+  sessionId?: string
+}
+
+export interface ToolResult {
+  content: Array<{ type: 'text', text: string }>
+  details: unknown
+}
+
+export interface HostTool {
+  name: string
+  label?: string
+  description: string
+  parameters: Record<string, unknown>
+  execute: (toolCallId: string, params: Record<string, unknown>, signal?: AbortSignal) => Promise<ToolResult>
+}
+
+export interface BeforeToolCallEvent {
+  toolName: string
+  params: Record<string, unknown>
+}
+
+export interface PluginApi {
+  id: string
+  registrationMode?: string
+  config: HostConfig
+  pluginConfig?: Record<string, unknown>
+  runtime: HostRuntime
+  logger: PluginLogger
+  registerTool: (tool: HostTool | ((ctx: ToolContext) => HostTool | null | undefined), opts?: { name?: string }) => void
+  registerService: (service: {
+    id: string
+    start: (ctx: ServiceContext) => void | Promise<void>
+    stop?: (ctx: ServiceContext) => void | Promise<void>
+  }) => void
+  on?: (hook: 'before_tool_call', handler: (event: BeforeToolCallEvent) => { block: true, blockReason: string } | undefined, opts?: { matcher?: string[] }) => void
+}
