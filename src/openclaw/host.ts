@@ -117,5 +117,10 @@ export interface PluginApi {
     start: (ctx: ServiceContext) => void | Promise<void>
     stop?: (ctx: ServiceContext) => void | Promise<void>
   }) => void
+  registerGatewayMethod?: (
+    method: string,
+    handler: (opts: { params: Record<string, unknown>, respond: (ok: boolean, payload?: unknown, error?: { code: string, message: string }) => void }) => void | Promise<void>,
+    opts?: { scope?: 'operator.read' | 'operator.write' | 'operator.admin' }
+  ) => void
   on?: (hook: 'before_tool_call', handler: (event: BeforeToolCallEvent) => { block: true, blockReason: string } | undefined, opts?: { matcher?: string[] }) => void
 }

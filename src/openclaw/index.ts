@@ -13,6 +13,7 @@ import type { MeshHolder } from './tools.ts'
 import { DEFAULT_TIMEOUT_SECONDS } from './config.ts'
 
 export const PLUGIN_ID = 'clawmesh'
+export const STATUS_METHOD = 'clawmesh.status'
 
 /** One holder per process, whichever module instance the loader hands out. */
 const HOLDER_KEY = Symbol.for('clawmesh.openclaw.holder')
@@ -33,6 +34,15 @@ function register (api: PluginApi): void {
     start: async (ctx) => { await service.start(ctx) },
     stop: async (ctx) => { await service.stop(ctx) }
   })
+  // `openclaw gateway call clawmesh.status`: this Gateway's view of the mesh, for people and tests.
+  api.registerGatewayMethod?.(STATUS_METHOD, ({ respond }) => {
+    const mesh = h.mesh
+    if (mesh === undefined) {
+      respond(false, undefined, { code: 'UNAVAILABLE', message: 'the clawmesh service is not running on this Gateway' })
+      return
+    }
+    respond(true, { status: mesh.status(), peers: mesh.peers(), sessions: mesh.sessions() })
+  }, { scope: 'operator.read' })
   // A Gateway-qualified key given to the built-in sessions_send would fail as "not found": point the model at our tool.
   api.on?.('before_tool_call', (event) => {
     const key = event.params.sessionKey

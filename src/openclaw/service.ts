@@ -69,11 +69,11 @@ export class MeshService {
       this.unsubscribe = ctx.gatewayEvents.onSessionsChanged((event) => { sync.onChanged(event) })
     }
     const count = sync.snapshot(agentIds)
-    const status = (mesh as { status?: () => { self: { name: string, peerId: string }, addresses: string[] } }).status?.()
+    const status = mesh.status()
     this.holder.mesh = mesh
-    this.holder.selfName = status?.self.name
+    this.holder.selfName = status.self.name
     this.holder.defaultTimeoutSeconds = cfg.defaultTimeoutSeconds
-    ctx.logger.info(`clawmesh: joined the mesh as ${status?.self.name ?? '?'} (${status?.self.peerId ?? '?'}) on ${status?.addresses.join(' ') ?? '?'}; announced ${count} sessions`)
+    ctx.logger.info(`clawmesh: joined the mesh as ${status.self.name} (${status.self.peerId}) on ${status.addresses.join(' ')}; announced ${count} sessions`)
   }
 
   async stop (ctx: ServiceContext): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { MeshError } from '../errors.ts'
-import type { Resolution, SendOptions, SendResult, SessionAnnouncement, SessionEntry } from '../types.ts'
+import type { MeshStatus, PeerStatus, Resolution, SendOptions, SendResult, SessionAnnouncement, SessionEntry } from '../types.ts'
 import type { HostRuntime, HostTool, ToolContext, ToolResult } from './host.ts'
 import { injectIntoSession, isSilentReply } from './inject.ts'
 
@@ -16,6 +16,8 @@ export interface MeshLike {
   send: (target: string, message: string, options?: SendOptions) => Promise<SendResult>
   resolve: (target: string) => Resolution | Promise<Resolution>
   sessions: () => SessionEntry[]
+  peers: () => PeerStatus[]
+  status: () => MeshStatus
   stop: () => Promise<void>
 }
 

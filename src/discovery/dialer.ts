@@ -1,0 +1,253 @@
+/**
+ * The dialer: libp2p does not dial what discovery finds, so this service does.
+ *
+ * - **Discovered peers** (every `peer` event of the named discovery services,
+ *   e.g. mDNS and local discovery, which re-announce peers periodically): the
+ *   side with the lower peer ID dials at once; the other side dials only if no
+ *   connection has appeared after `yieldMs`. So a pair normally gets exactly
+ *   one connection, and still connects if only one side discovered the other.
+ *   A failed peer is not redialed before its backoff expires (1 s doubling to
+ *   `maxBackoffMs`), so a stranger with another secret is not hammered.
+ * - **Bootstrap peers** (`peers`: multiaddrs, normally with `/p2p/<id>`) are
+ *   dialed at start, tagged `keep-alive` (libp2p keeps them and reconnects
+ *   at once when they drop) and watched forever: whenever one is disconnected
+ *   it is redialed with exponential backoff and jitter, capped at `maxBackoffMs`.
+ *
+ * Every dial is bounded by `dialTimeoutMs`.
+ */
+
+import { KEEP_ALIVE, serviceCapabilities } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { ComponentLogger, Connection, Logger, PeerDiscovery, PeerId, PeerInfo, PeerStore, Startable, TypedEventTarget, Libp2pEvents, AbortOptions } from '@libp2p/interface'
+
+/** How long the higher peer ID waits for the lower one to dial before dialing itself. */
+export const DEFAULT_YIELD_MS = 750
+/** A dial that has not completed by then is abandoned (the peer is probably down or unreachable). */
+export const DEFAULT_DIAL_TIMEOUT_MS = 5_000
+/** First retry delay after a failed dial. */
+export const DEFAULT_MIN_BACKOFF_MS = 1_000
+/** Retry delays stop growing here: a bootstrap peer that comes back is reconnected within this long. */
+export const DEFAULT_MAX_BACKOFF_MS = 30_000
+/** How often bootstrap peers are checked. */
+const MAINTAIN_INTERVAL_MS = 1_000
+/** The tag that marks bootstrap peers in the peer store. */
+export const BOOTSTRAP_TAG = `${KEEP_ALIVE}-clawmesh-bootstrap`
+
+export interface MeshDialerInit {
+  /** Bootstrap multiaddrs to dial and keep connected. */
+  peers?: string[]
+  /** Names of the discovery services (in `services`) whose `peer` events to dial. @default ['mdns', 'local'] */
+  discovery?: string[]
+  /** @default {@link DEFAULT_YIELD_MS} */
+  yieldMs?: number
+  /** @default {@link DEFAULT_DIAL_TIMEOUT_MS} */
+  dialTimeoutMs?: number
+  /** @default {@link DEFAULT_MIN_BACKOFF_MS} */
+  minBackoffMs?: number
+  /** @default {@link DEFAULT_MAX_BACKOFF_MS} */
+  maxBackoffMs?: number
+  /** Peers never to dial (e.g. not on the allowlist). */
+  shouldDial?: (peerId: PeerId) => boolean
+}
+
+export interface MeshDialerComponents {
+  peerId: PeerId
+  peerStore: PeerStore
+  connectionManager: {
+    openConnection: (peer: PeerId | Multiaddr | Multiaddr[], options?: AbortOptions) => Promise<Connection>
+    getConnections: (peerId?: PeerId) => Connection[]
+  }
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+}
+
+interface Backoff {
+  failures: number
+  notBefore: number
+}
+
+interface BootstrapTarget {
+  address: Multiaddr
+  /** Known from `/p2p/<id>` or learnt from the first connection. */
+  peerId?: PeerId
+  backoff: Backoff
+}
+
+/** `services: { dialer: meshDialer({ peers }) }` in `createLibp2p`. */
+export function meshDialer (init: MeshDialerInit = {}): (components: MeshDialerComponents) => MeshDialer {
+  return (components) => new MeshDialer(components, init)
+}
+
+export class MeshDialer implements Startable {
+  readonly [Symbol.toStringTag] = 'clawmesh:dialer'
+  readonly [serviceCapabilities]: string[] = []
+
+  private readonly components: MeshDialerComponents & Record<string, unknown>
+  private readonly init: MeshDialerInit
+  private readonly log: Logger
+  private readonly bootstrap: BootstrapTarget[]
+  private readonly backoffs = new Map<string, Backoff>()
+  private readonly dialing = new Set<string>()
+  private readonly yieldTimers = new Map<string, ReturnType<typeof setTimeout>>()
+  private readonly sources: PeerDiscovery[] = []
+  private maintainTimer?: ReturnType<typeof setInterval>
+  private controller = new AbortController()
+  private started = false
+
+  constructor (components: MeshDialerComponents, init: MeshDialerInit) {
+    this.components = components as MeshDialerComponents & Record<string, unknown>
+    this.init = init
+    this.log = components.logger.forComponent('clawmesh:dialer')
+    this.bootstrap = (init.peers ?? []).map(a => {
+      const address = multiaddr(a)
+      const id = address.getComponents().findLast(c => c.name === 'p2p')?.value
+      const target: BootstrapTarget = { address, backoff: { failures: 0, notBefore: 0 } }
+      if (id != null) target.peerId = peerIdFromString(id)
+      return target
+    })
+    this.onPeer = this.onPeer.bind(this)
+    this.onDisconnect = this.onDisconnect.bind(this)
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  async start (): Promise<void> {
+    this.started = true
+    this.controller = new AbortController()
+  }
+
+  async afterStart (): Promise<void> {
+    for (const name of this.init.discovery ?? ['mdns', 'local']) {
+      const service = this.components[name] as PeerDiscovery | undefined
+      if (service?.addEventListener == null) continue
+      service.addEventListener('peer', this.onPeer)
+      this.sources.push(service)
+    }
+    this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
+    for (const target of this.bootstrap) {
+      if (target.peerId != null) {
+        await this.components.peerStore.merge(target.peerId, {
+          multiaddrs: [target.address],
+          tags: { [BOOTSTRAP_TAG]: { value: 100 } }
+        }).catch(err => { this.log.error('could not tag bootstrap peer %p - %e', target.peerId, err) })
+      }
+    }
+    this.maintainBootstrap()
+    if (this.bootstrap.length > 0) {
+      this.maintainTimer = setInterval(() => { this.maintainBootstrap() }, MAINTAIN_INTERVAL_MS)
+      this.maintainTimer.unref()
+    }
+  }
+
+  async beforeStop (): Promise<void> {
+    for (const s of this.sources) s.removeEventListener('peer', this.onPeer)
+    this.sources.length = 0
+    this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
+  }
+
+  async stop (): Promise<void> {
+    this.started = false
+    this.controller.abort()
+    clearInterval(this.maintainTimer)
+    for (const t of this.yieldTimers.values()) clearTimeout(t)
+    this.yieldTimers.clear()
+  }
+
+  /** Dial a peer now (used by the discovery handlers; exposed for tests and the core). */
+  async dial (peer: PeerId | Multiaddr, why: string): Promise<Connection | undefined> {
+    const key = peer.toString()
+    if (!this.started || this.dialing.has(key)) return undefined
+    this.dialing.add(key)
+    const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS)])
+    try {
+      const connection = await this.components.connectionManager.openConnection(peer, { signal })
+      this.backoffs.delete(connection.remotePeer.toString())
+      this.backoffs.delete(key)
+      this.log('connected to %p (%s)', connection.remotePeer, why)
+      return connection
+    } catch (err) {
+      if (!this.started) return undefined
+      const b = this.backoffs.get(key) ?? { failures: 0, notBefore: 0 }
+      b.failures++
+      b.notBefore = Date.now() + this.delay(b.failures)
+      this.backoffs.set(key, b)
+      const timedOut = signal.aborted && !this.controller.signal.aborted
+      this.log('dial to %s (%s) failed%s, attempt %d - %e', key, why,
+        timedOut ? ` after ${this.init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS} ms (unreachable, or a pnet handshake stalled: a different mesh secret?)` : '',
+        b.failures, err)
+      return undefined
+    } finally {
+      this.dialing.delete(key)
+    }
+  }
+
+  private onPeer (evt: CustomEvent<PeerInfo>): void {
+    const { id, multiaddrs } = evt.detail
+    const self = this.components.peerId
+    if (id.equals(self) || !this.started) return
+    if (this.init.shouldDial != null && !this.init.shouldDial(id)) return
+    const key = id.toString()
+    if (this.components.connectionManager.getConnections(id).length > 0) return
+    const b = this.backoffs.get(key)
+    if (b != null && Date.now() < b.notBefore) return
+    const go = (): void => {
+      this.yieldTimers.delete(key)
+      if (!this.started || this.components.connectionManager.getConnections(id).length > 0) return
+      this.components.peerStore.merge(id, { multiaddrs })
+        .then(async () => { await this.dial(id, 'discovered') })
+        .catch(err => { this.log.error('could not dial discovered peer %p - %e', id, err) })
+    }
+    // The lower peer ID dials; the higher one waits in case the lower side did not discover it.
+    if (self.toString() < key) {
+      go()
+    } else if (!this.yieldTimers.has(key)) {
+      this.yieldTimers.set(key, setTimeout(go, this.init.yieldMs ?? DEFAULT_YIELD_MS))
+    }
+  }
+
+  private onDisconnect (evt: CustomEvent<PeerId>): void {
+    // A bootstrap peer dropped: retry soon (libp2p's reconnect queue also tries, and gives up after 5 attempts; we do not).
+    if (this.bootstrap.some(t => t.peerId?.equals(evt.detail) === true)) {
+      this.log('bootstrap peer %p disconnected, reconnecting', evt.detail)
+      setTimeout(() => { this.maintainBootstrap() }, 0).unref()
+    }
+  }
+
+  private maintainBootstrap (): void {
+    if (!this.started) return
+    const now = Date.now()
+    for (const target of this.bootstrap) {
+      if (target.peerId != null && this.components.connectionManager.getConnections(target.peerId).length > 0) continue
+      if (now < target.backoff.notBefore) continue
+      const peer = target.peerId ?? target.address
+      if (this.dialing.has(peer.toString())) continue
+      // Dial the configured address (the peer store may hold other, stale ones too).
+      void this.dialBootstrap(target)
+    }
+  }
+
+  private async dialBootstrap (target: BootstrapTarget): Promise<void> {
+    const connection = await this.dial(target.address, 'bootstrap')
+    if (connection != null) {
+      target.backoff = { failures: 0, notBefore: 0 }
+      if (target.peerId == null) {
+        target.peerId = connection.remotePeer
+        await this.components.peerStore.merge(connection.remotePeer, { tags: { [BOOTSTRAP_TAG]: { value: 100 } } }).catch(() => {})
+      }
+    } else {
+      target.backoff.failures++
+      target.backoff.notBefore = Date.now() + this.delay(target.backoff.failures)
+    }
+  }
+
+  /** Exponential backoff with ±20 % jitter, capped. */
+  private delay (failures: number): number {
+    const min = this.init.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS
+    const max = this.init.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS
+    const base = Math.min(max, min * 2 ** Math.min(failures - 1, 20))
+    return Math.round(base * (0.8 + Math.random() * 0.4))
+  }
+}

@@ -1,0 +1,332 @@
+/**
+ * Local discovery: Gateways on one host find each other with no multicast at
+ * all (containers, WSL and corporate laptops often block it).
+ *
+ * Each running node keeps a small file `<dir>/<peerId>.json`
+ * (`{ peerId, pid, addrs, updatedAt }`, loopback addresses only) in a
+ * rendezvous folder `<stateDir>/rendezvous/<meshId>/`, refreshes it every few
+ * seconds and removes it on stop. Every node watches the folder (`fs.watch`,
+ * with a slow rescan as a fallback for file systems without notifications)
+ * and emits a libp2p `peer` event for each other entry, exactly like
+ * `@libp2p/mdns`, so it plugs into libp2p as a peer-discovery service.
+ * Entries of dead processes (`kill(pid, 0)` says ESRCH) or not refreshed for
+ * `staleAfterMs` are deleted by whoever sees them first.
+ *
+ * The folder is per user (the state directory is mode 0700) and per mesh
+ * (the mesh ID is derived from the secret), so meshes never see each other's
+ * entries. Entries are hints, not credentials: a dial still needs the secret.
+ */
+
+import { watch, type FSWatcher } from 'node:fs'
+import { mkdir, open, readdir, rename, unlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { peerDiscoverySymbol, serviceCapabilities, TypedEventEmitter } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { ComponentLogger, Logger, PeerDiscovery, PeerDiscoveryEvents, PeerId, PeerInfo, Startable, TypedEventTarget, Libp2pEvents } from '@libp2p/interface'
+
+/** Rewrite our entry this often so others can tell we are alive. */
+export const DEFAULT_LOCAL_REFRESH_MS = 5_000
+/** Rescan the folder this often in case a watch notification was missed; also re-announces live peers. */
+export const DEFAULT_LOCAL_RESCAN_MS = 3_000
+/** An entry not refreshed for this long belongs to a hung or vanished process: several missed refreshes. */
+export const DEFAULT_LOCAL_STALE_MS = 30_000
+/** Notifications arrive in bursts (create + write + rename): scan once per burst. */
+const SCAN_DEBOUNCE_MS = 10
+/** An entry is a few hundred bytes; anything bigger is not ours. */
+const MAX_ENTRY_BYTES = 16 * 1024
+/** Addresses per entry we accept. */
+const MAX_ENTRY_ADDRS = 32
+
+export interface LocalDiscoveryInit {
+  /** The state directory; the rendezvous folder is `<stateDir>/rendezvous/<meshId>/`. */
+  stateDir: string
+  /** The public mesh ID (see `MeshSecret.meshId`). */
+  meshId: string
+  /** @default {@link DEFAULT_LOCAL_REFRESH_MS} */
+  refreshIntervalMs?: number
+  /** @default {@link DEFAULT_LOCAL_RESCAN_MS} */
+  rescanIntervalMs?: number
+  /** @default {@link DEFAULT_LOCAL_STALE_MS} */
+  staleAfterMs?: number
+  /** Watch the folder for changes (turn off to test the rescan fallback). @default true */
+  watch?: boolean
+}
+
+export interface LocalDiscoveryComponents {
+  peerId: PeerId
+  addressManager: { getAddresses: () => Multiaddr[] }
+  logger: ComponentLogger
+  events: TypedEventTarget<Libp2pEvents>
+}
+
+/** The file each node leaves in the rendezvous folder. */
+export interface RendezvousEntry {
+  peerId: string
+  pid: number
+  addrs: string[]
+  updatedAt: number
+}
+
+/** The rendezvous folder of a mesh. */
+export function rendezvousDir (stateDir: string, meshId: string): string {
+  return join(stateDir, 'rendezvous', meshId)
+}
+
+/** `services: { local: localDiscovery({ stateDir, meshId }) }` in `createLibp2p`. */
+export function localDiscovery (init: LocalDiscoveryInit): (components: LocalDiscoveryComponents) => LocalDiscovery {
+  return (components) => new LocalDiscovery(components, init)
+}
+
+export class LocalDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDiscovery, Startable {
+  readonly [peerDiscoverySymbol] = this
+  readonly [Symbol.toStringTag] = 'clawmesh:local-discovery'
+  readonly [serviceCapabilities]: string[] = ['@libp2p/peer-discovery']
+
+  /** The rendezvous folder this node uses. */
+  readonly dir: string
+  private readonly components: LocalDiscoveryComponents
+  private readonly init: LocalDiscoveryInit
+  private readonly log: Logger
+  private readonly ownFile: string
+  /** What we last announced for each peer, to emit only on change (between rescans). */
+  private readonly known = new Map<string, string>()
+  private watcher?: FSWatcher
+  private refreshTimer?: ReturnType<typeof setInterval>
+  private rescanTimer?: ReturnType<typeof setInterval>
+  private scanTimer?: ReturnType<typeof setTimeout>
+  private scanning?: Promise<void>
+  private rescanPending = false
+  private started = false
+
+  constructor (components: LocalDiscoveryComponents, init: LocalDiscoveryInit) {
+    super()
+    this.components = components
+    this.init = init
+    this.log = components.logger.forComponent('clawmesh:discovery:local')
+    this.dir = rendezvousDir(init.stateDir, init.meshId)
+    this.ownFile = join(this.dir, `${components.peerId.toString()}.json`)
+    this.onSelfUpdate = this.onSelfUpdate.bind(this)
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    await mkdir(this.dir, { recursive: true, mode: 0o700 })
+    if (this.init.watch !== false) this.startWatching()
+    // Our addresses appear when a transport starts listening (which may finish after our afterStart) and change later.
+    this.components.events.addEventListener('transport:listening', this.onSelfUpdate)
+    this.components.events.addEventListener('self:peer:update', this.onSelfUpdate)
+  }
+
+  /** Write our entry (if the transports listen already) and scan now. */
+  async afterStart (): Promise<void> {
+    await this.writeOwn()
+    this.refreshTimer = setInterval(() => { this.writeOwn().catch(err => { this.log.error('could not refresh %s - %e', this.ownFile, err) }) }, this.init.refreshIntervalMs ?? DEFAULT_LOCAL_REFRESH_MS)
+    this.rescanTimer = setInterval(() => { this.scheduleScan(true) }, this.init.rescanIntervalMs ?? DEFAULT_LOCAL_RESCAN_MS)
+    this.refreshTimer.unref()
+    this.rescanTimer.unref()
+    await this.scan(true)
+  }
+
+  async beforeStop (): Promise<void> {
+    this.components.events.removeEventListener('transport:listening', this.onSelfUpdate)
+    this.components.events.removeEventListener('self:peer:update', this.onSelfUpdate)
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    this.watcher?.close()
+    this.watcher = undefined
+    clearInterval(this.refreshTimer)
+    clearInterval(this.rescanTimer)
+    clearTimeout(this.scanTimer)
+    await this.scanning?.catch(() => {})
+    await unlink(this.ownFile).catch(() => {})
+    this.known.clear()
+  }
+
+  private onSelfUpdate (): void {
+    this.writeOwn().catch(err => { this.log.error('could not update %s - %e', this.ownFile, err) })
+  }
+
+  private startWatching (): void {
+    try {
+      this.watcher = watch(this.dir, { persistent: false }, (_event, name) => {
+        if (name == null || name.endsWith('.json')) this.scheduleScan(false)
+      })
+      this.watcher.on('error', (err) => {
+        this.log.error('watching %s failed, falling back to rescans - %e', this.dir, err)
+        this.watcher?.close()
+        this.watcher = undefined
+      })
+    } catch (err) {
+      this.log.error('cannot watch %s, relying on rescans - %e', this.dir, err)
+    }
+  }
+
+  private scheduleScan (announceAll: boolean): void {
+    if (!this.started) return
+    if (announceAll) this.rescanPending = true
+    if (this.scanTimer != null) return
+    this.scanTimer = setTimeout(() => {
+      this.scanTimer = undefined
+      const all = this.rescanPending
+      this.rescanPending = false
+      this.scan(all).catch(err => { this.log.error('scanning %s failed - %e', this.dir, err) })
+    }, SCAN_DEBOUNCE_MS)
+  }
+
+  /** Read every entry; emit `peer` for new or changed ones (or all live ones when `announceAll`). */
+  private async scan (announceAll: boolean): Promise<void> {
+    // One scan at a time; a request arriving meanwhile runs after it.
+    while (this.scanning != null) await this.scanning.catch(() => {})
+    if (!this.started) return
+    this.scanning = this.doScan(announceAll)
+    try {
+      await this.scanning
+    } finally {
+      this.scanning = undefined
+    }
+  }
+
+  private async doScan (announceAll: boolean): Promise<void> {
+    let names: string[]
+    try {
+      names = await readdir(this.dir)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        // Someone removed the folder: recreate it and our entry.
+        await mkdir(this.dir, { recursive: true, mode: 0o700 })
+        await this.writeOwn()
+        if (this.init.watch !== false) { this.watcher?.close(); this.startWatching() }
+        return
+      }
+      throw err
+    }
+    const self = this.components.peerId.toString()
+    const seen = new Set<string>()
+    for (const name of names) {
+      if (!name.endsWith('.json') || name.startsWith('.')) continue
+      const id = name.slice(0, -'.json'.length)
+      if (id === self) continue
+      const path = join(this.dir, name)
+      const entry = await readEntry(path)
+      if (entry == null || entry.peerId !== id) continue
+      const stale = this.staleReason(entry)
+      if (stale != null) {
+        this.log('removing stale entry of %s: %s', id, stale)
+        await unlink(path).catch(() => {})
+        this.known.delete(id)
+        continue
+      }
+      seen.add(id)
+      const peer = toPeerInfo(entry)
+      if (peer == null) continue
+      const fingerprint = `${entry.pid}|${entry.addrs.join(',')}`
+      if (announceAll || this.known.get(id) !== fingerprint) {
+        this.known.set(id, fingerprint)
+        if (!this.started) return
+        this.log('found %p at %s', peer.id, entry.addrs.join(' '))
+        this.safeDispatchEvent('peer', { detail: peer })
+      }
+    }
+    for (const id of this.known.keys()) if (!seen.has(id)) this.known.delete(id)
+  }
+
+  private staleReason (entry: RendezvousEntry): string | undefined {
+    if (!isAlive(entry.pid)) return `process ${entry.pid} is gone`
+    const age = Date.now() - entry.updatedAt
+    if (age > (this.init.staleAfterMs ?? DEFAULT_LOCAL_STALE_MS)) return `not refreshed for ${Math.round(age / 1000)} s`
+    return undefined
+  }
+
+  /** Write our entry atomically (temporary name, then rename), so readers never see half a file. */
+  private async writeOwn (): Promise<void> {
+    if (!this.started) return
+    const entry: RendezvousEntry = {
+      peerId: this.components.peerId.toString(),
+      pid: process.pid,
+      addrs: localAddrs(this.components.addressManager.getAddresses()),
+      updatedAt: Date.now()
+    }
+    if (entry.addrs.length === 0) {
+      this.log('no addresses to leave in %s yet', this.dir)
+      return
+    }
+    const tmp = join(this.dir, `.${entry.peerId}.${process.pid}.tmp`)
+    try {
+      await writeFile(tmp, JSON.stringify(entry), { mode: 0o600 })
+      await rename(tmp, this.ownFile)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      await mkdir(this.dir, { recursive: true, mode: 0o700 })
+      await writeFile(tmp, JSON.stringify(entry), { mode: 0o600 })
+      await rename(tmp, this.ownFile)
+    }
+    // Stopped while writing: do not leave the entry behind.
+    if (!this.started) await unlink(this.ownFile).catch(() => {})
+  }
+}
+
+/** Loopback addresses (others on this host reach us there); all addresses when we have none. */
+function localAddrs (addrs: Multiaddr[]): string[] {
+  const all = addrs.map(a => a.toString())
+  const loopback = all.filter(a => a.startsWith('/ip4/127.') || a.startsWith('/ip6/::1/'))
+  return loopback.length > 0 ? loopback : all
+}
+
+/** Whether a process exists (EPERM: it exists but belongs to someone else). */
+function isAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+async function readEntry (path: string): Promise<RendezvousEntry | undefined> {
+  let text: string
+  try {
+    const handle = await open(path, 'r')
+    try {
+      const buf = Buffer.alloc(MAX_ENTRY_BYTES + 1)
+      const { bytesRead } = await handle.read(buf, 0, buf.byteLength, 0)
+      if (bytesRead > MAX_ENTRY_BYTES) return undefined
+      text = buf.subarray(0, bytesRead).toString('utf8')
+    } finally {
+      await handle.close()
+    }
+  } catch {
+    return undefined // removed meanwhile
+  }
+  try {
+    const value = JSON.parse(text) as Partial<RendezvousEntry>
+    if (typeof value.peerId !== 'string' || !Number.isSafeInteger(value.pid) || (value.pid ?? 0) <= 0 ||
+      !Array.isArray(value.addrs) || value.addrs.length > MAX_ENTRY_ADDRS || !value.addrs.every(a => typeof a === 'string') ||
+      typeof value.updatedAt !== 'number') return undefined
+    return value as RendezvousEntry
+  } catch {
+    return undefined
+  }
+}
+
+function toPeerInfo (entry: RendezvousEntry): PeerInfo | undefined {
+  try {
+    const id = peerIdFromString(entry.peerId)
+    const multiaddrs = entry.addrs.map(a => multiaddr(a)).map(ma => {
+      // Addresses carry /p2p/<id> already; strip it so the dialer can add its own.
+      const p2p = ma.getComponents().findIndex(c => c.name === 'p2p')
+      return p2p >= 0 ? multiaddr(ma.getComponents().slice(0, p2p)) : ma
+    })
+    return { id, multiaddrs }
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * clawmesh: several OpenClaw Gateways working as one.
+ *
+ * Each Gateway embeds a libp2p node that finds its peers, gossips which
+ * sessions it owns (a signed, replicated registry) and delivers messages to the
+ * owning Gateway over an encrypted stream, returning its reply.
+ *
+ * @example
+ * ```ts
+ * import { createMesh } from 'clawmesh'
+ * const mesh = await createMesh({ name: 'hq', gatewayPort: 18789, deliver: async (msg) => ({ reply: `got ${msg.text}` }) })
+ * await mesh.announce('agent:main:main', { sessionId: '…' })
+ * const { reply } = await mesh.send('gateway:hangzhou:agent:main:main', 'hello')
+ * ```
+ * @packageDocumentation
+ */
+export { createMesh, Mesh, type MeshNodeServices } from './mesh.ts'
+export { clawmesh, MeshService, type MeshComponents } from './service.ts'
+export { MeshError, MESH_ERROR_CODES, type MeshErrorCode } from './errors.ts'
+export { REGISTRY_PROTOCOL, DELIVER_PROTOCOL } from './constants.ts'
+export type * from './types.ts'

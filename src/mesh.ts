@@ -1,0 +1,146 @@
+/** `createMesh`: a complete libp2p node with the clawmesh service, for embedding in a Gateway. */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { KEEP_ALIVE } from '@libp2p/interface'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { MeshError } from './errors.ts'
+import { loadIdentity, nextIncarnation } from './identity.ts'
+import { clawmesh, type MeshService } from './service.ts'
+import type {
+  DeliverHandler, MeshEvents, MeshOptions, MeshStatus, PeerStatus, Resolution, SendOptions, SendResult,
+  SessionAnnouncement, SessionEntry
+} from './types.ts'
+import type { Identify } from '@libp2p/identify'
+import type { Ping } from '@libp2p/ping'
+
+/** The services of a node built by `createMesh`. */
+export type MeshNodeServices = {
+  identify: Identify
+  ping: Ping
+  clawmesh: MeshService
+}
+
+type Listener<K extends keyof MeshEvents> = (event: MeshEvents[K]) => void
+
+/** A running mesh node. See README for each method. */
+export class Mesh {
+  /** The underlying libp2p node, for advanced use. */
+  readonly libp2p: Libp2p<MeshNodeServices>
+  private readonly service: MeshService
+  private stopped?: Promise<void>
+
+  constructor (node: Libp2p<MeshNodeServices>) {
+    this.libp2p = node
+    this.service = node.services.clawmesh
+  }
+
+  /** This node's peer ID. */
+  get peerId (): string {
+    return this.libp2p.peerId.toString()
+  }
+
+  async announce (sessionKey: string, details?: SessionAnnouncement): Promise<void> {
+    await this.service.announce(sessionKey, details)
+  }
+
+  async withdraw (sessionKey: string): Promise<void> {
+    await this.service.withdraw(sessionKey)
+  }
+
+  async send (target: string, message: string, options?: SendOptions): Promise<SendResult> {
+    return await this.service.send(target, message, options)
+  }
+
+  resolve (target: string, options?: { targetGateway?: string }): Resolution {
+    return this.service.resolve(target, options)
+  }
+
+  sessions (): SessionEntry[] {
+    return this.service.sessions()
+  }
+
+  peers (): PeerStatus[] {
+    return this.service.peers()
+  }
+
+  status (): MeshStatus {
+    return this.service.status()
+  }
+
+  /** Replaces the inbound handler (e.g. once the Gateway is ready). */
+  setDeliverHandler (handler: DeliverHandler | undefined): void {
+    this.service.setDeliverHandler(handler)
+  }
+
+  addEventListener<K extends keyof MeshEvents> (type: K, listener: Listener<K>, options?: boolean | { once?: boolean, signal?: AbortSignal }): void {
+    this.service.addEventListener(type, listener, options)
+  }
+
+  removeEventListener<K extends keyof MeshEvents> (type: K, listener: Listener<K>, options?: boolean | { capture?: boolean }): void {
+    this.service.removeEventListener(type, listener, options)
+  }
+
+  /** Says goodbye to peers (their sends to us fail fast), then stops the node. Idempotent. */
+  async stop (): Promise<void> {
+    this.stopped ??= Promise.resolve(this.libp2p.stop())
+    await this.stopped
+  }
+}
+
+const LOOPBACK_AND_PRIVATE = [
+  '/ip4/127.0.0.0/ipcidr/8', '/ip4/10.0.0.0/ipcidr/8', '/ip4/172.16.0.0/ipcidr/12', '/ip4/192.168.0.0/ipcidr/16', '/ip6/::1/ipcidr/128'
+]
+
+/** Builds and starts a mesh node. */
+export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
+  const privateKey = await loadIdentity(options.dataDir)
+  const incarnation = options.incarnation ?? await nextIncarnation(options.dataDir)
+  const node = await createLibp2p<MeshNodeServices>({
+    privateKey,
+    addresses: { listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    // Streams are long-lived and opened in bursts right after a dial.
+    streamMuxers: [yamux({ maxEarlyStreams: 64 })],
+    connectionManager: {
+      // libp2p resets more than 5 new connections per second from one host; co-located
+      // Gateways all come from 127.0.0.1 and LAN peers from a handful of hosts.
+      allow: LOOPBACK_AND_PRIVATE,
+      inboundConnectionThreshold: 100
+    },
+    // Our own heartbeats judge liveness; libp2p's ping aborts busy connections.
+    connectionMonitor: { abortConnectionOnPingFailure: false },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      clawmesh: clawmesh({ ...options, incarnation })
+    }
+  })
+  const mesh = new Mesh(node)
+  await dialBootstrap(node, options.peers ?? [])
+  return mesh
+}
+
+/** Dials the bootstrap peers once and tags them keep-alive, so libp2p redials them when they drop. */
+async function dialBootstrap (node: Libp2p<MeshNodeServices>, peers: string[]): Promise<void> {
+  await Promise.all(peers.map(async address => {
+    let ma
+    try {
+      ma = multiaddr(address)
+    } catch (err) {
+      throw new MeshError('BAD_REQUEST', `peer address "${address}" is not a multiaddr`, { cause: err })
+    }
+    const peerId = ma.getComponents().find(c => c.name === 'p2p')?.value
+    try {
+      const connection = await node.dial(ma, { signal: AbortSignal.timeout(5_000) })
+      await node.peerStore.merge(connection.remotePeer, { tags: { [KEEP_ALIVE]: { value: 1 } } })
+    } catch (err) {
+      // Not fatal: the peer may start later; discovery or its own dial will connect us.
+      node.logger.forComponent('clawmesh:bootstrap').error('could not dial %s%s - %e', address, peerId !== undefined ? '' : ' (no /p2p/ peer ID)', err)
+    }
+  }))
+}

@@ -1,0 +1,425 @@
+/**
+ * Registry gossip over `/clawmesh/registry/1.0.0`.
+ *
+ * Each side of a peer pair opens one long-lived outbound stream and writes
+ * only its own messages on it; it reads the peer's on the inbound one. On
+ * open both sides send their digest and push what the other lacks, so a late
+ * joiner is current one round trip after connecting. Afterwards, new signed
+ * records are pushed as they happen and relayed to every other peer; an
+ * idle pair exchanges only a digest hash (anti-entropy) and heartbeats
+ * (liveness of a hung peer, which TCP alone does not reveal).
+ */
+import { lpStream } from '@libp2p/utils'
+import { REGISTRY_PROTOCOL, MAX_REGISTRY_FRAME_BYTES, DEFAULT_DELTA_BATCH_MS } from '../constants.ts'
+import { MeshError } from '../errors.ts'
+import { decodeJson, encodeJson, int, optStr, str, obj, type JsonObject } from '../wire/json-frame.ts'
+import { LocalLog } from './local-log.ts'
+import { openRecord, RECORD_TAG, type GatewayMeta, type SignedRecord } from './records.ts'
+import { Registry, type Digest, type RegistryChanges } from './registry.ts'
+import type { Connection, Logger, PeerId, PrivateKey, Stream } from '@libp2p/interface'
+import type { LengthPrefixedStream } from '@libp2p/utils'
+
+export interface RegistrySyncInit {
+  self: PeerId
+  privateKey: PrivateKey
+  incarnation: number
+  gateway: () => GatewayMeta
+  log: Logger
+  heartbeatIntervalMs: number
+  peerSilenceMs: number
+  antiEntropyIntervalMs: number
+  unreachableGraceMs: number
+  /** Opens a stream to a connected peer. */
+  openStream: (peer: PeerId, protocol: string, signal: AbortSignal) => Promise<Stream>
+  /** Closes all connections to a peer that went silent. */
+  hangUp: (peer: PeerId, reason: Error) => void
+  onChanges: (changes: RegistryChanges) => void
+  onPeerJoin: (peerId: string, name: string | undefined) => void
+  onPeerLeave: (peerId: string) => void
+  onReachability: (origin: string) => void
+  onRejected: (peerId: string, reason: string) => void
+}
+
+/** What we hold per connected peer. */
+interface PeerLink {
+  peer: PeerId
+  id: string
+  out?: LengthPrefixedStream<Stream>
+  opening?: Promise<void>
+  /** Serialises writes on the outbound stream (each waits for drain). */
+  writes: Promise<void>
+  lastHeard: number
+  rttMs?: number
+  name?: string
+  joined: boolean
+  closed: boolean
+  controller: AbortController
+}
+
+export interface SyncCounters {
+  deltasApplied: number
+  deltasRejected: number
+}
+
+export class RegistrySync {
+  readonly registry = new Registry()
+  readonly local: LocalLog
+  readonly counters: SyncCounters = { deltasApplied: 0, deltasRejected: 0 }
+  private readonly init: RegistrySyncInit
+  private readonly links = new Map<string, PeerLink>()
+  private readonly timers: Array<ReturnType<typeof setInterval>> = []
+  private flushTimer?: ReturnType<typeof setTimeout>
+  private flushing: Promise<void> = Promise.resolve()
+  private readonly selfId: string
+  private running = false
+
+  constructor (init: RegistrySyncInit) {
+    this.init = init
+    this.selfId = init.self.toString()
+    this.local = new LocalLog({ origin: this.selfId, incarnation: init.incarnation, key: init.privateKey, gateway: init.gateway })
+  }
+
+  /** Publishes our initial (empty or restored) snapshot; call once addresses are known. */
+  async start (): Promise<void> {
+    this.running = true
+    await this.applyOwn(await this.local.snapshot())
+    this.timers.push(setInterval(() => { this.heartbeat() }, this.init.heartbeatIntervalMs))
+    this.timers.push(setInterval(() => { this.antiEntropy() }, this.init.antiEntropyIntervalMs))
+    this.timers.push(setInterval(() => { this.expire() }, Math.max(50, Math.min(1_000, this.init.unreachableGraceMs / 4))))
+    for (const t of this.timers) t.unref?.()
+  }
+
+  /** Says goodbye (peers mark us unreachable at once), then closes every stream. */
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    for (const t of this.timers) clearInterval(t)
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer)
+    try {
+      await this.flushNow()
+      const bye = await this.local.bye()
+      await Promise.all([...this.links.values()].map(async link => { await this.write(link, bye.bytes, 500) }))
+    } catch (err) {
+      this.init.log.error('could not say goodbye - %e', err)
+    }
+    for (const link of this.links.values()) this.closeLink(link)
+    this.links.clear()
+  }
+
+  // ---- local writes ----------------------------------------------------
+
+  stage (change: Parameters<LocalLog['stage']>[0]): boolean {
+    const changed = this.local.stage(change)
+    if (changed) this.scheduleFlush()
+    return changed
+  }
+
+  /** Resolves once every staged change is signed, applied locally and sent to connected peers. */
+  async flushed (): Promise<void> {
+    if (this.flushTimer !== undefined) {
+      clearTimeout(this.flushTimer)
+      this.flushTimer = undefined
+      this.flushing = this.flushing.then(async () => { await this.flushNow() })
+    }
+    await this.flushing
+  }
+
+  private scheduleFlush (): void {
+    if (this.flushTimer !== undefined) return
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined
+      this.flushing = this.flushing.then(async () => { await this.flushNow() }).catch(err => {
+        this.init.log.error('flush failed - %e', err)
+      })
+    }, DEFAULT_DELTA_BATCH_MS)
+  }
+
+  private async flushNow (): Promise<void> {
+    const delta = await this.local.flush()
+    if (delta === undefined) return
+    await this.applyOwn([delta])
+    const own = this.registry.get(this.selfId)
+    if (own !== undefined && LocalLog.shouldCompact(own.checkpointBytes, own.tailBytes)) {
+      await this.applyOwn(await this.local.snapshot())
+    }
+  }
+
+  private async applyOwn (records: SignedRecord[]): Promise<void> {
+    for (const signed of records) {
+      const outcome = this.registry.apply(signed, Date.now())
+      if (outcome.status === 'applied') this.init.onChanges(outcome.changes)
+      this.broadcast(signed.bytes, undefined)
+    }
+  }
+
+  // ---- peers -----------------------------------------------------------
+
+  /** A connection to `peer` opened: open our outbound registry stream. */
+  peerConnected (peer: PeerId): void {
+    if (!this.running) return
+    const id = peer.toString()
+    let link = this.links.get(id)
+    if (link === undefined) {
+      link = { peer, id, writes: Promise.resolve(), lastHeard: Date.now(), joined: false, closed: false, controller: new AbortController() }
+      this.links.set(id, link)
+    }
+    this.ensureOutbound(link)
+  }
+
+  /** The last connection to `peer` closed. */
+  peerDisconnected (peer: PeerId): void {
+    const id = peer.toString()
+    const link = this.links.get(id)
+    if (link !== undefined) {
+      this.closeLink(link)
+      this.links.delete(id)
+      if (link.joined) this.init.onPeerLeave(id)
+    }
+    this.markUnreachable(id)
+    // Tell the others, so peers that only heard of it by relay fail fast too.
+    const state = this.registry.get(id)
+    if (state !== undefined && this.running) {
+      this.broadcastJson({ t: 'down', o: id, i: state.incarnation }, undefined)
+    }
+  }
+
+  connectedPeers (): Array<{ id: string, rttMs?: number, name?: string }> {
+    return [...this.links.values()].filter(l => l.joined).map(l => ({ id: l.id, ...(l.rttMs !== undefined ? { rttMs: l.rttMs } : {}), ...(l.name !== undefined ? { name: l.name } : {}) }))
+  }
+
+  isConnected (peerId: string): boolean {
+    return this.links.get(peerId)?.joined === true
+  }
+
+  private ensureOutbound (link: PeerLink): void {
+    if (link.out !== undefined || link.opening !== undefined || link.closed) return
+    link.opening = (async () => {
+      try {
+        const signal = AbortSignal.any([link.controller.signal, AbortSignal.timeout(10_000)])
+        const stream = await this.init.openStream(link.peer, REGISTRY_PROTOCOL, signal)
+        if (link.closed) {
+          stream.abort(new Error('peer link closed'))
+          return
+        }
+        link.out = lpStream(stream, { maxDataLength: MAX_REGISTRY_FRAME_BYTES })
+        stream.addEventListener('close', () => {
+          if (link.out?.unwrap() === stream) delete link.out
+        })
+        // Queued, not awaited: writes wait for `opening`, which is this very task.
+        void this.sendJson(link, { t: 'hello', v: 1, name: this.init.gateway().name, d: this.registry.digest() })
+      } catch (err) {
+        if (!link.closed) this.init.log('could not open registry stream to %s - %e', link.id, err)
+      } finally {
+        link.opening = undefined
+      }
+    })()
+  }
+
+  private closeLink (link: PeerLink): void {
+    link.closed = true
+    link.controller.abort()
+    try {
+      link.out?.unwrap().abort(new Error('closing'))
+    } catch {}
+    delete link.out
+  }
+
+  // ---- inbound ---------------------------------------------------------
+
+  /** Reads a peer's registry stream until it ends. */
+  async handleInbound (stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer
+    const id = peer.toString()
+    this.peerConnected(peer)
+    const lp = lpStream(stream, { maxDataLength: MAX_REGISTRY_FRAME_BYTES })
+    try {
+      while (this.running) {
+        const frame = (await lp.read()).subarray()
+        const link = this.links.get(id)
+        if (link === undefined) break
+        link.lastHeard = Date.now()
+        await this.handleFrame(link, frame)
+      }
+    } catch (err) {
+      if (this.running && stream.status === 'open') {
+        this.init.log('registry stream from %s failed - %e', id, err)
+        stream.abort(err instanceof Error ? err : new Error(String(err)))
+      }
+    }
+  }
+
+  private async handleFrame (link: PeerLink, frame: Uint8Array): Promise<void> {
+    if (frame[0] === RECORD_TAG) {
+      await this.handleRecord(link, frame)
+      return
+    }
+    const msg = decodeJson(frame)
+    switch (msg.t) {
+      case 'hello': {
+        link.name = optStr(msg, 'name', 128)
+        if (!link.joined) {
+          link.joined = true
+          if (this.registry.setReachable(link.id, true, Date.now())) this.init.onReachability(link.id)
+          this.init.onPeerJoin(link.id, link.name)
+        }
+        // Both sides push on hello, so no need to ask back. Not awaited: the read
+        // loop must keep draining while we push, or two large pushes deadlock.
+        void this.pushMissing(link, parseDigest(obj(msg, 'd')), true)
+        break
+      }
+      case 'digest':
+        void this.pushMissing(link, parseDigest(obj(msg, 'd')), msg.r === true)
+        break
+      case 'sum':
+        if (str(msg, 'h', 64) !== this.registry.digestHash()) {
+          void this.sendJson(link, { t: 'digest', d: this.registry.digest() })
+        }
+        break
+      case 'hb':
+        void this.sendJson(link, { t: 'hback', ts: int(msg, 'ts') })
+        break
+      case 'hback':
+        link.rttMs = Math.max(0, Date.now() - int(msg, 'ts'))
+        break
+      case 'down': {
+        // Hearsay about reachability only: it can never add or remove entries.
+        const origin = str(msg, 'o', 128)
+        const state = this.registry.get(origin)
+        if (state !== undefined && state.incarnation === int(msg, 'i') && origin !== this.selfId && !this.isConnected(origin)) {
+          this.markUnreachable(origin)
+        }
+        break
+      }
+      default:
+        // Unknown frame types are ignored so that newer peers can add some.
+        break
+    }
+  }
+
+  private async handleRecord (link: PeerLink, frame: Uint8Array): Promise<void> {
+    let signed: SignedRecord
+    try {
+      signed = await openRecord(frame)
+    } catch (err) {
+      this.counters.deltasRejected++
+      const reason = err instanceof MeshError && err.code === 'FORBIDDEN' ? 'bad signature' : 'malformed record'
+      this.init.onRejected(link.id, `${reason}: ${(err as Error).message}`)
+      return
+    }
+    if (signed.record.origin === this.selfId) {
+      // Someone relays a record of ours from a previous run: it proves nothing, drop it.
+      return
+    }
+    const outcome = this.registry.apply(signed, Date.now())
+    switch (outcome.status) {
+      case 'applied':
+        this.counters.deltasApplied++
+        if ((signed.record.origin === link.id || this.isConnected(signed.record.origin)) && this.registry.setReachable(signed.record.origin, true, Date.now())) {
+          this.init.onReachability(signed.record.origin)
+        }
+        this.init.onChanges(outcome.changes)
+        if (signed.record.kind === 'bye') this.init.onReachability(signed.record.origin)
+        this.broadcast(frame, link.id)
+        break
+      case 'pending':
+        this.broadcast(frame, link.id)
+        break
+      case 'gap':
+        // We missed something of this origin: send our digest so the peer pushes what we lack.
+        void this.sendJson(link, { t: 'digest', d: this.registry.digest(), r: true })
+        break
+      case 'stale':
+        break
+    }
+  }
+
+  /** Sends `link` every record it lacks; asks back when it has something we lack. */
+  private async pushMissing (link: PeerLink, theirs: Digest, isReply: boolean): Promise<void> {
+    for (const state of [...this.registry.all()]) {
+      if (state.origin === link.id || !this.registry.isAhead(state.origin, theirs[state.origin])) continue
+      for (const bytes of this.registry.recordsSince(state.origin, theirs[state.origin])) {
+        await this.write(link, bytes)
+      }
+    }
+    const weLack = Object.entries(theirs).some(([origin, version]) => origin !== this.selfId && this.registry.isBehind(origin, version))
+    if (weLack && !isReply) await this.sendJson(link, { t: 'digest', d: this.registry.digest(), r: true })
+  }
+
+  // ---- periodic work ---------------------------------------------------
+
+  private heartbeat (): void {
+    const now = Date.now()
+    for (const link of [...this.links.values()]) {
+      if (now - link.lastHeard > this.init.peerSilenceMs) {
+        this.init.log('peer %s silent for %d ms, hanging up', link.id, now - link.lastHeard)
+        this.init.hangUp(link.peer, new MeshError('TIMEOUT', 'peer went silent'))
+        this.peerDisconnected(link.peer)
+        continue
+      }
+      void this.sendJson(link, { t: 'hb', ts: now })
+    }
+  }
+
+  private antiEntropy (): void {
+    const h = this.registry.digestHash()
+    for (const link of this.links.values()) void this.sendJson(link, { t: 'sum', h })
+  }
+
+  private expire (): void {
+    const changes = this.registry.expire(Date.now(), this.init.unreachableGraceMs, this.selfId)
+    if (changes.removed.length > 0) this.init.onChanges(changes)
+  }
+
+  private markUnreachable (origin: string): void {
+    if (this.registry.setReachable(origin, false, Date.now())) this.init.onReachability(origin)
+  }
+
+  // ---- writing ---------------------------------------------------------
+
+  private broadcast (bytes: Uint8Array, except: string | undefined): void {
+    for (const link of this.links.values()) {
+      if (link.id !== except) void this.write(link, bytes)
+    }
+  }
+
+  private broadcastJson (msg: JsonObject, except: string | undefined): void {
+    this.broadcast(encodeJson(msg), except)
+  }
+
+  private async sendJson (link: PeerLink, msg: JsonObject): Promise<void> {
+    await this.write(link, encodeJson(msg))
+  }
+
+  /** Queues a frame on the peer's outbound stream; never throws (a broken stream is reopened). */
+  private async write (link: PeerLink, bytes: Uint8Array, timeoutMs = 10_000): Promise<void> {
+    link.writes = link.writes.then(async () => {
+      if (link.opening !== undefined) await link.opening
+      const out = link.out
+      if (out === undefined || link.closed) return
+      try {
+        await out.write(bytes, { signal: AbortSignal.any([link.controller.signal, AbortSignal.timeout(timeoutMs)]) })
+      } catch (err) {
+        if (link.closed) return
+        this.init.log('registry write to %s failed - %e', link.id, err)
+        out.unwrap().abort(err instanceof Error ? err : new Error(String(err)))
+        if (link.out === out) delete link.out
+        // Reopen; anti-entropy repairs whatever was lost.
+        this.ensureOutbound(link)
+      }
+    })
+    await link.writes
+  }
+}
+
+function parseDigest (d: JsonObject): Digest {
+  const out: Digest = {}
+  const origins = Object.entries(d)
+  if (origins.length > 100_000) throw new MeshError('BAD_REQUEST', 'digest too large')
+  for (const [origin, value] of origins) {
+    if (!Array.isArray(value) || value.length !== 2 || !Number.isSafeInteger(value[0]) || !Number.isSafeInteger(value[1])) {
+      throw new MeshError('BAD_REQUEST', 'bad digest entry')
+    }
+    out[origin] = [value[0] as number, value[1] as number]
+  }
+  return out
+}

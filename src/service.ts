@@ -1,0 +1,434 @@
+/**
+ * The clawmesh libp2p service: registry gossip + delivery + addressing on a
+ * libp2p node. `createMesh` builds a node with it; people who run their own
+ * libp2p node add `clawmesh(init)` to its `services`.
+ */
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { TypedEventEmitter } from 'main-event'
+import {
+  DEFAULT_ANTI_ENTROPY_INTERVAL_MS, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_PEER_SILENCE_MS, DEFAULT_SEND_TIMEOUT_MS, DEFAULT_UNREACHABLE_GRACE_MS, DELIVER_PROTOCOL, MAX_STREAMS_PER_PROTOCOL,
+  REGISTRY_PROTOCOL, WIRE_VERSION
+} from './constants.ts'
+import { ChannelLost, DeliveryClient } from './delivery/client.ts'
+import { DeliveryServer } from './delivery/server.ts'
+import { MeshError } from './errors.ts'
+import { RegistrySync } from './registry/sync.ts'
+import { compilePolicy } from './routing/policy.ts'
+import { gatewayInfo, qualify, resolveTarget, type ResolveContext } from './routing/resolve.ts'
+import { deadline, raceSignal } from './util/deadline.ts'
+import type { GatewayMeta } from './registry/records.ts'
+import type { OriginState, RegistryChanges } from './registry/registry.ts'
+import type {
+  DeliverHandler, GatewayInfo, MeshEvents, MeshServiceInit, MeshStatus, PeerStatus, RejectedPeer, Resolution,
+  SendOptions, SendResult, SessionAnnouncement, SessionEntry
+} from './types.ts'
+import type { ComponentLogger, Libp2pEvents, Logger, PeerId, PeerStore, PrivateKey, Startable, Stream } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { TypedEventTarget } from 'main-event'
+
+/** The libp2p components the service uses. */
+export interface MeshComponents {
+  peerId: PeerId
+  privateKey: PrivateKey
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  addressManager: AddressManager
+  peerStore: PeerStore
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+}
+
+const MAX_REJECTED_KEPT = 50
+const MAX_SESSION_KEY_LENGTH = 1024
+
+export class MeshService extends TypedEventEmitter<MeshEvents> implements Startable {
+  readonly [Symbol.toStringTag] = '@clawmesh/service'
+  private readonly components: MeshComponents
+  private readonly init: MeshServiceInit
+  private readonly log: Logger
+  private readonly sync: RegistrySync
+  private readonly server: DeliveryServer
+  private readonly client: DeliveryClient
+  private readonly stopController = new AbortController()
+  private readonly rejected: RejectedPeer[] = []
+  private readonly counters = { sent: 0, received: 0, failed: 0, duplicates: 0 }
+  private readonly host = hostname()
+  private readonly name: string
+  private readonly maxMessageBytes: number
+  private deliverHandler?: DeliverHandler
+  private startedAt = 0
+  private running = false
+
+  constructor (components: MeshComponents, init: MeshServiceInit = {}) {
+    super()
+    this.components = components
+    this.init = init
+    this.log = components.logger.forComponent('clawmesh:service')
+    this.name = init.name ?? `${this.host}-${init.gatewayPort ?? components.peerId.toString().slice(-6)}`
+    this.maxMessageBytes = init.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+    if (init.deliver !== undefined) this.deliverHandler = init.deliver
+    const openStream = async (peer: PeerId, protocol: string, signal: AbortSignal): Promise<Stream> =>
+      await components.connectionManager.openStream(peer, protocol, { signal, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL })
+    this.sync = new RegistrySync({
+      self: components.peerId,
+      privateKey: components.privateKey,
+      incarnation: init.incarnation ?? Date.now(),
+      gateway: () => this.gatewayMeta(),
+      log: components.logger.forComponent('clawmesh:registry'),
+      heartbeatIntervalMs: init.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+      peerSilenceMs: init.peerSilenceMs ?? DEFAULT_PEER_SILENCE_MS,
+      antiEntropyIntervalMs: init.antiEntropyIntervalMs ?? DEFAULT_ANTI_ENTROPY_INTERVAL_MS,
+      unreachableGraceMs: init.unreachableGraceMs ?? DEFAULT_UNREACHABLE_GRACE_MS,
+      openStream,
+      hangUp: (peer, reason) => {
+        for (const connection of components.connectionManager.getConnections(peer)) connection.abort(reason)
+      },
+      onChanges: changes => { this.emitChanges(changes) },
+      onPeerJoin: (peerId, name) => { this.safeDispatchEvent('peer:join', { detail: this.infoFor(peerId, name) }) },
+      onPeerLeave: peerId => {
+        this.client.drop(peerId)
+        this.safeDispatchEvent('peer:leave', { detail: this.infoFor(peerId, undefined) })
+      },
+      onReachability: origin => { this.safeDispatchEvent('gateway:reachability', { detail: this.infoFor(origin, undefined) }) },
+      onRejected: (peerId, reason) => { this.recordRejection({ peerId, reason, at: Date.now() }) }
+    })
+    this.server = new DeliveryServer({
+      log: components.logger.forComponent('clawmesh:deliver'),
+      maxMessageBytes: this.maxMessageBytes,
+      handler: () => this.deliverHandler,
+      exposed: key => {
+        const entry = this.sync.local.get(key) ?? this.localBySessionId(key)
+        return entry === undefined ? undefined : { sessionKey: entry.sessionKey, ...(entry.sessionId !== undefined ? { sessionId: entry.sessionId } : {}) }
+      },
+      authorize: compilePolicy(init.policy),
+      nameOf: peerId => this.sync.registry.get(peerId)?.gateway.name,
+      onDelivered: duplicate => {
+        if (duplicate) this.counters.duplicates++
+        else this.counters.received++
+      }
+    })
+    this.client = new DeliveryClient({
+      log: components.logger.forComponent('clawmesh:send'),
+      openStream,
+      // The largest frame an owner may answer with: a reply as large as our own limit.
+      maxFrameBytes: this.maxMessageBytes * 2 + 64 * 1024
+    })
+  }
+
+  // ---- lifecycle ---------------------------------------------------------
+
+  async start (): Promise<void> {
+    const options = { maxInboundStreams: MAX_STREAMS_PER_PROTOCOL, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL }
+    await this.components.registrar.handle(REGISTRY_PROTOCOL, async (stream, connection) => { await this.sync.handleInbound(stream, connection) }, options)
+    await this.components.registrar.handle(DELIVER_PROTOCOL, async (stream, connection) => { await this.server.handle(stream, connection) }, options)
+    this.components.events.addEventListener('peer:connect', this.onPeerConnect)
+    this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
+  }
+
+  /** Addresses are known only once transports listen: publish our first snapshot then. */
+  async afterStart (): Promise<void> {
+    this.startedAt = Date.now()
+    this.running = true
+    await this.sync.start()
+    for (const connection of this.components.connectionManager.getConnections()) this.sync.peerConnected(connection.remotePeer)
+  }
+
+  async beforeStop (): Promise<void> {
+    // Say goodbye while the connections are still open.
+    this.running = false
+    this.stopController.abort(new MeshError('STOPPED', 'the mesh is stopping'))
+    this.server.stop()
+    this.client.stop()
+    await this.sync.stop()
+  }
+
+  async stop (): Promise<void> {
+    this.components.events.removeEventListener('peer:connect', this.onPeerConnect)
+    this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
+    await this.components.registrar.unhandle(REGISTRY_PROTOCOL)
+    await this.components.registrar.unhandle(DELIVER_PROTOCOL)
+  }
+
+  private readonly onPeerConnect = (evt: CustomEvent<PeerId>): void => { this.sync.peerConnected(evt.detail) }
+  private readonly onPeerDisconnect = (evt: CustomEvent<PeerId>): void => { this.sync.peerDisconnected(evt.detail) }
+
+  // ---- ownership -----------------------------------------------------------
+
+  /** Announces that this Gateway owns `sessionKey`. Resolves once the change is signed and pushed to connected peers. */
+  async announce (sessionKey: string, details: SessionAnnouncement = {}): Promise<void> {
+    checkKey(sessionKey)
+    for (const field of ['sessionId', 'label', 'agentId'] as const) {
+      const value = details[field]
+      if (value !== undefined && (typeof value !== 'string' || value.length === 0 || value.length > MAX_SESSION_KEY_LENGTH)) {
+        throw new MeshError('BAD_REQUEST', `${field} must be a non-empty string of at most ${MAX_SESSION_KEY_LENGTH} characters`)
+      }
+    }
+    this.sync.stage({
+      sessionKey,
+      ...(details.sessionId !== undefined ? { sessionId: details.sessionId } : {}),
+      ...(details.label !== undefined ? { label: details.label } : {}),
+      ...(details.agentId !== undefined ? { agentId: details.agentId } : {})
+    })
+    await this.sync.flushed()
+  }
+
+  /** This Gateway no longer owns `sessionKey`. */
+  async withdraw (sessionKey: string): Promise<void> {
+    checkKey(sessionKey)
+    this.sync.stage({ sessionKey, removed: true })
+    await this.sync.flushed()
+  }
+
+  /** Sets (or replaces) the handler for inbound messages. */
+  setDeliverHandler (handler: DeliverHandler | undefined): void {
+    this.deliverHandler = handler
+  }
+
+  // ---- addressing ----------------------------------------------------------
+
+  resolve (target: string, options: { targetGateway?: string } = {}): Resolution {
+    return resolveTarget(target, this.resolveContext(), options.targetGateway)
+  }
+
+  private resolveContext (): ResolveContext {
+    return { registry: this.sync.registry, selfId: this.components.peerId.toString(), selfHost: this.host }
+  }
+
+  // ---- sending ---------------------------------------------------------------
+
+  async send (target: string, message: string, options: SendOptions = {}): Promise<SendResult> {
+    if (typeof message !== 'string') throw new MeshError('BAD_REQUEST', 'message must be a string')
+    const size = Buffer.byteLength(message)
+    if (size > this.maxMessageBytes) {
+      throw new MeshError('TOO_LARGE', `message is ${size} bytes; this Gateway sends at most ${this.maxMessageBytes} (option maxMessageBytes)`)
+    }
+    if (!this.running) throw new MeshError('STOPPED', 'the mesh is not running')
+    const timeoutMs = options.timeoutMs ?? this.init.defaultTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new MeshError('BAD_REQUEST', 'timeoutMs must be a positive number')
+    const waitForReply = options.waitForReply ?? true
+    const messageId = options.messageId ?? randomUUID()
+    const dl = deadline(timeoutMs, `send to ${target}`, options.signal, this.stopController.signal)
+    try {
+      const to = this.resolve(target, options.targetGateway !== undefined ? { targetGateway: options.targetGateway } : {})
+      const result = to.owner.self
+        ? await this.sendLocal(to, message, messageId, waitForReply, options, dl)
+        : await this.sendRemote(to, message, messageId, waitForReply, options, dl)
+      this.counters.sent++
+      return result
+    } catch (err) {
+      this.counters.failed++
+      throw err
+    } finally {
+      dl.clear()
+    }
+  }
+
+  private async sendLocal (to: Resolution, text: string, id: string, waitForReply: boolean, options: SendOptions, dl: ReturnType<typeof deadline>): Promise<SendResult> {
+    const handler = this.deliverHandler
+    if (handler === undefined) throw new MeshError('NOT_FOUND', 'this Gateway has no deliver handler')
+    const delivered = handler({
+      id,
+      from: { gateway: this.name, peerId: this.components.peerId.toString(), ...(options.fromSessionKey !== undefined ? { sessionKey: options.fromSessionKey } : {}) },
+      sessionKey: to.sessionKey,
+      ...(to.sessionId !== undefined ? { sessionId: to.sessionId } : {}),
+      text,
+      ...(options.meta !== undefined ? { meta: options.meta } : {}),
+      waitForReply,
+      deadline: dl.at
+    }, { signal: dl.signal })
+    const base = { owner: to.owner, sessionKey: to.sessionKey, ...(to.sessionId !== undefined ? { sessionId: to.sessionId } : {}), messageId: id }
+    if (!waitForReply) {
+      delivered.catch(err => { this.log('local delivery of %s failed - %e', id, err) })
+      return { status: 'accepted', ...base }
+    }
+    const result = await raceSignal(delivered, dl.signal, `send to ${to.qualifiedKey}`)
+    return { status: 'ok', ...(result?.reply !== undefined ? { reply: result.reply } : {}), ...base }
+  }
+
+  private async sendRemote (to: Resolution, text: string, id: string, waitForReply: boolean, options: SendOptions, dl: ReturnType<typeof deadline>): Promise<SendResult> {
+    const owner = this.sync.registry.get(to.owner.peerId) as OriginState
+    const size = Buffer.byteLength(text)
+    if (size > owner.gateway.maxMessageBytes) {
+      throw new MeshError('TOO_LARGE', `message is ${size} bytes; Gateway ${owner.gateway.name} accepts at most ${owner.gateway.maxMessageBytes}`, { gateway: owner.gateway.name })
+    }
+    if (!to.owner.reachable) throw this.unreachable(owner)
+    const peer = this.peerIdOf(owner)
+    const base = { owner: to.owner, sessionKey: to.sessionKey, ...(to.sessionId !== undefined ? { sessionId: to.sessionId } : {}), messageId: id }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.ensureConnected(owner, peer, dl.signal)
+        const answer = await this.client.request(peer, {
+          t: 'req',
+          v: WIRE_VERSION,
+          id,
+          from: { gw: this.name, ...(options.fromSessionKey !== undefined ? { s: options.fromSessionKey } : {}) },
+          to: { k: to.sessionKey },
+          text,
+          ...(options.meta !== undefined ? { meta: options.meta } : {}),
+          wait: waitForReply,
+          ttl: dl.remaining()
+        }, dl.signal)
+        if ('accepted' in answer) return { status: 'accepted', ...base }
+        return { status: 'ok', ...(answer.reply !== undefined ? { reply: answer.reply } : {}), ...base }
+      } catch (err) {
+        if (dl.signal.aborted) throw dl.signal.reason instanceof MeshError ? dl.signal.reason : new MeshError('ABORTED', 'send was aborted')
+        if (err instanceof MeshError) {
+          if (err.remote) throw new MeshError(err.code, err.message, { remote: true, gateway: owner.gateway.name, cause: err })
+          throw err
+        }
+        if (!(err instanceof ChannelLost) || owner.departed) throw this.unreachable(owner, err)
+        // The stream broke before the final answer: send again with the same ID (never delivered twice).
+        this.log('send %s to %s lost its stream (attempt %d), retrying', id, owner.gateway.name, attempt + 1)
+        await sleep(Math.min(25 * 2 ** attempt, 500), dl.signal).catch(() => {})
+      }
+    }
+  }
+
+  /** Dials the owner when we have no connection yet, using the addresses it announced. */
+  private async ensureConnected (owner: OriginState, peer: PeerId, signal: AbortSignal): Promise<void> {
+    if (this.components.connectionManager.getConnections(peer).length > 0) return
+    try {
+      await this.components.peerStore.merge(peer, { multiaddrs: owner.gateway.addrs.map(a => multiaddr(a)) })
+      const dialSignal = AbortSignal.any([signal, AbortSignal.timeout(this.init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS)])
+      await this.components.connectionManager.openConnection(peer, { signal: dialSignal })
+    } catch (err) {
+      if (signal.aborted) throw err
+      if (this.sync.registry.setReachable(owner.origin, false, Date.now())) this.safeDispatchEvent('gateway:reachability', { detail: gatewayInfo(owner, this.components.peerId.toString()) })
+      throw this.unreachable(owner, err)
+    }
+  }
+
+  private unreachable (owner: OriginState, cause?: unknown): MeshError {
+    const since = owner.unreachableSince !== undefined ? ` since ${new Date(owner.unreachableSince).toISOString()}` : ''
+    const why = owner.departed ? ' (it stopped)' : ''
+    return new MeshError('UNREACHABLE', `Gateway ${owner.gateway.name} (${owner.origin}) is unreachable${since}${why}; its sessions cannot receive messages until it is back`, { gateway: owner.gateway.name, cause })
+  }
+
+  private peerIdOf (owner: OriginState): PeerId {
+    for (const connection of this.components.connectionManager.getConnections()) {
+      if (connection.remotePeer.toString() === owner.origin) return connection.remotePeer
+    }
+    return peerIdFromStringCached(owner.origin)
+  }
+
+  // ---- views -----------------------------------------------------------------
+
+  /** Every session in the mesh, ours included. */
+  sessions (): SessionEntry[] {
+    const selfId = this.components.peerId.toString()
+    const out: SessionEntry[] = []
+    for (const state of this.sync.registry.all()) {
+      const owner = gatewayInfo(state, selfId)
+      for (const entry of state.entries.values()) out.push({ ...entry, owner, qualifiedKey: qualify(state, entry.sessionKey) })
+    }
+    return out
+  }
+
+  /** Connected mesh peers. */
+  peers (): PeerStatus[] {
+    return this.sync.connectedPeers().map(link => {
+      const state = this.sync.registry.get(link.id)
+      const addresses = this.components.connectionManager.getConnections().filter(c => c.remotePeer.toString() === link.id).map(c => c.remoteAddr.toString())
+      return {
+        ...this.infoFor(link.id, link.name),
+        addresses,
+        sessions: state?.entries.size ?? 0,
+        ...(link.rttMs !== undefined ? { rttMs: link.rttMs } : {})
+      }
+    })
+  }
+
+  status (): MeshStatus {
+    const self = this.sync.registry.get(this.components.peerId.toString())
+    return {
+      self: this.infoFor(this.components.peerId.toString(), this.name),
+      addresses: this.components.addressManager.getAddresses().map(a => a.toString()),
+      peers: this.sync.connectedPeers().length,
+      sessions: this.sync.registry.size,
+      localSessions: self?.entries.size ?? 0,
+      gateways: this.sync.registry.originCount,
+      incarnation: this.sync.local.incarnation,
+      startedAt: this.startedAt,
+      rejected: [...this.rejected],
+      counters: { ...this.counters, ...this.sync.counters }
+    }
+  }
+
+  /** Records a refused peer or record (also used by discovery and the connection gater). */
+  recordRejection (rejection: RejectedPeer): void {
+    this.log.error('rejected %s: %s', rejection.peerId ?? rejection.address ?? 'a peer', rejection.reason)
+    this.rejected.push(rejection)
+    if (this.rejected.length > MAX_REJECTED_KEPT) this.rejected.shift()
+    this.safeDispatchEvent('peer:rejected', { detail: rejection })
+  }
+
+  private infoFor (peerId: string, name: string | undefined): GatewayInfo {
+    const state = this.sync.registry.get(peerId)
+    if (state !== undefined) return gatewayInfo(state, this.components.peerId.toString())
+    return { name: name ?? peerId, peerId, host: '', self: peerId === this.components.peerId.toString(), reachable: this.sync.isConnected(peerId) }
+  }
+
+  private localBySessionId (sessionId: string): { sessionKey: string, sessionId?: string } | undefined {
+    const at = this.sync.registry.bySession(sessionId)
+    if (at === undefined || at.origin !== this.components.peerId.toString()) return undefined
+    return this.sync.local.get(at.sessionKey)
+  }
+
+  private gatewayMeta (): GatewayMeta {
+    return {
+      name: this.name,
+      host: this.host,
+      ...(this.init.gatewayPort !== undefined ? { gatewayPort: this.init.gatewayPort } : {}),
+      addrs: this.components.addressManager.getAddresses().map(a => a.toString()).slice(0, 16),
+      maxMessageBytes: this.maxMessageBytes
+    }
+  }
+
+  private emitChanges (changes: RegistryChanges): void {
+    if (!this.running) return
+    const selfId = this.components.peerId.toString()
+    for (const { origin, entry } of changes.removed) {
+      const state = this.sync.registry.get(origin)
+      const owner = state !== undefined ? gatewayInfo(state, selfId) : this.infoFor(origin, undefined)
+      this.safeDispatchEvent('session:remove', { detail: { ...entry, owner, qualifiedKey: `gateway:${owner.name}:${entry.sessionKey}` } })
+    }
+    for (const { origin, entry } of changes.added) {
+      const state = this.sync.registry.get(origin) as OriginState
+      this.safeDispatchEvent('session:add', { detail: { ...entry, owner: gatewayInfo(state, selfId), qualifiedKey: qualify(state, entry.sessionKey) } })
+    }
+  }
+}
+
+function checkKey (sessionKey: string): void {
+  if (typeof sessionKey !== 'string' || sessionKey.length === 0 || sessionKey.length > MAX_SESSION_KEY_LENGTH) {
+    throw new MeshError('BAD_REQUEST', `session key must be a non-empty string of at most ${MAX_SESSION_KEY_LENGTH} characters`)
+  }
+  if (sessionKey.startsWith('gateway:')) throw new MeshError('BAD_REQUEST', 'a session key cannot start with "gateway:" (that prefix qualifies targets)')
+}
+
+async function sleep (ms: number, signal: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms)
+    signal.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason) }, { once: true })
+  })
+}
+
+/** The clawmesh service factory, for a libp2p node's `services`. */
+export function clawmesh (init: MeshServiceInit = {}): (components: MeshComponents) => MeshService {
+  return (components) => new MeshService(components, init)
+}
+
+const peerIds = new Map<string, PeerId>()
+function peerIdFromStringCached (id: string): PeerId {
+  let peer = peerIds.get(id)
+  if (peer === undefined) {
+    peer = peerIdFromString(id)
+    if (peerIds.size > 10_000) peerIds.clear()
+    peerIds.set(id, peer)
+  }
+  return peer
+}
