@@ -97,6 +97,7 @@ export class LocalDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> imple
   private scanTimer?: ReturnType<typeof setTimeout>
   private scanning?: Promise<void>
   private rescanPending = false
+  private writing: Promise<void> = Promise.resolve()
   private started = false
 
   constructor (components: LocalDiscoveryComponents, init: LocalDiscoveryInit) {
@@ -147,6 +148,7 @@ export class LocalDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> imple
     clearInterval(this.rescanTimer)
     clearTimeout(this.scanTimer)
     await this.scanning?.catch(() => {})
+    await this.writing.catch(() => {})
     await unlink(this.ownFile).catch(() => {})
     this.known.clear()
   }
@@ -246,8 +248,15 @@ export class LocalDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> imple
     return undefined
   }
 
-  /** Write our entry atomically (temporary name, then rename), so readers never see half a file. */
+  /** Write our entry; writes are serialized (they share one temporary file name). */
   private async writeOwn (): Promise<void> {
+    const next = this.writing.catch(() => {}).then(async () => { await this.doWriteOwn() })
+    this.writing = next
+    await next
+  }
+
+  /** Write our entry atomically (temporary name, then rename), so readers never see half a file. */
+  private async doWriteOwn (): Promise<void> {
     if (!this.started) return
     const entry: RendezvousEntry = {
       peerId: this.components.peerId.toString(),
