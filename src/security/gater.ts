@@ -39,8 +39,13 @@ export interface RejectedPeerRecord extends RejectedPeer {
 export interface RejectionRecorderInit {
   /** @default defaultLogger() from @libp2p/logger (the one libp2p itself uses) */
   logger?: ComponentLogger
-  /** Called for every refusal, repeats included (wire to the `peer:rejected` event). */
-  onRejected?: (rejected: RejectedPeerRecord) => void
+  /**
+   * Called for every refusal, repeats included; `fresh` is true for the first
+   * of a burst (the one that is logged), so a sink can skip the repeats.
+   */
+  onRejected?: (rejected: RejectedPeerRecord, fresh: boolean) => void
+  /** Do not log (someone downstream logs); a function is asked at each refusal. @default false */
+  silent?: boolean | (() => boolean)
   /** @default {@link MAX_REJECTED_KEPT} */
   maxKept?: number
   /** @default {@link REJECTION_LOG_WINDOW_MS} */
@@ -83,15 +88,17 @@ export class RejectionRecorder {
     }
 
     const logged = this.lastLogged.get(key)
-    if (logged == null || now - logged >= (this.init.logWindowMs ?? REJECTION_LOG_WINDOW_MS)) {
+    const fresh = logged == null || now - logged >= (this.init.logWindowMs ?? REJECTION_LOG_WINDOW_MS)
+    if (fresh) {
       this.lastLogged.set(key, now)
       if (this.lastLogged.size > max * 4) this.lastLogged.clear()
+      const silent = typeof this.init.silent === 'function' ? this.init.silent() : this.init.silent === true
       const repeats = entry.count > 1 ? ` (${entry.count} times so far)` : ''
-      this.log.error('rejected %s: %s%s', rejection.peerId ?? rejection.address ?? 'a peer', rejection.reason, repeats)
+      if (!silent) this.log.error('rejected %s: %s%s', rejection.peerId ?? rejection.address ?? 'a peer', rejection.reason, repeats)
     }
 
     try {
-      this.init.onRejected?.(entry)
+      this.init.onRejected?.(entry, fresh)
     } catch (err) {
       this.log.error('the peer:rejected listener threw - %e', err)
     }
