@@ -11,7 +11,7 @@ import { MeshError } from './errors.ts'
 import { loadIdentity, nextIncarnation } from './identity.ts'
 import { clawmesh, type MeshService } from './service.ts'
 import type {
-  DeliverHandler, MeshEvents, MeshOptions, MeshStatus, PeerStatus, Resolution, SendOptions, SendResult,
+  DeliverHandler, MeshEvents, MeshOptions, MeshStatus, PeerStatus, Resolution, ResolveOptions, SendOptions, SendResult,
   SessionAnnouncement, SessionEntry
 } from './types.ts'
 import type { Identify } from '@libp2p/identify'
@@ -55,7 +55,7 @@ export class Mesh {
     return await this.service.send(target, message, options)
   }
 
-  resolve (target: string, options?: { targetGateway?: string }): Resolution {
+  resolve (target: string, options?: ResolveOptions): Resolution {
     return this.service.resolve(target, options)
   }
 

@@ -23,7 +23,7 @@ import { deadline, raceSignal } from './util/deadline.ts'
 import type { GatewayMeta } from './registry/records.ts'
 import type { OriginState, RegistryChanges } from './registry/registry.ts'
 import type {
-  DeliverHandler, GatewayInfo, MeshEvents, MeshServiceInit, MeshStatus, PeerStatus, RejectedPeer, Resolution,
+  DeliverHandler, GatewayInfo, MeshEvents, MeshServiceInit, MeshStatus, PeerStatus, RejectedPeer, Resolution, ResolveOptions,
   SendOptions, SendResult, SessionAnnouncement, SessionEntry
 } from './types.ts'
 import type { ComponentLogger, Libp2pEvents, Logger, PeerId, PeerStore, PrivateKey, Startable, Stream } from '@libp2p/interface'
@@ -127,6 +127,8 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
     await this.components.registrar.handle(DELIVER_PROTOCOL, async (stream, connection) => { await this.server.handle(stream, connection) }, options)
     this.components.events.addEventListener('peer:connect', this.onPeerConnect)
     this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
+    this.components.events.addEventListener('self:peer:update', this.onSelfUpdate)
+    this.components.events.addEventListener('transport:listening', this.onSelfUpdate)
   }
 
   /** Addresses are known only once transports listen: publish our first snapshot then. */
@@ -134,6 +136,7 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
     this.startedAt = Date.now()
     this.running = true
     await this.sync.start()
+    this.onSelfUpdate()
     for (const connection of this.components.connectionManager.getConnections()) this.sync.peerConnected(connection.remotePeer)
   }
 
@@ -149,12 +152,21 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
   async stop (): Promise<void> {
     this.components.events.removeEventListener('peer:connect', this.onPeerConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
+    this.components.events.removeEventListener('self:peer:update', this.onSelfUpdate)
+    this.components.events.removeEventListener('transport:listening', this.onSelfUpdate)
     await this.components.registrar.unhandle(REGISTRY_PROTOCOL)
     await this.components.registrar.unhandle(DELIVER_PROTOCOL)
   }
 
   private readonly onPeerConnect = (evt: CustomEvent<PeerId>): void => { this.sync.peerConnected(evt.detail) }
   private readonly onPeerDisconnect = (evt: CustomEvent<PeerId>): void => { this.sync.peerDisconnected(evt.detail) }
+  /** Peers that learn of us by relay dial the addresses we announce: keep them current. */
+  private readonly onSelfUpdate = (): void => {
+    const published = this.sync.registry.get(this.components.peerId.toString())?.gateway.addrs ?? []
+    if (this.running && published.join() !== this.gatewayMeta().addrs.join()) {
+      this.sync.republish().catch(err => { this.log.error('could not republish our addresses - %e', err) })
+    }
+  }
 
   // ---- ownership -----------------------------------------------------------
 
@@ -190,12 +202,14 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
 
   // ---- addressing ----------------------------------------------------------
 
-  resolve (target: string, options: { targetGateway?: string } = {}): Resolution {
-    return resolveTarget(target, this.resolveContext(), options.targetGateway)
-  }
-
-  private resolveContext (): ResolveContext {
-    return { registry: this.sync.registry, selfId: this.components.peerId.toString(), selfHost: this.host }
+  resolve (target: string, options: ResolveOptions = {}): Resolution {
+    const ctx: ResolveContext = {
+      registry: this.sync.registry,
+      selfId: this.components.peerId.toString(),
+      selfHost: this.host,
+      localFirst: options.localFirst ?? this.init.localFirst ?? true
+    }
+    return resolveTarget(target, ctx, options.targetGateway)
   }
 
   // ---- sending ---------------------------------------------------------------
@@ -213,7 +227,10 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
     const messageId = options.messageId ?? randomUUID()
     const dl = deadline(timeoutMs, `send to ${target}`, options.signal, this.stopController.signal)
     try {
-      const to = this.resolve(target, options.targetGateway !== undefined ? { targetGateway: options.targetGateway } : {})
+      const to = this.resolve(target, {
+        ...(options.targetGateway !== undefined ? { targetGateway: options.targetGateway } : {}),
+        ...(options.localFirst !== undefined ? { localFirst: options.localFirst } : {})
+      })
       const result = to.owner.self
         ? await this.sendLocal(to, message, messageId, waitForReply, options, dl)
         : await this.sendRemote(to, message, messageId, waitForReply, options, dl)

@@ -84,6 +84,8 @@ export interface SendOptions {
   waitForReply?: boolean
   /** Route to this Gateway (name, port, host:port or peer ID) instead of resolving the owner. */
   targetGateway?: string
+  /** Overrides the mesh's `localFirst` for this send. */
+  localFirst?: boolean
   signal?: AbortSignal
   /** Idempotency key; reuse it to retry safely. @default a random UUID */
   messageId?: string
@@ -100,6 +102,12 @@ export interface SendResult {
   sessionKey: string
   sessionId?: string
   messageId: string
+}
+
+/** Options of {@link Mesh.resolve}. */
+export interface ResolveOptions {
+  targetGateway?: string
+  localFirst?: boolean
 }
 
 /** Where a target would be delivered, without sending. */
@@ -201,6 +209,11 @@ export interface MeshServiceInit {
   defaultTimeoutMs?: number
   /** How long a dial may take before the target is called unreachable. @default 5000 */
   dialTimeoutMs?: number
+  /**
+   * A bare key (or label) this Gateway owns goes to the local session, as OpenClaw's own
+   * `sessions_send` does. With `false`, a key owned here and elsewhere is `AMBIGUOUS`. @default true
+   */
+  localFirst?: boolean
 }
 
 /** Options of {@link createMesh}. Every one is optional. */

@@ -87,6 +87,15 @@ export class LocalLog {
     return out
   }
 
+  /**
+   * Our description changed (new listen addresses): a snapshot at a new seq, so
+   * peers that already hold the current one take it.
+   */
+  async republish (): Promise<SignedRecord[]> {
+    this.seq++
+    return await this.snapshot()
+  }
+
   /** A signed goodbye: peers mark our sessions unreachable at once instead of waiting for a timeout. */
   async bye (): Promise<SignedRecord> {
     return await signRecord({ kind: 'bye', origin: this.origin, incarnation: this.incarnation, seq: this.seq }, this.key)

@@ -152,6 +152,16 @@ export class RegistrySync {
     }
   }
 
+  /** Publishes a fresh snapshot after our own description (addresses) changed. */
+  async republish (): Promise<void> {
+    if (!this.running) return
+    this.flushing = this.flushing.then(async () => {
+      await this.flushNow()
+      await this.applyOwn(await this.local.republish())
+    })
+    await this.flushing
+  }
+
   // ---- peers -----------------------------------------------------------
 
   /** A connection to `peer` opened: open our outbound registry stream. */

@@ -18,6 +18,8 @@ export interface ResolveContext {
   registry: Registry
   selfId: string
   selfHost: string
+  /** A bare key owned here goes here. */
+  localFirst: boolean
 }
 
 export function gatewayInfo (state: OriginState, selfId: string): GatewayInfo {
@@ -114,7 +116,7 @@ function sample (keys: string[]): string {
 /** One owner among several (`origins`), local first. */
 function pick (origins: string[], key: string, via: Resolution['via'], ctx: ResolveContext, target: string): Resolution | undefined {
   if (origins.length === 0) return undefined
-  if (origins.includes(ctx.selfId)) {
+  if (ctx.localFirst && origins.includes(ctx.selfId)) {
     return resolution(ctx.registry.get(ctx.selfId) as OriginState, key, via, ctx)
   }
   if (origins.length === 1) return resolution(ctx.registry.get(origins[0] as string) as OriginState, key, via, ctx)
@@ -141,7 +143,7 @@ export function resolveTarget (target: string, ctx: ResolveContext, targetGatewa
   if (byKey !== undefined) return byKey
   const labelled = ctx.registry.withLabel(target)
   if (labelled.length > 0) {
-    const local = labelled.find(l => l.origin === ctx.selfId)
+    const local = ctx.localFirst ? labelled.find(l => l.origin === ctx.selfId) : undefined
     if (local !== undefined) return resolution(ctx.registry.get(local.origin) as OriginState, local.sessionKey, 'label', ctx)
     if (labelled.length === 1) {
       const only = labelled[0] as { origin: string, sessionKey: string }

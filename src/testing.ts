@@ -1,0 +1,127 @@
+/**
+ * Test fixtures for clawmesh users and for our own tests: start N real mesh
+ * nodes on 127.0.0.1 (multicast off) in a chosen topology, wait on events,
+ * and tear everything down.
+ *
+ * ```ts
+ * import { createTestMeshes } from 'clawmesh/testing'
+ * const net = await createTestMeshes(3)
+ * try { ... } finally { await net.stop() }
+ * ```
+ */
+import { createMesh, type Mesh } from './mesh.ts'
+import { MeshError } from './errors.ts'
+import type { MeshEvents, MeshOptions } from './types.ts'
+
+export interface TestMeshOptions {
+  /** `full`: everyone dials everyone before it; `chain`: each dials only its predecessor. @default 'full' */
+  topology?: 'full' | 'chain'
+  /** Options for node `i` (merged over the defaults). */
+  options?: (index: number) => MeshOptions
+}
+
+export interface TestNetwork {
+  meshes: Mesh[]
+  /** Starts one more node connected to `dialTo` (default: the first node). */
+  add: (options?: MeshOptions, dialTo?: Mesh[]) => Promise<Mesh>
+  stop: () => Promise<void>
+}
+
+/** Options that keep a test node on loopback and off multicast. */
+export function loopbackOptions (options: MeshOptions = {}): MeshOptions {
+  return { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, ...options }
+}
+
+export function addressOf (mesh: Mesh): string {
+  const address = mesh.status().addresses.find(a => a.includes('/ip4/127.0.0.1/'))
+  if (address === undefined) throw new Error('mesh has no loopback address')
+  return address
+}
+
+export async function createTestMeshes (count: number, init: TestMeshOptions = {}): Promise<TestNetwork> {
+  const meshes: Mesh[] = []
+  const add = async (options: MeshOptions = {}, dialTo: Mesh[] = meshes.slice(0, 1)): Promise<Mesh> => {
+    const mesh = await createMesh(loopbackOptions({ peers: dialTo.map(addressOf), ...options }))
+    meshes.push(mesh)
+    await Promise.all(dialTo.map(async other => { await waitForPeer(mesh, other.peerId) }))
+    return mesh
+  }
+  try {
+    for (let i = 0; i < count; i++) {
+      const dialTo = init.topology === 'chain' ? meshes.slice(-1) : [...meshes]
+      await add({ name: `gw${i}`, ...init.options?.(i) }, dialTo)
+    }
+  } catch (err) {
+    await Promise.allSettled(meshes.map(async m => { await m.stop() }))
+    throw err
+  }
+  return {
+    meshes,
+    add,
+    stop: async () => { await Promise.allSettled(meshes.map(async m => { await m.stop() })) }
+  }
+}
+
+/**
+ * Resolves with the first event of `type` whose detail satisfies `predicate`.
+ * The timeout is a guard against a hung test, not an assertion about speed.
+ */
+export async function waitForEvent<K extends keyof MeshEvents> (
+  mesh: Mesh, type: K, predicate: (detail: MeshEvents[K]['detail']) => boolean = () => true, timeoutMs = 20_000
+): Promise<MeshEvents[K]['detail']> {
+  return await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      mesh.removeEventListener(type, listener)
+      reject(new MeshError('TIMEOUT', `no ${type} event within ${timeoutMs} ms`))
+    }, timeoutMs)
+    const listener = (event: MeshEvents[K]): void => {
+      if (!predicate(event.detail)) return
+      clearTimeout(timer)
+      mesh.removeEventListener(type, listener)
+      resolve(event.detail)
+    }
+    mesh.addEventListener(type, listener)
+  })
+}
+
+/**
+ * Re-checks `condition` whenever the mesh's registry or peers change, until it
+ * holds. Event-driven: no polling loop.
+ */
+export async function waitUntil (mesh: Mesh, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  if (condition()) return
+  const types = ['session:add', 'session:remove', 'peer:join', 'peer:leave', 'gateway:reachability'] as const
+  await new Promise<void>((resolve, reject) => {
+    const check = (): void => {
+      if (!condition()) return
+      cleanup()
+      resolve()
+    }
+    const timer = setTimeout(() => {
+      cleanup()
+      reject(new MeshError('TIMEOUT', `condition not met within ${timeoutMs} ms`))
+    }, timeoutMs)
+    const cleanup = (): void => {
+      clearTimeout(timer)
+      for (const type of types) mesh.removeEventListener(type, check)
+    }
+    for (const type of types) mesh.addEventListener(type, check)
+  })
+}
+
+/** Waits until `mesh` has a registry link with `peerId`. */
+export async function waitForPeer (mesh: Mesh, peerId: string, timeoutMs = 20_000): Promise<void> {
+  await waitUntil(mesh, () => mesh.peers().some(p => p.peerId === peerId), timeoutMs)
+}
+
+/** Waits until `mesh` can resolve `target` (e.g. after a remote announce). */
+export async function waitForResolvable (mesh: Mesh, target: string, timeoutMs = 20_000): Promise<void> {
+  await waitUntil(mesh, () => {
+    try {
+      mesh.resolve(target)
+      return true
+    } catch {
+      return false
+    }
+  }, timeoutMs)
+}

@@ -1,0 +1,173 @@
+// The replicated ownership registry, end to end over real libp2p nodes on 127.0.0.1.
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+import { createMesh } from '../../src/index.ts'
+import { addressOf, createTestMeshes, loopbackOptions, waitForPeer, waitForResolvable, waitUntil } from '../../src/testing.ts'
+
+const echo = async (msg: { text: string }): Promise<{ reply: string }> => ({ reply: `echo ${msg.text}` })
+
+describe('registry', () => {
+  it('relays along a chain: an announce on A becomes resolvable on E, and E can send to A', async () => {
+    const net = await createTestMeshes(5, { topology: 'chain', options: () => ({ deliver: echo }) })
+    try {
+      const [a, , , , e] = net.meshes
+      assert.ok(a !== undefined && e !== undefined)
+      // E never dialled A: the entry travels A→B→C→D→E as a signed, relayed record.
+      assert.equal(e.peers().some(p => p.peerId === a.peerId), false)
+      await a.announce('agent:main:chain-test')
+      await waitForResolvable(e, 'gateway:gw0:agent:main:chain-test')
+      assert.equal(e.resolve('agent:main:chain-test').owner.peerId, a.peerId)
+      // And delivery dials A directly from the addresses A announced.
+      const result = await e.send('agent:main:chain-test', 'end to end')
+      assert.equal(result.reply, 'echo end to end')
+    } finally {
+      await net.stop()
+    }
+  })
+
+  it('brings a late joiner up to date with an existing registry of 10,000 sessions', async () => {
+    const net = await createTestMeshes(2)
+    try {
+      const [a, b] = net.meshes
+      assert.ok(a !== undefined && b !== undefined)
+      await Promise.all(Array.from({ length: 5_000 }, async (_, i) => { await a.announce(`agent:main:a-${i}`, { sessionId: crypto.randomUUID() }) }))
+      await Promise.all(Array.from({ length: 5_000 }, async (_, i) => { await b.announce(`agent:main:b-${i}`) }))
+      await waitUntil(a, () => a.status().sessions === 10_000)
+      const late = await net.add({ name: 'late' }, [b])
+      await waitUntil(late, () => late.status().sessions === 10_000)
+      assert.equal(late.resolve('agent:main:a-4999').owner.name, 'gw0')
+      assert.equal(late.resolve('agent:main:b-0').owner.name, 'gw1')
+      // It learned A's entries from B, as records signed by A.
+      assert.equal(late.peers().some(p => p.peerId === a.peerId), false)
+    } finally {
+      await net.stop()
+    }
+  })
+
+  it('forgets a withdrawn session everywhere: NOT_FOUND', async () => {
+    const net = await createTestMeshes(2, { options: () => ({ deliver: echo }) })
+    try {
+      const [a, b] = net.meshes
+      assert.ok(a !== undefined && b !== undefined)
+      await b.announce('agent:main:temp')
+      await waitForResolvable(a, 'agent:main:temp')
+      await b.withdraw('agent:main:temp')
+      await waitUntil(a, () => !a.sessions().some(s => s.sessionKey === 'agent:main:temp'))
+      await assert.rejects(a.send('agent:main:temp', 'x'), { code: 'NOT_FOUND' })
+      await assert.rejects(a.send('gateway:gw1:agent:main:temp', 'x'), { code: 'NOT_FOUND' })
+    } finally {
+      await net.stop()
+    }
+  })
+
+  it('marks a stopped Gateway UNREACHABLE at once, not TIMEOUT', async () => {
+    const net = await createTestMeshes(3, { options: () => ({ deliver: echo }) })
+    try {
+      const [a, b, c] = net.meshes
+      assert.ok(a !== undefined && b !== undefined && c !== undefined)
+      await c.announce('agent:main:c')
+      await waitForResolvable(a, 'agent:main:c')
+      await c.stop()
+      await waitUntil(a, () => a.resolve('agent:main:c').owner.reachable === false)
+      // A long timeout: only a fast failure with the right code passes.
+      await assert.rejects(a.send('agent:main:c', 'x', { timeoutMs: 60_000 }), (err: { code: string, gateway?: string }) => {
+        assert.equal(err.code, 'UNREACHABLE')
+        assert.equal(err.gateway, 'gw2')
+        return true
+      })
+      // The entry is still listed (as unreachable) during the grace period.
+      assert.equal(a.sessions().find(s => s.sessionKey === 'agent:main:c')?.owner.reachable, false)
+    } finally {
+      await net.stop()
+    }
+  })
+
+  it('marks a crashed Gateway UNREACHABLE through the peers that saw it go', async () => {
+    // A is connected only to B; C (connected to B) vanishes without saying goodbye.
+    const net = await createTestMeshes(3, { topology: 'chain', options: () => ({ deliver: echo }) })
+    try {
+      const [a, b, c] = net.meshes
+      assert.ok(a !== undefined && b !== undefined && c !== undefined)
+      await c.announce('agent:main:c')
+      await waitForResolvable(a, 'agent:main:c')
+      // Abort C's connections abruptly (no bye record), then stop it.
+      for (const connection of c.libp2p.getConnections()) connection.abort(new Error('simulated crash'))
+      await waitUntil(a, () => a.resolve('agent:main:c').owner.reachable === false)
+      await c.stop()
+      await assert.rejects(a.send('agent:main:c', 'x', { timeoutMs: 60_000 }), { code: 'UNREACHABLE' })
+    } finally {
+      await net.stop()
+    }
+  })
+
+  it('drops an unreachable Gateway\'s sessions after the grace period', async () => {
+    const net = await createTestMeshes(2, { options: () => ({ unreachableGraceMs: 200 }) })
+    try {
+      const [a, b] = net.meshes
+      assert.ok(a !== undefined && b !== undefined)
+      await b.announce('agent:main:b')
+      await waitForResolvable(a, 'agent:main:b')
+      await b.stop()
+      await waitUntil(a, () => a.status().sessions === 0)
+      await assert.rejects(a.send('agent:main:b', 'x'), { code: 'NOT_FOUND' })
+    } finally {
+      await net.stop()
+    }
+  })
+
+  it('replaces a restarted Gateway\'s stale sessions (same peer ID, new incarnation)', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'clawmesh-restart-'))
+    const a = await createMesh(loopbackOptions({ name: 'a', deliver: echo }))
+    try {
+      const b1 = await createMesh(loopbackOptions({ name: 'b', dataDir, peers: [addressOf(a)], deliver: echo }))
+      const peerId = b1.peerId
+      const firstIncarnation = b1.status().incarnation
+      await b1.announce('agent:main:old-1')
+      await b1.announce('agent:main:old-2')
+      await waitForResolvable(a, 'agent:main:old-2')
+      await b1.stop()
+      const b2 = await createMesh(loopbackOptions({ name: 'b', dataDir, peers: [addressOf(a)], deliver: echo }))
+      try {
+        assert.equal(b2.peerId, peerId)
+        assert.ok(b2.status().incarnation > firstIncarnation)
+        await b2.announce('agent:main:new')
+        await waitForResolvable(a, 'agent:main:new')
+        assert.deepEqual(a.sessions().filter(s => s.owner.peerId === peerId).map(s => s.sessionKey), ['agent:main:new'])
+        await assert.rejects(a.send('agent:main:old-1', 'x'), { code: 'NOT_FOUND' })
+        assert.equal((await a.send('agent:main:new', 'back')).reply, 'echo back')
+      } finally {
+        await b2.stop()
+      }
+    } finally {
+      await a.stop()
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  })
+
+  it('emits session:add and session:remove, peer:join and peer:leave', async () => {
+    const net = await createTestMeshes(1)
+    try {
+      const [a] = net.meshes
+      assert.ok(a !== undefined)
+      const events: string[] = []
+      a.addEventListener('peer:join', e => { events.push(`join ${e.detail.name}`) })
+      a.addEventListener('peer:leave', e => { events.push(`leave ${e.detail.name}`) })
+      a.addEventListener('session:add', e => { events.push(`add ${e.detail.qualifiedKey}`) })
+      a.addEventListener('session:remove', e => { events.push(`remove ${e.detail.qualifiedKey}`) })
+      const b = await net.add({ name: 'b' })
+      await waitForPeer(a, b.peerId)
+      await b.announce('agent:main:x')
+      await waitUntil(a, () => events.includes('add gateway:b:agent:main:x'))
+      await b.withdraw('agent:main:x')
+      await waitUntil(a, () => events.includes('remove gateway:b:agent:main:x'))
+      await b.stop()
+      await waitUntil(a, () => events.includes('leave b'))
+      assert.deepEqual(events, ['join b', 'add gateway:b:agent:main:x', 'remove gateway:b:agent:main:x', 'leave b'])
+    } finally {
+      await net.stop()
+    }
+  })
+})
