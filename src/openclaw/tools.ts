@@ -4,7 +4,7 @@
  * owning Gateway).
  */
 import { randomUUID } from 'node:crypto'
-import { MeshError } from '../errors.ts'
+import { isMeshErrorCode, MeshError } from '../errors.ts'
 import type { MeshStatus, PeerStatus, Resolution, SendOptions, SendResult, SessionAnnouncement, SessionEntry } from '../types.ts'
 import type { HostRuntime, HostTool, ToolContext, ToolResult } from './host.ts'
 import { injectIntoSession, isSilentReply } from './inject.ts'
@@ -112,9 +112,18 @@ function describeError (err: MeshError): string {
 }
 
 /** A MeshError (or anything else) as sessions_send's result union. */
-export function errorResult (err: unknown, runId: string, sessionKey: string): Record<string, unknown> {
-  if (!(err instanceof MeshError)) {
-    return { runId, status: 'error', error: err instanceof Error ? err.message : String(err), sessionKey }
+/** By shape, not `instanceof`: a plugin loader may hand the core and the plugin separate module instances. */
+function asMeshError (err: unknown): MeshError | undefined {
+  if (err instanceof MeshError) return err
+  if (err instanceof Error && isMeshErrorCode((err as { code?: unknown }).code)) return err as MeshError
+  return undefined
+}
+
+export function errorResult (error: unknown, runId: string, sessionKey: string): Record<string, unknown> {
+  const err = asMeshError(error)
+  if (err === undefined) {
+    const e = error
+    return { runId, status: 'error', error: e instanceof Error ? e.message : String(e), sessionKey }
   }
   const base = { runId, sessionKey, code: err.code, ...(err.gateway === undefined ? {} : { gateway: err.gateway }) }
   switch (err.code) {
