@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run test:openclaw: the end-to-end test against two real OpenClaw Gateways.
 # Installs Node 24 and openclaw@2026.9.6 once (cached under ${XDG_CACHE_HOME:-~/.cache}/clawmesh),
-# then runs test/openclaw/e2e.test.ts in a private network namespace whose only interface is lo
+# then runs test/openclaw/gateways.e2e.ts in a private network namespace whose only interface is lo
 # (the Gateway contacts a hosted plugin catalog at startup; nothing may leave the machine).
 # Needs root for `unshare -n`. Gateway state and logs: $CLAWMESH_E2E_DIR (default /tmp/clawmesh-openclaw-e2e).
 set -euo pipefail
@@ -21,5 +21,5 @@ ip link set lo up
 export CLAWMESH_IN_NETNS=1
 start=$(date +%s)
 cd "$ROOT"
-node --test --test-concurrency=1 test/openclaw/e2e.test.ts
+node --test --test-concurrency=1 test/openclaw/gateways.e2e.ts
 echo "test:openclaw: passed in $(($(date +%s) - start)) s"
