@@ -11,6 +11,7 @@
 import { lpStream } from '@libp2p/utils'
 import { DELIVER_PROTOCOL } from '../constants.ts'
 import { MeshError } from '../errors.ts'
+import { FrameWriter } from '../wire/frame-writer.ts'
 import { decodeJson, encodeJson } from '../wire/json-frame.ts'
 import { parseResponse, type RequestFrame } from './frames.ts'
 import type { Logger, PeerId, Stream } from '@libp2p/interface'
@@ -36,7 +37,7 @@ export class ChannelLost extends Error {
 class Channel {
   readonly lp: LengthPrefixedStream<Stream>
   readonly pending = new Map<string, Pending>()
-  private writes = Promise.resolve()
+  private readonly writer: FrameWriter
   private readonly log: Logger
   private readonly onClose: () => void
   closed = false
@@ -45,6 +46,7 @@ class Channel {
     this.log = log
     this.onClose = onClose
     this.lp = lpStream(stream, { maxDataLength: maxFrameBytes })
+    this.writer = new FrameWriter(this.lp)
     void this.readLoop()
     stream.addEventListener('close', () => { this.fail(new ChannelLost(false)) })
   }
@@ -55,11 +57,8 @@ class Channel {
     const result = new Promise<{ accepted: true } | { reply?: string }>((resolve, reject) => {
       this.pending.set(frame.id, { wait: frame.wait, accepted: false, resolve, reject })
     })
-    const bytes = encodeJson(frame)
-    this.writes = this.writes.then(async () => {
-      if (this.closed) return
-      await this.lp.write(bytes, { signal })
-    }).catch(err => {
+    // A failed write means a broken stream: the caller retries with the same ID.
+    this.writer.write(encodeJson(frame)).catch(err => {
       const p = this.pending.get(frame.id)
       this.pending.delete(frame.id)
       p?.reject(signal.aborted ? err : new ChannelLost(false, err))
@@ -74,7 +73,7 @@ class Channel {
   /** Tells the receiver we gave up, so it can abort the handler. Best effort. */
   cancel (id: string): void {
     if (this.closed) return
-    this.writes = this.writes.then(async () => { await this.lp.write(encodeJson({ t: 'cancel', id })) }).catch(() => {})
+    this.writer.write(encodeJson({ t: 'cancel', id })).catch(() => {})
   }
 
   private async readLoop (): Promise<void> {

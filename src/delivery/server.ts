@@ -7,6 +7,7 @@ import { lpStream } from '@libp2p/utils'
 import { DEDUP_MAX_ENTRIES, DEDUP_WINDOW_MS, MAX_INFLIGHT_PER_PEER } from '../constants.ts'
 import { MeshError } from '../errors.ts'
 import { SeenCache } from '../util/seen-cache.ts'
+import { FrameWriter } from '../wire/frame-writer.ts'
 import { decodeJson, encodeJson } from '../wire/json-frame.ts'
 import { parseRequest, type RequestFrame, type ResponseFrame } from './frames.ts'
 import type { DeliverHandler, InboundMessage } from '../types.ts'
@@ -51,9 +52,9 @@ export class DeliveryServer {
     const peerId = connection.remotePeer.toString()
     // Room for the text plus JSON framing and escaping; larger frames reset the stream.
     const lp = lpStream(stream, { maxDataLength: this.init.maxMessageBytes * 2 + 64 * 1024 })
-    let writes = Promise.resolve()
+    const writer = new FrameWriter(lp)
     const respond = (frame: ResponseFrame): void => {
-      writes = writes.then(async () => { await lp.write(encodeJson(frame)) }).catch(err => {
+      writer.write(encodeJson(frame)).catch(err => {
         this.init.log('could not answer %s - %e', peerId, err)
       })
     }

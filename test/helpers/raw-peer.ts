@@ -17,7 +17,7 @@ export interface RawPeer {
   stop: () => Promise<void>
 }
 
-export async function createRawPeer (options: { connectionProtector?: Parameters<typeof createLibp2p>[0]['connectionProtector'] } = {}): Promise<RawPeer> {
+export async function createRawPeer (options: { connectionProtector?: NonNullable<Parameters<typeof createLibp2p>[0]>['connectionProtector'] } = {}): Promise<RawPeer> {
   const { generateKeyPair } = await import('@libp2p/crypto/keys')
   const privateKey = await generateKeyPair('Ed25519')
   const node = await createLibp2p({
