@@ -9,6 +9,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { MeshError } from './errors.ts'
 import { loadIdentity, nextIncarnation } from './identity.ts'
+import { meshNetwork, type MeshNetworkServices } from './network.ts'
 import { clawmesh, type MeshService } from './service.ts'
 import type {
   DeliverHandler, MeshEvents, MeshOptions, MeshStatus, PeerStatus, Resolution, ResolveOptions, SendOptions, SendResult,
@@ -22,7 +23,7 @@ export type MeshNodeServices = {
   identify: Identify
   ping: Ping
   clawmesh: MeshService
-}
+} & MeshNetworkServices
 
 type Listener<K extends keyof MeshEvents> = (event: MeshEvents[K]) => void
 
@@ -99,8 +100,11 @@ const LOOPBACK_AND_PRIVATE = [
 export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
   const privateKey = await loadIdentity(options.dataDir)
   const incarnation = options.incarnation ?? await nextIncarnation(options.dataDir)
+  const net = await meshNetwork(options)
   const node = await createLibp2p<MeshNodeServices>({
     privateKey,
+    // The mesh secret (no connection completes without it) and the optional allowlist.
+    ...net.libp2p,
     addresses: { listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
@@ -117,9 +121,12 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
     services: {
       identify: identify(),
       ping: ping(),
-      clawmesh: clawmesh({ ...options, incarnation })
+      clawmesh: clawmesh({ ...options, incarnation }),
+      // mDNS, local rendezvous folder, and the dialer that connects what they find and keeps `peers` connected.
+      ...net.services
     }
   })
+  net.attach((rejection) => { node.services.clawmesh.recordRejection(rejection) })
   const mesh = new Mesh(node)
   await dialBootstrap(node, options.peers ?? [])
   return mesh

@@ -11,53 +11,18 @@
  */
 
 import { meshDialer, type MeshDialer } from './discovery/dialer.ts'
-import { localDiscovery, type LocalDiscovery, type LocalDiscoveryInit } from './discovery/local.ts'
-import { meshMdns, type MeshMdns, type MeshMdnsInit } from './discovery/mdns.ts'
+import { localDiscovery, type LocalDiscovery } from './discovery/local.ts'
+import { meshMdns, type MeshMdns } from './discovery/mdns.ts'
 import { meshConnectionGater, RejectionRecorder, type RejectedPeerRecord } from './security/gater.ts'
 import { meshProtector } from './security/protector.ts'
 import { resolveSecret, resolveStateDir, type ResolvedSecret } from './security/secret.ts'
 import type { ComponentLogger, ConnectionGater, ConnectionProtector } from '@libp2p/interface'
-import type { RejectedPeer } from './types.ts'
+import { MeshError } from './errors.ts'
+import type { MeshOptions, RejectedPeer } from './types.ts'
+import { multiaddr } from '@multiformats/multiaddr'
 
-/** How peers are found. Every method is optional; see each default. */
-export interface DiscoveryOptions {
-  /**
-   * Multicast DNS on the LAN, with a service tag derived from the mesh secret.
-   * Set `false` where multicast must not leave the host. @default true
-   */
-  mdns?: boolean | Omit<MeshMdnsInit, 'meshId'>
-  /**
-   * Same-host discovery through a rendezvous folder in the state directory; needs no multicast.
-   * @default true
-   */
-  local?: boolean | Omit<LocalDiscoveryInit, 'meshId' | 'stateDir'>
-  /** Multiaddrs (with `/p2p/<peerId>`) to dial and keep connected; added to `peers`. */
-  bootstrap?: string[]
-}
-
-/** The security and discovery options of `createMesh`. */
-export interface MeshNetworkOptions {
-  /**
-   * The mesh secret: swarm-key text or 64 hex digits. Only Gateways holding the
-   * same secret can connect. @default `CLAWMESH_SECRET`, else the key file in
-   * the state directory (created on first use)
-   */
-  secret?: string | Uint8Array
-  /**
-   * Where the key file and the rendezvous folder live.
-   * @default `CLAWMESH_HOME`, else `$XDG_STATE_HOME/clawmesh`, else `~/.clawmesh`
-   */
-  stateDir?: string
-  discovery?: DiscoveryOptions
-  /** Shortcut for `discovery.mdns`; `discovery.mdns` wins when both are set. @default true */
-  mdns?: boolean
-  /** Multiaddrs of Gateways to dial and keep connected (bootstrap). */
-  peers?: string[]
-  /** Peer IDs allowed to connect (besides holding the secret). @default every holder of the secret */
-  allow?: string[]
-  /** Bound on each dial. @default 5000 */
-  dialTimeoutMs?: number
-}
+/** The security and discovery options of `createMesh` (see `MeshOptions` for each one's meaning and default). */
+export type MeshNetworkOptions = Pick<MeshOptions, 'secret' | 'stateDir' | 'discovery' | 'mdns' | 'peers' | 'allow' | 'dialTimeoutMs'>
 
 /** Where refusals go once the mesh service exists (`MeshService.recordRejection`). */
 export type RejectionSink = (rejection: RejectedPeer) => void
@@ -84,7 +49,7 @@ export interface MeshNetwork {
 }
 
 /** The services `meshNetwork` may add to a node. */
-export interface MeshNetworkServices {
+export type MeshNetworkServices = {
   mdns?: MeshMdns
   local?: LocalDiscovery
   dialer: MeshDialer
@@ -112,6 +77,13 @@ export async function meshNetwork (options: MeshNetworkOptions = {}, logger?: Co
   const mdnsOption = options.discovery?.mdns ?? options.mdns ?? true
   const localOption = options.discovery?.local ?? true
   const peers = [...(options.peers ?? []), ...(options.discovery?.bootstrap ?? [])]
+  for (const address of peers) {
+    try {
+      multiaddr(address)
+    } catch (err) {
+      throw new MeshError('BAD_REQUEST', `peer address "${address}" is not a multiaddr`, { cause: err })
+    }
+  }
   const services: MeshNetwork['services'] = {
     dialer: meshDialer({
       peers,

@@ -11,6 +11,8 @@
  */
 import { createMesh, type Mesh } from './mesh.ts'
 import { MeshError } from './errors.ts'
+import { meshProtector } from './security/protector.ts'
+import { generateSecret, parseSecret } from './security/secret.ts'
 import type { MeshEvents, MeshOptions } from './types.ts'
 
 export interface TestMeshOptions {
@@ -27,9 +29,23 @@ export interface TestNetwork {
   stop: () => Promise<void>
 }
 
-/** Options that keep a test node on loopback and off multicast. */
+/**
+ * One secret for every test mesh of this process, so test nodes never read or
+ * create the key file in the user's state directory.
+ */
+export const TEST_SECRET = generateSecret()
+
+/** A connection protector holding {@link TEST_SECRET}, for a hand-built libp2p peer that must reach test meshes. */
+export function testProtector (): ReturnType<typeof meshProtector> {
+  return meshProtector({ secret: parseSecret(TEST_SECRET) })
+}
+
+/**
+ * Options that keep a test node on loopback, off multicast and off the shared
+ * rendezvous folder (so only the topology a test builds is connected).
+ */
 export function loopbackOptions (options: MeshOptions = {}): MeshOptions {
-  return { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, ...options }
+  return { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, discovery: { mdns: false, local: false }, secret: TEST_SECRET, ...options }
 }
 
 export function addressOf (mesh: Mesh): string {

@@ -224,8 +224,55 @@ export interface MeshOptions extends MeshServiceInit {
   peers?: string[]
   /** Where the peer identity and incarnation counter live, so a restart keeps its peer ID. @default an in-memory identity */
   dataDir?: string
-  /** Multicast DNS discovery on the LAN. Set `false` where multicast must not leave the host. @default true */
+  /** Multicast DNS discovery on the LAN. Set `false` where multicast must not leave the host. Shortcut for `discovery.mdns` (which wins). @default true */
   mdns?: boolean
+  /**
+   * The mesh secret: swarm-key text or 64 hex digits (see `clawmesh secret`).
+   * Only Gateways holding the same secret can connect at all.
+   * @default `CLAWMESH_SECRET`, else `<stateDir>/mesh.key` (created, mode 0600, by the first Gateway)
+   */
+  secret?: string | Uint8Array
+  /**
+   * Where the mesh key file and the local-discovery rendezvous folder live.
+   * @default `CLAWMESH_HOME`, else `$XDG_STATE_HOME/clawmesh`, else `~/.clawmesh`
+   */
+  stateDir?: string
+  /** How peers are found (mDNS, same-host rendezvous folder, bootstrap addresses). */
+  discovery?: DiscoveryOptions
+  /** Peer IDs allowed to connect, on top of the secret. @default every holder of the secret */
+  allow?: string[]
+}
+
+/** How peers are found. */
+export interface DiscoveryOptions {
+  /** mDNS on the LAN, with a service tag derived from the secret. @default true */
+  mdns?: boolean | MdnsDiscoveryOptions
+  /** Same-host discovery through a rendezvous folder in the state directory; needs no multicast. @default true */
+  local?: boolean | LocalDiscoveryOptions
+  /** Multiaddrs (with `/p2p/<peerId>`) to dial and keep connected; added to `peers`. */
+  bootstrap?: string[]
+}
+
+export interface MdnsDiscoveryOptions {
+  /** Query interval. @default 2000 */
+  intervalMs?: number
+  /** Announce ourselves unasked at start, so members find us at once. @default true */
+  announce?: boolean
+  /** @default 5353 */
+  port?: number
+  /** @default '224.0.0.251' */
+  ip?: string
+}
+
+export interface LocalDiscoveryOptions {
+  /** How often each node rewrites its entry. @default 5000 */
+  refreshIntervalMs?: number
+  /** How often the folder is rescanned besides the file watch. @default 3000 */
+  rescanIntervalMs?: number
+  /** Entries not refreshed for this long are deleted. @default 30000 */
+  staleAfterMs?: number
+  /** Watch the folder for changes. @default true */
+  watch?: boolean
 }
 
 export type MeshEventName = keyof MeshEvents

@@ -121,7 +121,13 @@ export class MeshDialer implements Startable {
 
   async afterStart (): Promise<void> {
     for (const name of this.init.discovery ?? ['mdns', 'local']) {
-      const service = this.components[name] as PeerDiscovery | undefined
+      let service: PeerDiscovery | undefined
+      try {
+        // libp2p's components object throws for a service that is not configured.
+        service = this.components[name] as PeerDiscovery | undefined
+      } catch {
+        continue
+      }
       if (service?.addEventListener == null) continue
       service.addEventListener('peer', this.onPeer)
       this.sources.push(service)
