@@ -22,6 +22,13 @@ export default tseslint.config(
   {
     // Tests, examples, benchmarks and the CLI talk to a person on purpose.
     files: ['src/cli/**/*.ts', 'src/cli.ts', 'examples/**', 'bench/**', 'test/**', 'scripts/**'],
-    rules: { 'no-console': 'off', '@typescript-eslint/explicit-function-return-type': 'off' }
+    rules: {
+      'no-console': 'off',
+      '@typescript-eslint/explicit-function-return-type': 'off',
+      // node:test's describe/it return promises the runner itself awaits.
+      '@typescript-eslint/no-floating-promises': ['error', {
+        allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }]
+      }]
+    }
   }
 )

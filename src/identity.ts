@@ -40,7 +40,9 @@ export async function nextIncarnation (dataDir: string | undefined): Promise<num
   let last = 0
   try {
     last = Number.parseInt(await readFile(path, 'utf8'), 10) || 0
-  } catch {}
+  } catch {
+    // First start (or an unreadable file): the clock alone decides.
+  }
   const next = Math.max(now, last + 1)
   await writeAtomic(path, String(next))
   return next

@@ -230,7 +230,9 @@ export class RegistrySync {
     link.controller.abort()
     try {
       link.out?.unwrap().abort(new Error('closing'))
-    } catch {}
+    } catch {
+      // Already closed: nothing left to release.
+    }
     delete link.out
   }
 
