@@ -11,7 +11,8 @@
  *   at their next query, up to `interval` later). The newcomer's own first
  *   query finds the members. Together: found within milliseconds;
  * - a **short query interval** (default 2 s) so a lost packet costs little;
- * - a **self-test**: multicast-dns loops our own query back to us; if it never
+ * - a **self-test**: multicast-dns loops our own query back to us (recognised
+ *   by its source address being one of ours); if it never
  *   arrives, multicast is not working here (no multicast route, or another
  *   responder such as avahi holding port 5353) and we say so in the log and in
  *   {@link MeshMdns.healthy} instead of failing silently.
@@ -20,6 +21,7 @@
  * libp2p's `peer:discovery` (once per peer ever).
  */
 
+import { networkInterfaces } from 'node:os'
 import { mdns } from '@libp2p/mdns'
 import { peerDiscoverySymbol, serviceCapabilities, TypedEventEmitter } from '@libp2p/interface'
 import type { MulticastDNSComponents } from '@libp2p/mdns'
@@ -50,11 +52,13 @@ export function mdnsServiceTag (meshId: string): string {
   return `_clawmesh-${meshId.slice(0, 16)}._udp.local`
 }
 
+type QueryListener = (query: { questions?: Array<{ name?: string }> }, rinfo?: { address?: string }) => void
+
 /** What we use of `@libp2p/mdns`'s service beyond the `PeerDiscovery` interface (public members of its class). */
 interface MdnsInternals extends PeerDiscovery, Startable {
   mdns?: {
-    on: (event: 'query', listener: (query: { questions?: Array<{ name?: string }> }) => void) => unknown
-    removeListener: (event: 'query', listener: (query: { questions?: Array<{ name?: string }> }) => void) => unknown
+    on: (event: 'query', listener: QueryListener) => unknown
+    removeListener: (event: 'query', listener: QueryListener) => unknown
   }
   _onMdnsQuery: (query: { questions: Array<{ name: string, type: string }> }) => void
 }
@@ -154,8 +158,9 @@ export class MeshMdns extends TypedEventEmitter<PeerDiscoveryEvents> implements 
     }
   }
 
-  private onQuery (query: { questions?: Array<{ name?: string }> }): void {
-    if (this.healthy !== true && query.questions?.[0]?.name === this.serviceTag) {
+  /** Healthy once our own query comes back: we can send and receive (others' queries alone prove only receiving). */
+  private onQuery (query: { questions?: Array<{ name?: string }> }, rinfo?: { address?: string }): void {
+    if (this.healthy !== true && query.questions?.[0]?.name === this.serviceTag && isOwnAddress(rinfo?.address)) {
       if (this.healthy === false) this.log('mDNS works after all: a query for %s arrived', this.serviceTag)
       this.healthy = true
     }
@@ -164,4 +169,9 @@ export class MeshMdns extends TypedEventEmitter<PeerDiscoveryEvents> implements 
   private onInnerPeer (evt: CustomEvent<PeerInfo>): void {
     this.safeDispatchEvent('peer', { detail: evt.detail })
   }
+}
+
+function isOwnAddress (address: string | undefined): boolean {
+  if (address == null) return false
+  return Object.values(networkInterfaces()).some(list => list?.some(i => i.address === address) === true)
 }
