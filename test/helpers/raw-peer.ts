@@ -7,6 +7,7 @@ import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import { testProtector } from '../../src/testing.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export interface RawPeer {
@@ -26,7 +27,8 @@ export async function createRawPeer (options: { connectionProtector?: NonNullabl
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    ...(options.connectionProtector !== undefined ? { connectionProtector: options.connectionProtector } : {}),
+    // Test meshes all hold TEST_SECRET (see src/testing.ts); without it the raw peer could not connect at all.
+    connectionProtector: options.connectionProtector ?? testProtector(),
     services: { identify: identify() }
   })
   return {
