@@ -1,0 +1,217 @@
+/**
+ * The `clawmesh` CLI end to end: real `clawmesh run` processes (multicast off,
+ * 127.0.0.1, a temporary state directory shared as on one host), driven by
+ * real `clawmesh status|sessions|send|…` processes through the control socket.
+ */
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { clawmesh, start, type Running } from './helpers.ts'
+
+const RUN_FLAGS = ['--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--json']
+
+describe('clawmesh run + control commands', () => {
+  let stateDir: string
+  let hq: Running
+  let hangzhou: Running
+  const nodeArgs = (name: string): string[] => ['--state-dir', stateDir, '--node', name]
+
+  before(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'clawmesh-cli-'))
+    hq = start(['run', '--name', 'hq', '--gateway-port', '18789', '--session', 'agent:main:main', '--state-dir', stateDir, ...RUN_FLAGS])
+    await hq.waitEvent(e => e.event === 'ready', 'hq ready')
+    hangzhou = start(['run', '--name', 'hangzhou', '--gateway-port', '18790', '--session', 'agent:main:main=7b1d9a40-2e3f-4b8a-8c6d-5e4f3a2b1c02', '--session', 'agent:research:main', '--state-dir', stateDir, ...RUN_FLAGS])
+    await hangzhou.waitEvent(e => e.event === 'ready', 'hangzhou ready')
+    // Found through the rendezvous folder (no multicast), then the registry syncs.
+    await hq.waitEvent(e => e.event === 'session:add' && e.qualifiedKey === 'gateway:hangzhou:agent:research:main', 'hangzhou\'s sessions on hq')
+    await hangzhou.waitEvent(e => e.event === 'session:add' && e.qualifiedKey === 'gateway:hq:agent:main:main', 'hq\'s sessions on hangzhou')
+  })
+
+  after(async () => {
+    await hq?.stop('SIGKILL')
+    await hangzhou?.stop('SIGKILL')
+    await rm(stateDir, { recursive: true, force: true })
+  })
+
+  it('status --json describes the node and its mesh', async () => {
+    const r = await clawmesh(['status', '--json', ...nodeArgs('hq')])
+    assert.equal(r.code, 0, r.stderr)
+    const s = JSON.parse(r.stdout) as { self: { name: string, gatewayPort: number }, peers: number, sessions: number, localSessions: number, node: { name: string, meshId: string } }
+    assert.equal(s.self.name, 'hq')
+    assert.equal(s.self.gatewayPort, 18789)
+    assert.equal(s.peers, 1)
+    assert.equal(s.sessions, 3)
+    assert.equal(s.localSessions, 1)
+    assert.match(s.node.meshId, /^[0-9a-f]{16}$/)
+  })
+
+  it('status in human form is an aligned summary', async () => {
+    const r = await clawmesh(['status', ...nodeArgs('hq')])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /^Gateway\s+hq\s/m)
+    assert.match(r.stdout, /^Peers\s+1$/m)
+  })
+
+  it('sessions --json lists every owner; --owner filters', async () => {
+    const all = await clawmesh(['sessions', '--json', ...nodeArgs('hq')])
+    assert.equal(all.code, 0, all.stderr)
+    const entries = JSON.parse(all.stdout) as Array<{ qualifiedKey: string, sessionId?: string, owner: { name: string, reachable: boolean } }>
+    assert.deepEqual(entries.map(e => e.qualifiedKey).sort(), ['gateway:hangzhou:agent:main:main', 'gateway:hangzhou:agent:research:main', 'gateway:hq:agent:main:main'])
+    assert.ok(entries.every(e => e.owner.reachable))
+    const only = await clawmesh(['sessions', '--json', '--owner', 'hangzhou', ...nodeArgs('hq')])
+    assert.deepEqual((JSON.parse(only.stdout) as Array<{ owner: { name: string } }>).map(e => e.owner.name), ['hangzhou', 'hangzhou'])
+    const human = await clawmesh(['sessions', ...nodeArgs('hq')])
+    assert.match(human.stdout, /^GATEWAY\s+SESSION KEY\s+STATE\s+SESSION ID/m)
+    assert.match(human.stdout, /^hangzhou\s+agent:research:main\s+reachable/m)
+  })
+
+  it('peers lists hangzhou from hq', async () => {
+    const r = await clawmesh(['peers', '--json', ...nodeArgs('hq')])
+    assert.equal(r.code, 0, r.stderr)
+    const peers = JSON.parse(r.stdout) as Array<{ name: string, gatewayPort: number, reachable: boolean }>
+    assert.deepEqual(peers.map(p => [p.name, p.gatewayPort, p.reachable]), [['hangzhou', 18790, true]])
+  })
+
+  it('send --wait returns the remote reply (qualified key, port, session UUID)', async () => {
+    const r = await clawmesh(['send', 'gateway:hangzhou:agent:main:main', 'hello', '--wait', '--json', ...nodeArgs('hq')])
+    assert.equal(r.code, 0, r.stderr)
+    const result = JSON.parse(r.stdout) as { status: string, reply: string, owner: { name: string } }
+    assert.equal(result.status, 'ok')
+    assert.equal(result.reply, 'hangzhou received: hello')
+    await hangzhou.waitEvent(e => e.event === 'message' && e.text === 'hello' && e.from === 'hq', 'the message on hangzhou')
+
+    const byPort = await clawmesh(['send', 'gateway:18790:agent:research:main', 'by port', '--wait', ...nodeArgs('hq')])
+    assert.equal(byPort.code, 0, byPort.stderr)
+    assert.match(byPort.stdout, /hangzhou received: by port/)
+
+    const byId = await clawmesh(['send', '7b1d9a40-2e3f-4b8a-8c6d-5e4f3a2b1c02', 'by id', '--wait', '--timeout', '10', '--json', ...nodeArgs('hq')])
+    assert.equal(byId.code, 0, byId.stderr)
+    assert.equal((JSON.parse(byId.stdout) as { reply: string }).reply, 'hangzhou received: by id')
+  })
+
+  it('send without --wait returns once the owner accepted', async () => {
+    const r = await clawmesh(['send', 'gateway:hq:agent:main:main', 'fire and forget', '--json', ...nodeArgs('hangzhou')])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal((JSON.parse(r.stdout) as { status: string }).status, 'accepted')
+    await hq.waitEvent(e => e.event === 'message' && e.text === 'fire and forget', 'the message on hq')
+  })
+
+  it('MeshErrors become distinct exit codes with their code in --json', async () => {
+    const ambiguous = await clawmesh(['send', 'agent:main:main', 'which?', '--no-local-first', '--json', ...nodeArgs('hq')])
+    assert.equal(ambiguous.code, 11)
+    const error = (JSON.parse(ambiguous.stdout) as { error: { code: string, candidates: string[] } }).error
+    assert.equal(error.code, 'AMBIGUOUS')
+    assert.deepEqual([...error.candidates].sort(), ['gateway:hangzhou:agent:main:main', 'gateway:hq:agent:main:main'])
+
+    const missing = await clawmesh(['resolve', 'agent:nobody:main', ...nodeArgs('hq')])
+    assert.equal(missing.code, 10)
+    assert.match(missing.stderr, /NOT_FOUND/)
+
+    const resolved = await clawmesh(['resolve', 'agent:research:main', '--json', ...nodeArgs('hq')])
+    assert.equal(resolved.code, 0, resolved.stderr)
+    assert.equal((JSON.parse(resolved.stdout) as { qualifiedKey: string }).qualifiedKey, 'gateway:hangzhou:agent:research:main')
+  })
+
+  it('several nodes and no --node is a usage error (2); a missing node is 3', async () => {
+    const several = await clawmesh(['status', '--state-dir', stateDir])
+    assert.equal(several.code, 2)
+    assert.match(several.stderr, /--node/)
+    const none = await clawmesh(['status', '--json', '--state-dir', stateDir, '--node', 'nowhere'])
+    assert.equal(none.code, 3)
+    assert.equal((JSON.parse(none.stdout) as { error: { code: string } }).error.code, 'NO_NODE')
+  })
+
+  it('secret prints the running mesh\'s secret', async () => {
+    const r = await clawmesh(['secret', '--json', ...nodeArgs('hq')])
+    assert.equal(r.code, 0, r.stderr)
+    const s = JSON.parse(r.stdout) as { hex: string, meshId: string }
+    assert.match(s.hex, /^[0-9a-f]{64}$/)
+    const status = JSON.parse((await clawmesh(['status', '--json', ...nodeArgs('hangzhou')])).stdout) as { node: { meshId: string } }
+    assert.equal(s.meshId, status.node.meshId)
+    const fresh = await clawmesh(['secret', '--new', '--json', '--state-dir', stateDir])
+    assert.notEqual((JSON.parse(fresh.stdout) as { hex: string }).hex, s.hex)
+  })
+
+  it('a stopped node shuts down cleanly (exit 0, socket removed) and its sessions turn UNREACHABLE', async () => {
+    assert.equal(await hangzhou.stop('SIGINT'), 0)
+    assert.ok(!existsSync(join(stateDir, 'run', 'hangzhou.sock')))
+    await hq.waitEvent(e => e.event === 'gateway:reachability' && e.gateway === 'hangzhou' && e.reachable === false, 'hangzhou unreachable on hq')
+    const r = await clawmesh(['send', 'gateway:hangzhou:agent:main:main', 'there?', '--wait', '--json', '--state-dir', stateDir])
+    assert.equal(r.code, 12, r.stdout)
+    assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, 'UNREACHABLE')
+    assert.equal(await hq.stop('SIGTERM'), 0)
+    const gone = await clawmesh(['status', '--state-dir', stateDir])
+    assert.equal(gone.code, 3)
+  })
+})
+
+describe('control socket', () => {
+  it('has mode 0600 in a 0700 folder and refuses other users', async (t) => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'clawmesh-sock-'))
+    const node = start(['run', '--name', 'solo', '--state-dir', stateDir, '--no-local', ...RUN_FLAGS])
+    try {
+      const ready = await node.waitEvent(e => e.event === 'ready', 'solo ready')
+      const socket = ready.socket as string
+      assert.equal(socket, join(stateDir, 'run', 'solo.sock'))
+      assert.equal((await stat(socket)).mode & 0o777, 0o600)
+      assert.equal((await stat(join(stateDir, 'run'))).mode & 0o777, 0o700)
+
+      if (process.getuid?.() !== 0) {
+        t.skip('needs root to run a client as another user (setpriv)')
+        return
+      }
+      // Open the folders, so only the socket's own mode stands between another user and the node.
+      await chmod(stateDir, 0o755)
+      await chmod(join(stateDir, 'run'), 0o755)
+      const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all']
+      const r = await clawmesh(['status', '--json', '--state-dir', stateDir, '--node', 'solo'], { prefix: asNobody })
+      assert.equal(r.code, 3, `stdout: ${r.stdout}\nstderr: ${r.stderr}`)
+      const error = (JSON.parse(r.stdout) as { error: { code: string, reason: string } }).error
+      assert.equal(error.reason, 'permission')
+      // The owner still gets in.
+      const own = await clawmesh(['status', '--json', '--state-dir', stateDir, '--node', 'solo'])
+      assert.equal(own.code, 0, own.stderr)
+    } finally {
+      await node.stop('SIGTERM')
+      await rm(stateDir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('clawmesh demo', () => {
+  it('walks through the original problem with multicast off and exits 0', async () => {
+    const r = await clawmesh(['demo'], { deadlineMs: 60_000 })
+    assert.equal(r.code, 0, `stdout: ${r.stdout}\nstderr: ${r.stderr}`)
+    const out = r.stdout
+    assert.match(out, /multicast off/)
+    assert.match(out, /hq found hangzhou and hangzhou found hq/)
+    assert.match(out, /hangzhou\s+agent:research:main\s+reachable/)
+    assert.match(out, /AMBIGUOUS: .*gateway:hangzhou:agent:main:main/)
+    assert.match(out, /reply from hangzhou: \[hangzhou agent:main:main\]/)
+    assert.match(out, /reply from hangzhou \(agent:main:main\)/)
+    assert.match(out, /hangzhou\s+agent:main:main\s+UNREACHABLE/)
+    assert.match(out, /UNREACHABLE after \d+ ms/)
+    assert.match(out, /Done/)
+    const dir = /state directory (\S+) \(temporary\)/.exec(out)?.[1]
+    assert.ok(dir !== undefined && !existsSync(dir), 'the temporary state directory is removed')
+  })
+})
+
+describe('--help', () => {
+  for (const command of [[], ['run'], ['status'], ['peers'], ['sessions'], ['resolve'], ['send'], ['secret'], ['demo']]) {
+    it(`clawmesh ${command.join(' ')} --help`, async () => {
+      const r = await clawmesh([...command, '--help'])
+      assert.equal(r.code, 0, r.stderr)
+      assert.match(r.stdout, new RegExp(`^Usage: clawmesh ${command.join(' ')}`, 'm'))
+    })
+  }
+
+  it('a bad option is a usage error (2)', async () => {
+    const r = await clawmesh(['send', 'x', 'y', '--timeout', 'soon'])
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /positive number of seconds/)
+  })
+})

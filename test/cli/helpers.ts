@@ -1,0 +1,112 @@
+/** Run the `clawmesh` command as a user would: a real process, output read line by line. */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+export const BIN = fileURLToPath(new URL('../../bin/clawmesh.js', import.meta.url))
+
+export interface Finished {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs `clawmesh <args>` to completion (bounded by `deadlineMs`). */
+export async function clawmesh (args: string[], options: { env?: NodeJS.ProcessEnv, deadlineMs?: number, prefix?: string[] } = {}): Promise<Finished> {
+  const prefix = options.prefix ?? []
+  const command = prefix.length > 0 ? prefix[0] as string : process.execPath
+  const argv = prefix.length > 0 ? [...prefix.slice(1), process.execPath, BIN, ...args] : [BIN, ...args]
+  const child = spawn(command, argv, { env: { ...process.env, NO_COLOR: '1', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+  const deadline = options.deadlineMs ?? 20_000
+  return await new Promise<Finished>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`clawmesh ${args.join(' ')} did not finish within ${deadline} ms\nstdout: ${stdout}\nstderr: ${stderr}`))
+    }, deadline)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr })
+    })
+  })
+}
+
+export interface Running {
+  child: ChildProcess
+  /** Every stdout line so far, parsed when JSON. */
+  lines: () => string[]
+  stderr: () => string
+  /** The first line (past or future) `match` accepts; rejects after `deadlineMs` or on exit. */
+  waitLine: (match: (line: string) => boolean, what: string, deadlineMs?: number) => Promise<string>
+  /** The first JSON event (past or future) `match` accepts. */
+  waitEvent: (match: (event: Record<string, unknown>) => boolean, what: string, deadlineMs?: number) => Promise<Record<string, unknown>>
+  /** Sends `signal` and resolves with the exit code. */
+  stop: (signal?: NodeJS.Signals, deadlineMs?: number) => Promise<number | null>
+}
+
+function parse (line: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(line)
+    return typeof v === 'object' && v !== null ? v as Record<string, unknown> : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Starts a long-running `clawmesh <args>` (e.g. `run`). */
+export function start (args: string[], options: SpawnOptions & { env?: NodeJS.ProcessEnv } = {}): Running {
+  const child = spawn(process.execPath, [BIN, ...args], { ...options, env: { ...process.env, NO_COLOR: '1', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const lines: string[] = []
+  let buffer = ''
+  let stderr = ''
+  let exited = false
+  const waiters = new Set<() => void>()
+  const wake = (): void => { for (const w of [...waiters]) w() }
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    buffer += d
+    let nl
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      lines.push(buffer.slice(0, nl))
+      buffer = buffer.slice(nl + 1)
+    }
+    wake()
+  })
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+  const exit = new Promise<number | null>(resolve => { child.on('exit', (code) => { exited = true; wake(); resolve(code) }) })
+  const waitLine = async (match: (line: string) => boolean, what: string, deadlineMs = 15_000): Promise<string> => {
+    return await new Promise<string>((resolve, reject) => {
+      const check = (): void => {
+        const hit = lines.find(match)
+        if (hit !== undefined) { done(); resolve(hit); return }
+        if (exited) { done(); reject(new Error(`clawmesh exited before ${what}\nstdout: ${lines.join('\n')}\nstderr: ${stderr}`)) }
+      }
+      const timer = setTimeout(() => { done(); reject(new Error(`no ${what} within ${deadlineMs} ms\nstdout: ${lines.join('\n')}\nstderr: ${stderr}`)) }, deadlineMs)
+      const done = (): void => { clearTimeout(timer); waiters.delete(check) }
+      waiters.add(check)
+      check()
+    })
+  }
+  return {
+    child,
+    lines: () => [...lines],
+    stderr: () => stderr,
+    waitLine,
+    waitEvent: async (match, what, deadlineMs) => {
+      const line = await waitLine(l => { const e = parse(l); return e !== undefined && match(e) }, what, deadlineMs)
+      return parse(line) as Record<string, unknown>
+    },
+    stop: async (signal = 'SIGTERM', deadlineMs = 10_000) => {
+      if (!exited) child.kill(signal)
+      const timer = setTimeout(() => { child.kill('SIGKILL') }, deadlineMs)
+      try {
+        return await exit
+      } finally {
+        clearTimeout(timer)
+      }
+    }
+  }
+}
