@@ -101,8 +101,8 @@ export async function waitForEvent<K extends keyof MeshEvents> (
 }
 
 /**
- * Re-checks `condition` whenever the mesh's registry or peers change, until it
- * holds. Event-driven: no polling loop.
+ * Re-checks `condition` whenever the mesh's registry or peers change (and every
+ * 20 ms, for conditions on state outside the mesh) until it holds.
  */
 export async function waitUntil (mesh: Mesh, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   if (condition()) return
@@ -117,8 +117,10 @@ export async function waitUntil (mesh: Mesh, condition: () => boolean, timeoutMs
       cleanup()
       reject(new MeshError('TIMEOUT', `condition not met within ${timeoutMs} ms`))
     }, timeoutMs)
+    const recheck = setInterval(check, 20)
     const cleanup = (): void => {
       clearTimeout(timer)
+      clearInterval(recheck)
       for (const type of types) mesh.removeEventListener(type, check)
     }
     for (const type of types) mesh.addEventListener(type, check)
