@@ -123,9 +123,12 @@ export async function runNode (opts: RunOptions): Promise<void> {
   const refresh = (): void => {
     if (!live) return
     const s = mesh.status()
-    const line = `${paint('bold', name)} · ${s.peers} peer${s.peers === 1 ? '' : 's'} · ${s.sessions} sessions (${s.localSessions} here) on ${s.gateways} Gateways · sent ${s.counters.sent} · received ${s.counters.received} · up ${duration(Date.now() - s.startedAt)}`
+    let line = `${name} · ${s.peers} peer${s.peers === 1 ? '' : 's'} · ${s.sessions} sessions (${s.localSessions} here) on ${s.gateways} Gateway${s.gateways === 1 ? '' : 's'} · sent ${s.counters.sent} · received ${s.counters.received} · up ${duration(Date.now() - s.startedAt)}`
+    // One line, never wrapped: a wrapped line cannot be rewritten in place.
+    const columns = out.columns ?? 0
+    if (columns > 1 && line.length >= columns) line = line.slice(0, columns - 2) + '…'
     clearStatus()
-    statusLine = line.length > (out.columns ?? 200) ? line.slice(0, (out.columns ?? 200) - 1) : line
+    statusLine = paint('bold', name) + line.slice(name.length)
     drawStatus()
   }
   const timer = live ? setInterval(refresh, 1000) : undefined
