@@ -12,6 +12,12 @@
  * Entries of dead processes (`kill(pid, 0)` says ESRCH) or not refreshed for
  * `staleAfterMs` are deleted by whoever sees them first.
  *
+ * PIDs are checked with `kill(pid, 0)`, which assumes one PID namespace: if
+ * containers share a state directory across PID namespaces, a live entry may
+ * look dead (and be deleted, then rewritten by its owner at the next refresh)
+ * or a dead one alive until `staleAfterMs`. Give each container its own state
+ * directory (`CLAWMESH_HOME`) or rely on mDNS/bootstrap there.
+ *
  * The folder is per user (the state directory is mode 0700) and per mesh
  * (the mesh ID is derived from the secret), so meshes never see each other's
  * entries. Entries are hints, not credentials: a dial still needs the secret.

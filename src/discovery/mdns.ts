@@ -166,12 +166,24 @@ export class MeshMdns extends TypedEventEmitter<PeerDiscoveryEvents> implements 
     }
   }
 
+  /**
+   * Pass the answer on without its loopback addresses when it has others:
+   * another host's 127.0.0.1 is our own loopback, where a dial finds nothing or,
+   * worse, an unrelated local process (a wasted dial, or a bogus "wrong secret").
+   * Same-host peers are found by local discovery and keep their LAN addresses.
+   */
   private onInnerPeer (evt: CustomEvent<PeerInfo>): void {
-    this.safeDispatchEvent('peer', { detail: evt.detail })
+    const routable = evt.detail.multiaddrs.filter(ma => !isLoopback(ma.toString()))
+    const detail = routable.length > 0 ? { ...evt.detail, multiaddrs: routable } : evt.detail
+    this.safeDispatchEvent('peer', { detail })
   }
 }
 
 function isOwnAddress (address: string | undefined): boolean {
   if (address == null) return false
   return Object.values(networkInterfaces()).some(list => list?.some(i => i.address === address) === true)
+}
+
+function isLoopback (address: string): boolean {
+  return address.startsWith('/ip4/127.') || address.startsWith('/ip6/::1/')
 }
