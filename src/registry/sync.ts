@@ -13,11 +13,15 @@ import { lpStream } from '@libp2p/utils'
 import { REGISTRY_PROTOCOL, MAX_REGISTRY_FRAME_BYTES, DEFAULT_DELTA_BATCH_MS } from '../constants.ts'
 import { MeshError } from '../errors.ts'
 import { decodeJson, encodeJson, int, optStr, str, obj, type JsonObject } from '../wire/json-frame.ts'
+import { FrameWriter } from '../wire/frame-writer.ts'
 import { LocalLog } from './local-log.ts'
 import { openRecord, RECORD_TAG, type GatewayMeta, type SignedRecord } from './records.ts'
 import { Registry, type Digest, type RegistryChanges } from './registry.ts'
 import type { Connection, Logger, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
+
+/** How long `stop()` waits for goodbyes to be written. */
+const BYE_TIMEOUT_MS = 500
 
 export interface RegistrySyncInit {
   self: PeerId
@@ -44,10 +48,9 @@ export interface RegistrySyncInit {
 interface PeerLink {
   peer: PeerId
   id: string
-  out?: LengthPrefixedStream<Stream>
+  /** Our outbound stream; frames written in one tick go out in one write. */
+  out?: { lp: LengthPrefixedStream<Stream>, writer: FrameWriter }
   opening?: Promise<void>
-  /** Serialises writes on the outbound stream (each waits for drain). */
-  writes: Promise<void>
   lastHeard: number
   rttMs?: number
   name?: string
@@ -98,7 +101,11 @@ export class RegistrySync {
     try {
       await this.flushNow()
       const bye = await this.local.bye()
-      await Promise.all([...this.links.values()].map(async link => { await this.write(link, bye.bytes, 500) }))
+      // Best effort and bounded: a peer that does not read must not hold up our stop.
+      await Promise.race([
+        Promise.all([...this.links.values()].map(async link => { await this.write(link, bye.bytes) })),
+        new Promise(resolve => setTimeout(resolve, BYE_TIMEOUT_MS).unref())
+      ])
     } catch (err) {
       this.init.log.error('could not say goodbye - %e', err)
     }
@@ -170,7 +177,7 @@ export class RegistrySync {
     const id = peer.toString()
     let link = this.links.get(id)
     if (link === undefined) {
-      link = { peer, id, writes: Promise.resolve(), lastHeard: Date.now(), joined: false, closed: false, controller: new AbortController() }
+      link = { peer, id, lastHeard: Date.now(), joined: false, closed: false, controller: new AbortController() }
       this.links.set(id, link)
     }
     this.ensureOutbound(link)
@@ -211,9 +218,10 @@ export class RegistrySync {
           stream.abort(new Error('peer link closed'))
           return
         }
-        link.out = lpStream(stream, { maxDataLength: MAX_REGISTRY_FRAME_BYTES })
+        const lp = lpStream(stream, { maxDataLength: MAX_REGISTRY_FRAME_BYTES })
+        link.out = { lp, writer: new FrameWriter(lp) }
         stream.addEventListener('close', () => {
-          if (link.out?.unwrap() === stream) delete link.out
+          if (link.out?.lp === lp) delete link.out
         })
         // Queued, not awaited: writes wait for `opening`, which is this very task.
         void this.sendJson(link, { t: 'hello', v: 1, name: this.init.gateway().name, d: this.registry.digest() })
@@ -229,7 +237,7 @@ export class RegistrySync {
     link.closed = true
     link.controller.abort()
     try {
-      link.out?.unwrap().abort(new Error('closing'))
+      link.out?.lp.unwrap().abort(new Error('closing'))
     } catch {
       // Already closed: nothing left to release.
     }
@@ -403,23 +411,21 @@ export class RegistrySync {
   }
 
   /** Queues a frame on the peer's outbound stream; never throws (a broken stream is reopened). */
-  private async write (link: PeerLink, bytes: Uint8Array, timeoutMs = 10_000): Promise<void> {
-    link.writes = link.writes.then(async () => {
-      if (link.opening !== undefined) await link.opening
-      const out = link.out
-      if (out === undefined || link.closed) return
-      try {
-        await out.write(bytes, { signal: AbortSignal.any([link.controller.signal, AbortSignal.timeout(timeoutMs)]) })
-      } catch (err) {
-        if (link.closed) return
-        this.init.log('registry write to %s failed - %e', link.id, err)
-        out.unwrap().abort(err instanceof Error ? err : new Error(String(err)))
-        if (link.out === out) delete link.out
-        // Reopen; anti-entropy repairs whatever was lost.
-        this.ensureOutbound(link)
-      }
-    })
-    await link.writes
+  private async write (link: PeerLink, bytes: Uint8Array): Promise<void> {
+    // Frames queued while the stream opens resume in order once it is open.
+    if (link.out === undefined && link.opening !== undefined) await link.opening
+    const out = link.out
+    if (out === undefined || link.closed) return
+    try {
+      await out.writer.write(bytes)
+    } catch (err) {
+      if (link.closed) return
+      this.init.log('registry write to %s failed - %e', link.id, err)
+      out.lp.unwrap().abort(err instanceof Error ? err : new Error(String(err)))
+      if (link.out === out) delete link.out
+      // Reopen; anti-entropy repairs whatever was lost.
+      this.ensureOutbound(link)
+    }
   }
 }
 
