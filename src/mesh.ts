@@ -2,12 +2,9 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
-import { KEEP_ALIVE } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { MeshError } from './errors.ts'
 import { loadIdentity, nextIncarnation } from './identity.ts'
 import { meshNetwork, type MeshNetworkServices } from './network.ts'
 import { clawmesh, type MeshService } from './service.ts'
@@ -127,27 +124,7 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
     }
   })
   net.attach((rejection) => { node.services.clawmesh.recordRejection(rejection) })
-  const mesh = new Mesh(node)
-  await dialBootstrap(node, options.peers ?? [])
-  return mesh
-}
-
-/** Dials the bootstrap peers once and tags them keep-alive, so libp2p redials them when they drop. */
-async function dialBootstrap (node: Libp2p<MeshNodeServices>, peers: string[]): Promise<void> {
-  await Promise.all(peers.map(async address => {
-    let ma
-    try {
-      ma = multiaddr(address)
-    } catch (err) {
-      throw new MeshError('BAD_REQUEST', `peer address "${address}" is not a multiaddr`, { cause: err })
-    }
-    const peerId = ma.getComponents().find(c => c.name === 'p2p')?.value
-    try {
-      const connection = await node.dial(ma, { signal: AbortSignal.timeout(5_000) })
-      await node.peerStore.merge(connection.remotePeer, { tags: { [KEEP_ALIVE]: { value: 1 } } })
-    } catch (err) {
-      // Not fatal: the peer may start later; discovery or its own dial will connect us.
-      node.logger.forComponent('clawmesh:bootstrap').error('could not dial %s%s - %e', address, peerId !== undefined ? '' : ' (no /p2p/ peer ID)', err)
-    }
-  }))
+  // Return connected where we can: callers (and tests) expect `peers` to be reachable right away.
+  await node.services.dialer.bootstrapped()
+  return new Mesh(node)
 }

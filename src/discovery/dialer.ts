@@ -94,6 +94,7 @@ export class MeshDialer implements Startable {
   private maintainTimer?: ReturnType<typeof setInterval>
   private controller = new AbortController()
   private started = false
+  private firstRound: Promise<unknown> = Promise.resolve()
 
   constructor (components: MeshDialerComponents, init: MeshDialerInit) {
     this.components = components as MeshDialerComponents & Record<string, unknown>
@@ -141,7 +142,7 @@ export class MeshDialer implements Startable {
         }).catch(err => { this.log.error('could not tag bootstrap peer %p - %e', target.peerId, err) })
       }
     }
-    this.maintainBootstrap()
+    this.firstRound = Promise.allSettled(this.maintainBootstrap())
     if (this.bootstrap.length > 0) {
       this.maintainTimer = setInterval(() => { this.maintainBootstrap() }, MAINTAIN_INTERVAL_MS)
       this.maintainTimer.unref()
@@ -222,8 +223,15 @@ export class MeshDialer implements Startable {
     }
   }
 
-  private maintainBootstrap (): void {
-    if (!this.started) return
+  /** Resolves once the first dial of every bootstrap peer has succeeded or failed (never rejects). */
+  async bootstrapped (): Promise<void> {
+    await this.firstRound
+  }
+
+  /** Dials the bootstrap peers that are not connected and not backing off; returns those dials. */
+  private maintainBootstrap (): Array<Promise<void>> {
+    const dials: Array<Promise<void>> = []
+    if (!this.started) return dials
     const now = Date.now()
     for (const target of this.bootstrap) {
       if (target.peerId != null && this.components.connectionManager.getConnections(target.peerId).length > 0) continue
@@ -231,8 +239,9 @@ export class MeshDialer implements Startable {
       const peer = target.peerId ?? target.address
       if (this.dialing.has(peer.toString())) continue
       // Dial the configured address (the peer store may hold other, stale ones too).
-      void this.dialBootstrap(target)
+      dials.push(this.dialBootstrap(target))
     }
+    return dials
   }
 
   private async dialBootstrap (target: BootstrapTarget): Promise<void> {
