@@ -144,7 +144,7 @@ export class MeshDialer implements Startable {
     }
     this.firstRound = Promise.allSettled(this.maintainBootstrap())
     if (this.bootstrap.length > 0) {
-      this.maintainTimer = setInterval(() => { this.maintainBootstrap() }, MAINTAIN_INTERVAL_MS)
+      this.maintainTimer = setInterval(() => { void Promise.allSettled(this.maintainBootstrap()) }, MAINTAIN_INTERVAL_MS)
       this.maintainTimer.unref()
     }
   }
@@ -219,7 +219,7 @@ export class MeshDialer implements Startable {
     // A bootstrap peer dropped: retry soon (libp2p's reconnect queue also tries, and gives up after 5 attempts; we do not).
     if (this.bootstrap.some(t => t.peerId?.equals(evt.detail) === true)) {
       this.log('bootstrap peer %p disconnected, reconnecting', evt.detail)
-      setTimeout(() => { this.maintainBootstrap() }, 0).unref()
+      setTimeout(() => { void Promise.allSettled(this.maintainBootstrap()) }, 0).unref()
     }
   }
 
