@@ -67,6 +67,10 @@ function port (value: string): number {
   return n
 }
 
+function metricsPort (value: string): number {
+  return value === '0' ? 0 : port(value)
+}
+
 function collect (value: string, previous: string[] = []): string[] {
   return [...previous, value]
 }
@@ -98,6 +102,8 @@ export function buildProgram (): Command {
     .option('--no-local', 'no same-host discovery through the state directory')
     .option('--state-dir <dir>', 'state directory: key file, rendezvous folder, control sockets')
     .option('--json', 'one JSON object per event on stdout instead of human text')
+    .option('--metrics-port <port>', 'serve Prometheus metrics at http://127.0.0.1:<port>/metrics (0: any free port)', metricsPort)
+    .option('--metrics-host <host>', 'address the metrics server binds (default 127.0.0.1)')
     .addHelpText('after', '\nThe mesh secret comes from $CLAWMESH_SECRET or <state dir>/mesh.key (created when missing).\nInbound messages are answered with "<name> received: <text>".')
     .action(async (opts: RunOptions) => {
       try {

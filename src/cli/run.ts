@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { createMesh, type Mesh } from '../mesh.ts'
 import { MeshError } from '../errors.ts'
 import { startControlServer, type ControlServer } from '../control/server.ts'
+import { startMetrics, type MeshMetrics } from '../control/metrics.ts'
 import { controlSocketPath, safeName } from '../control/protocol.ts'
 import { exportSecret, formatSecret, resolveSecret, resolveStateDir, shareInstructions } from '../security/secret.ts'
 import type { MeshEvents } from '../types.ts'
@@ -23,6 +24,10 @@ export interface RunOptions {
   local: boolean
   stateDir?: string
   json?: boolean
+  /** Serve Prometheus metrics on this port (0: any free port). */
+  metricsPort?: number
+  /** @default '127.0.0.1' */
+  metricsHost?: string
 }
 
 /** `KEY` or `KEY=UUID`; the agent ID is read off `agent:<id>:…`. */
@@ -74,9 +79,14 @@ export async function runNode (opts: RunOptions): Promise<void> {
   })
 
   let control: ControlServer | undefined
+  let metrics: { metrics: MeshMetrics, port: number } | undefined
   try {
+    if (opts.metricsPort !== undefined) {
+      metrics = await startMetrics(mesh, { port: opts.metricsPort, ...(opts.metricsHost !== undefined ? { host: opts.metricsHost } : {}) })
+    }
     control = await startControlServer({
-      mesh,
+      // Sends through the control socket are timed for the metrics.
+      mesh: metrics !== undefined ? metrics.metrics.instrument(mesh) : mesh,
       path: controlSocketPath(stateDir, name),
       info: { name, meshId: secret.meshId, stateDir },
       secret: () => ({
@@ -93,6 +103,7 @@ export async function runNode (opts: RunOptions): Promise<void> {
     }
   } catch (err) {
     await control?.stop()
+    await metrics?.metrics.stop()
     await mesh.stop()
     throw err
   }
@@ -101,13 +112,15 @@ export async function runNode (opts: RunOptions): Promise<void> {
   log('ready', {
     name, peerId: mesh.peerId, addresses: status.addresses, socket: control.path, meshId: secret.meshId, stateDir,
     secretSource: secret.source, discovery: { mdns: opts.mdns, local: opts.local, bootstrap: opts.peer.length },
-    sessions: sessions.map(s => ({ sessionKey: s.key, sessionId: s.sessionId }))
+    sessions: sessions.map(s => ({ sessionKey: s.key, sessionId: s.sessionId })),
+    ...(metrics !== undefined ? { metrics: `http://${opts.metricsHost ?? '127.0.0.1'}:${metrics.port}/metrics` } : {})
   }, [
     `${paint('bold', name)} is up: ${mesh.peerId}`,
     ...status.addresses.map(a => `  listening ${a}`),
     `  mesh ${secret.meshId} (secret ${secret.source === 'file-created' ? 'created in' : 'from'} ${secret.path ?? secret.source})`,
     `  discovery: mdns ${opts.mdns ? 'on' : 'off'}, local ${opts.local ? 'on' : 'off'}, ${opts.peer.length} bootstrap peer(s)`,
     `  control socket ${control.path}`,
+    ...(metrics !== undefined ? [`  metrics http://${opts.metricsHost ?? '127.0.0.1'}:${metrics.port}/metrics`] : []),
     ...sessions.map(s => `  session ${s.key} ${s.sessionId}`),
     '  Ctrl-C to stop'
   ].join('\n'))
@@ -149,6 +162,7 @@ export async function runNode (opts: RunOptions): Promise<void> {
       void (async () => {
         try {
           await control?.stop()
+          await metrics?.metrics.stop()
           await mesh.stop()
         } finally {
           log('stopped', {}, 'stopped')

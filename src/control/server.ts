@@ -57,14 +57,16 @@ export class ControlServer {
     await unlink(this.path).catch(() => {})
     const server = createServer(socket => { this.accept(socket) })
     // The umask narrows the socket's mode before chmod runs, so it is never wider than 0600 even for an instant.
-    const umask = process.umask(0o177)
+    // process.umask() throws in worker threads; there the 0700 folder and the chmod below still hold.
+    let umask: number | undefined
+    try { umask = process.umask(0o177) } catch { umask = undefined }
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
         server.listen(this.path, () => { server.off('error', reject); resolve() })
       })
     } finally {
-      process.umask(umask)
+      if (umask !== undefined) process.umask(umask)
     }
     await chmod(this.path, 0o600)
     this.server = server

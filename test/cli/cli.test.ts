@@ -181,6 +181,35 @@ describe('control socket', () => {
   })
 })
 
+describe('metrics', () => {
+  it('run --metrics-port serves Prometheus metrics, sends through the control socket timed', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'clawmesh-metrics-'))
+    const node = start(['run', '--name', 'metered', '--session', 'agent:main:main', '--metrics-port', '0', '--state-dir', stateDir, '--no-local', ...RUN_FLAGS])
+    try {
+      const ready = await node.waitEvent(e => e.event === 'ready', 'metered ready')
+      const url = ready.metrics as string
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
+      const sent = await clawmesh(['send', 'agent:main:main', 'count me', '--wait', '--state-dir', stateDir])
+      assert.equal(sent.code, 0, sent.stderr)
+      const missing = await clawmesh(['send', 'agent:nobody:main', 'lost', '--state-dir', stateDir])
+      assert.equal(missing.code, 10)
+      const response = await fetch(url)
+      assert.equal(response.status, 200)
+      const text = await response.text()
+      assert.match(text, /^clawmesh_sessions\{owner="local"\} 1$/m)
+      assert.match(text, /^clawmesh_peers 0$/m)
+      assert.match(text, /^clawmesh_sends_total\{outcome="ok"\} 1$/m)
+      assert.match(text, /^clawmesh_sends_total\{outcome="NOT_FOUND"\} 1$/m)
+      assert.match(text, /^clawmesh_send_duration_seconds_count\{outcome="ok"\} 1$/m)
+      assert.match(text, /^clawmesh_messages\{kind="sent"\} 1$/m)
+      assert.match(text, /^process_cpu_user_seconds_total /m)
+    } finally {
+      await node.stop('SIGTERM')
+      await rm(stateDir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('clawmesh demo', () => {
   it('walks through the original problem with multicast off and exits 0', async () => {
     const r = await clawmesh(['demo'], { deadlineMs: 60_000 })

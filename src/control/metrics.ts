@@ -1,0 +1,164 @@
+/**
+ * Prometheus metrics of a running mesh node, served over HTTP (`/metrics`).
+ *
+ * Built only on the public `Mesh` API (status, peers, events), so it works on
+ * any mesh; send latency and outcomes are recorded for sends made through
+ * {@link MeshMetrics.instrument} (the control socket's sends, in `clawmesh run`).
+ * libp2p's own metrics would need `@libp2p/prometheus-metrics` passed to
+ * `createLibp2p`, which `createMesh` does not do yet.
+ */
+import { createServer, type Server } from 'node:http'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { MeshError } from '../errors.ts'
+import type { ControlledMesh } from './server.ts'
+import type { Mesh } from '../mesh.ts'
+
+export interface MetricsInit {
+  /** TCP port; 0 picks a free one. */
+  port: number
+  /** @default '127.0.0.1' (metrics are not for the whole network unless asked) */
+  host?: string
+  /** Also export Node.js process metrics (CPU, memory, event loop). @default true */
+  processMetrics?: boolean
+}
+
+type ObservedMesh = Pick<Mesh, 'status' | 'peers' | 'addEventListener' | 'removeEventListener'>
+
+export class MeshMetrics {
+  readonly registry = new Registry()
+  private server?: Server
+  private readonly mesh: ObservedMesh
+  private readonly init: MetricsInit
+  private readonly sendDuration: Histogram<'outcome'>
+  private readonly sends: Counter<'outcome'>
+  private readonly rejected: Counter
+  private readonly onRejected = (): void => { this.rejected.inc() }
+
+  constructor (mesh: ObservedMesh, init: MetricsInit) {
+    this.mesh = mesh
+    this.init = init
+    const registers = [this.registry]
+    if (init.processMetrics !== false) collectDefaultMetrics({ register: this.registry })
+    const status = (): ReturnType<Mesh['status']> => mesh.status()
+    new Gauge({ name: 'clawmesh_peers', help: 'Connected mesh peers', registers, collect () { this.set(status().peers) } })
+    new Gauge({ name: 'clawmesh_gateways', help: 'Gateways (origins) in the registry, this one included', registers, collect () { this.set(status().gateways) } })
+    new Gauge({
+      name: 'clawmesh_sessions',
+      help: 'Sessions in the registry, by owner (local: this Gateway, remote: others)',
+      labelNames: ['owner'],
+      registers,
+      collect () {
+        const s = status()
+        this.set({ owner: 'local' }, s.localSessions)
+        this.set({ owner: 'remote' }, s.sessions - s.localSessions)
+      }
+    })
+    new Gauge({
+      name: 'clawmesh_messages',
+      help: 'Messages since start, by kind (sent, received, failed sends, duplicate deliveries); a counter exported as a gauge because it is read from status()',
+      labelNames: ['kind'],
+      registers,
+      collect () {
+        const c = status().counters
+        this.set({ kind: 'sent' }, c.sent)
+        this.set({ kind: 'received' }, c.received)
+        this.set({ kind: 'failed' }, c.failed)
+        this.set({ kind: 'duplicate' }, c.duplicates)
+      }
+    })
+    new Gauge({
+      name: 'clawmesh_registry_records',
+      help: 'Registry records from peers since start, by result (applied, rejected: bad signature or malformed)',
+      labelNames: ['result'],
+      registers,
+      collect () {
+        const c = status().counters
+        this.set({ result: 'applied' }, c.deltasApplied)
+        this.set({ result: 'rejected' }, c.deltasRejected)
+      }
+    })
+    new Gauge({
+      name: 'clawmesh_peer_rtt_seconds',
+      help: 'Last round-trip time to each peer on the registry stream',
+      labelNames: ['gateway'],
+      registers,
+      collect () {
+        this.reset()
+        for (const p of mesh.peers()) if (p.rttMs !== undefined) this.set({ gateway: p.name }, p.rttMs / 1000)
+      }
+    })
+    this.rejected = new Counter({ name: 'clawmesh_rejected_total', help: 'Refused connections and records (wrong secret, not allowed, bad signature)', registers })
+    this.sends = new Counter({ name: 'clawmesh_sends_total', help: 'Instrumented sends, by outcome (ok, accepted, or the MeshError code)', labelNames: ['outcome'], registers })
+    this.sendDuration = new Histogram({
+      name: 'clawmesh_send_duration_seconds',
+      help: 'Instrumented send latency, by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers
+    })
+  }
+
+  /** Serves `/metrics` on `host:port`. Resolves with the bound port. */
+  async start (): Promise<number> {
+    this.mesh.addEventListener('peer:rejected', this.onRejected)
+    const server = createServer((req, res) => {
+      if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+        res.writeHead(404).end('see /metrics\n')
+        return
+      }
+      this.registry.metrics().then(
+        text => { res.writeHead(200, { 'content-type': this.registry.contentType }).end(text) },
+        (err: unknown) => { res.writeHead(500).end(String(err)) }
+      )
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.init.port, this.init.host ?? '127.0.0.1', () => { server.off('error', reject); resolve() })
+    })
+    this.server = server
+    const address = server.address()
+    return typeof address === 'object' && address !== null ? address.port : this.init.port
+  }
+
+  async stop (): Promise<void> {
+    this.mesh.removeEventListener('peer:rejected', this.onRejected)
+    const server = this.server
+    this.server = undefined
+    if (server === undefined) return
+    server.closeAllConnections()
+    await new Promise<void>(resolve => { server.close(() => { resolve() }) })
+  }
+
+  /** A mesh whose `send` records its latency and outcome here. */
+  instrument<M extends ControlledMesh> (mesh: M): M {
+    const record = (outcome: string, started: bigint): void => {
+      this.sends.inc({ outcome })
+      this.sendDuration.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9)
+    }
+    const send: ControlledMesh['send'] = async (target, message, options) => {
+      const started = process.hrtime.bigint()
+      try {
+        const result = await mesh.send(target, message, options)
+        record(result.status, started)
+        return result
+      } catch (err) {
+        record(err instanceof MeshError ? err.code : 'error', started)
+        throw err
+      }
+    }
+    return new Proxy(mesh, {
+      get (target, prop, receiver) {
+        if (prop === 'send') return send
+        const value: unknown = Reflect.get(target, prop, receiver)
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+      }
+    })
+  }
+}
+
+/** Starts a metrics server for `mesh` (see {@link MeshMetrics}). */
+export async function startMetrics (mesh: ObservedMesh, init: MetricsInit): Promise<{ metrics: MeshMetrics, port: number }> {
+  const metrics = new MeshMetrics(mesh, init)
+  const port = await metrics.start()
+  return { metrics, port }
+}
