@@ -1,9 +1,14 @@
 #!/usr/bin/env node
-// The `clawmesh` command. For now it runs the TypeScript source directly with
-// Node's type stripping (Node >= 22.18 / 24); once `npm run build` output is
-// published this shim will import ../dist/cli/main.js instead.
+// The `clawmesh` command: a shim that loads the CLI entry.
+// From a checkout it runs the TypeScript source directly with Node's type
+// stripping (Node >= 22.18 / 24). Node refuses to strip types under
+// node_modules, so an installed package runs the compiled `dist/` instead
+// (`npm run build` before publishing).
 /* global process */
-import { ignoreBrokenPipe, main } from '../src/cli/main.ts'
+import { fileURLToPath } from 'node:url'
+
+const installed = fileURLToPath(import.meta.url).split(/[\\/]/).includes('node_modules')
+const { ignoreBrokenPipe, main } = await import(installed ? '../dist/cli/main.js' : '../src/cli/main.ts')
 
 ignoreBrokenPipe()
 process.exitCode = await main()

@@ -9,6 +9,7 @@
  * node through its control socket (`<stateDir>/run/<name>.sock`).
  * Exit codes: see `EXIT` and `MESH_EXIT_CODES` in ./output.ts and docs/operations.md.
  */
+import { readFileSync } from 'node:fs'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { connectToNode, type ControlClient } from '../control/client.ts'
 import type { SecretResult } from '../control/protocol.ts'
@@ -16,6 +17,15 @@ import { exportSecret, formatSecret, generateSecret, parseSecret, resolveSecret,
 import { EXIT, MESH_EXIT_CODES, paint, printJson, reportError } from './output.ts'
 import { formatPeers, formatResolution, formatSendResult, formatSessions, formatStatus } from './views.ts'
 import type { RunOptions } from './run.ts'
+
+/** The package version (src/cli and dist/cli are both two levels below package.json). */
+function version (): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+  } catch {
+    return 'unknown'
+  }
+}
 
 interface ClientOptions {
   json?: boolean
@@ -86,7 +96,7 @@ export function buildProgram (): Command {
   program
     .name('clawmesh')
     .description('See and drive a clawmesh: several OpenClaw Gateways working as one.')
-    .version('0.1.0')
+    .version(version())
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', exitCodesHelp)
     .exitOverride()

@@ -227,6 +227,20 @@ describe('clawmesh demo', () => {
     const dir = /state directory (\S+) \(temporary\)/.exec(out)?.[1]
     assert.ok(dir !== undefined && !existsSync(dir), 'the temporary state directory is removed')
   })
+
+  it('with --mdns, inside a private network namespace (multicast never leaves it)', async (t) => {
+    if (process.getuid?.() !== 0) {
+      t.skip('needs root for a network namespace (unshare --net)')
+      return
+    }
+    // A fresh namespace with only a loopback that carries multicast.
+    const netns = ['unshare', '--net', 'sh', '-c', 'ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo && exec "$0" "$@"']
+    const r = await clawmesh(['demo', '--mdns'], { prefix: netns, deadlineMs: 60_000 })
+    assert.equal(r.code, 0, `stdout: ${r.stdout}\nstderr: ${r.stderr}`)
+    assert.match(r.stdout, /multicast on/)
+    assert.match(r.stdout, /Multicast DNS/)
+    assert.match(r.stdout, /UNREACHABLE after \d+ ms/)
+  })
 })
 
 describe('--help', () => {
