@@ -24,11 +24,11 @@ export const DEFAULT_DIAL_TIMEOUT_MS = 5_000
 
 /** Changes within this window travel in one signed delta (bursts of announces). */
 export const DEFAULT_DELTA_BATCH_MS = 2
-/** Anti-entropy: a digest hash every so often; the full digest only when hashes differ. */
+/** Anti-entropy: a digest hash rides on a heartbeat this often; the full digest goes only when hashes differ. */
 export const DEFAULT_ANTI_ENTROPY_INTERVAL_MS = 10_000
-/** Heartbeats on the registry stream detect a hung (not crashed) peer. */
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_500
-/** A peer silent for this long is treated as gone: its sessions turn unreachable. */
+/** Heartbeats on the registry stream detect a hung (not crashed) peer; one side sends, the other answers (~0.8 kbit/s per idle pair). */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 2_000
+/** A peer silent for this long is treated as gone: its sessions turn unreachable. Two heartbeats fit in it, so one lost frame is not fatal. */
 export const DEFAULT_PEER_SILENCE_MS = 4_500
 /** Unreachable sessions stay listed (as unreachable) this long, then are dropped. */
 export const DEFAULT_UNREACHABLE_GRACE_MS = 60_000

@@ -199,7 +199,7 @@ export interface MeshServiceInit {
   unreachableGraceMs?: number
   /** How often peers compare registry digests. @default 10000 */
   antiEntropyIntervalMs?: number
-  /** Registry heartbeat interval; a peer silent for `peerSilenceMs` is treated as gone. @default 1500 */
+  /** Registry heartbeat interval; a peer silent for `peerSilenceMs` is treated as gone. @default 2000 */
   heartbeatIntervalMs?: number
   /** @default 4500 */
   peerSilenceMs?: number

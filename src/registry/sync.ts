@@ -6,13 +6,13 @@
  * open both sides send their digest and push what the other lacks, so a late
  * joiner is current one round trip after connecting. Afterwards, new signed
  * records are pushed as they happen and relayed to every other peer; an
- * idle pair exchanges only a digest hash (anti-entropy) and heartbeats
- * (liveness of a hung peer, which TCP alone does not reveal).
+ * idle pair exchanges only heartbeats (liveness of a hung peer, which TCP
+ * alone does not reveal) that now and then carry a digest hash (anti-entropy).
  */
 import { lpStream } from '@libp2p/utils'
 import { REGISTRY_PROTOCOL, MAX_REGISTRY_FRAME_BYTES, DEFAULT_DELTA_BATCH_MS } from '../constants.ts'
 import { MeshError } from '../errors.ts'
-import { decodeJson, encodeJson, int, optStr, str, obj, type JsonObject } from '../wire/json-frame.ts'
+import { decodeJson, encodeJson, int, optInt, optStr, str, obj, type JsonObject } from '../wire/json-frame.ts'
 import { FrameWriter } from '../wire/frame-writer.ts'
 import { LocalLog } from './local-log.ts'
 import { openRecord, RECORD_TAG, type GatewayMeta, type SignedRecord } from './records.ts'
@@ -20,6 +20,8 @@ import { Registry, type Digest, type RegistryChanges } from './registry.ts'
 import type { Connection, Logger, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 
+/** How often silence is checked; heartbeats themselves go out every `heartbeatIntervalMs`. */
+const LIVENESS_CHECK_MS = 500
 /** How long `stop()` waits for goodbyes to be written. */
 const BYE_TIMEOUT_MS = 500
 
@@ -52,6 +54,10 @@ interface PeerLink {
   out?: { lp: LengthPrefixedStream<Stream>, writer: FrameWriter }
   opening?: Promise<void>
   lastHeard: number
+  /** When our unanswered heartbeat left (initiator side only). */
+  pingSentAt?: number
+  lastPing: number
+  lastSum: number
   rttMs?: number
   name?: string
   joined: boolean
@@ -86,8 +92,8 @@ export class RegistrySync {
   async start (): Promise<void> {
     this.running = true
     await this.applyOwn(await this.local.snapshot())
-    this.timers.push(setInterval(() => { this.heartbeat() }, this.init.heartbeatIntervalMs))
-    this.timers.push(setInterval(() => { this.antiEntropy() }, this.init.antiEntropyIntervalMs))
+    // Liveness is checked often (cheap, local); heartbeats are sent at their own pace.
+    this.timers.push(setInterval(() => { this.heartbeat() }, Math.min(LIVENESS_CHECK_MS, this.init.heartbeatIntervalMs)))
     this.timers.push(setInterval(() => { this.expire() }, Math.max(50, Math.min(1_000, this.init.unreachableGraceMs / 4))))
     for (const t of this.timers) t.unref?.()
   }
@@ -177,7 +183,7 @@ export class RegistrySync {
     const id = peer.toString()
     let link = this.links.get(id)
     if (link === undefined) {
-      link = { peer, id, lastHeard: Date.now(), joined: false, closed: false, controller: new AbortController() }
+      link = { peer, id, lastHeard: Date.now(), lastPing: 0, lastSum: Date.now(), joined: false, closed: false, controller: new AbortController() }
       this.links.set(id, link)
     }
     this.ensureOutbound(link)
@@ -290,16 +296,18 @@ export class RegistrySync {
       case 'digest':
         void this.pushMissing(link, parseDigest(obj(msg, 'd')), msg.r === true)
         break
-      case 'sum':
-        if (str(msg, 'h', 64) !== this.registry.digestHash()) {
-          void this.sendJson(link, { t: 'digest', d: this.registry.digest() })
-        }
+      case 'hb': {
+        // The initiator shares the RTT it measured and, now and then, its digest hash.
+        const rtt = optInt(msg, 'r')
+        if (rtt !== undefined) link.rttMs = rtt
+        void this.sendJson(link, { t: 'hback' })
+        const h = optStr(msg, 'h', 64)
+        if (h !== undefined && h !== this.registry.digestHash()) void this.sendJson(link, { t: 'digest', d: this.registry.digest() })
         break
-      case 'hb':
-        void this.sendJson(link, { t: 'hback', ts: int(msg, 'ts') })
-        break
+      }
       case 'hback':
-        link.rttMs = Math.max(0, Date.now() - int(msg, 'ts'))
+        if (link.pingSentAt !== undefined) link.rttMs = Date.now() - link.pingSentAt
+        delete link.pingSentAt
         break
       case 'down': {
         // Hearsay about reachability only: it can never add or remove entries.
@@ -367,6 +375,13 @@ export class RegistrySync {
 
   // ---- periodic work ---------------------------------------------------
 
+  /**
+   * One side of each pair (the lower peer ID) sends a tiny heartbeat every
+   * `heartbeatIntervalMs`, carrying its digest hash every `antiEntropyIntervalMs`;
+   * the other answers. Both hear each other once per interval, at about half
+   * the bytes of two-sided heartbeats. A peer heard from by neither frame for
+   * `peerSilenceMs` is hung: hang up.
+   */
   private heartbeat (): void {
     const now = Date.now()
     for (const link of [...this.links.values()]) {
@@ -376,13 +391,17 @@ export class RegistrySync {
         this.peerDisconnected(link.peer)
         continue
       }
-      void this.sendJson(link, { t: 'hb', ts: now })
+      if (this.selfId > link.id || now - link.lastPing < this.init.heartbeatIntervalMs) continue
+      const frame: JsonObject = { t: 'hb' }
+      if (link.rttMs !== undefined) frame.r = link.rttMs
+      if (now - link.lastSum >= this.init.antiEntropyIntervalMs) {
+        frame.h = this.registry.digestHash()
+        link.lastSum = now
+      }
+      link.lastPing = now
+      link.pingSentAt = now
+      void this.sendJson(link, frame)
     }
-  }
-
-  private antiEntropy (): void {
-    const h = this.registry.digestHash()
-    for (const link of this.links.values()) void this.sendJson(link, { t: 'sum', h })
   }
 
   private expire (): void {
