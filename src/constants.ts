@@ -39,6 +39,8 @@ export const MAX_DELTAS_BEFORE_CHECKPOINT = 64
 export const DEDUP_WINDOW_MS = 10 * 60_000
 /** ...and at most this many, so a flood of IDs cannot grow memory without bound. */
 export const DEDUP_MAX_ENTRIES = 100_000
+/** Replies kept to answer duplicates, in all: past it the oldest replies are forgotten (their IDs are not). */
+export const MAX_RETAINED_REPLY_BYTES = 64 * 1024 * 1024
 /** Deliveries one peer may have in flight at once; past it we stop reading its stream (back-pressure). */
 export const MAX_INFLIGHT_PER_PEER = 256
 

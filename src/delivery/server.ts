@@ -4,7 +4,7 @@
  * the local `deliver` handler and writes `accepted`, then `reply` or `error`.
  */
 import { lpStream } from '@libp2p/utils'
-import { DEDUP_MAX_ENTRIES, DEDUP_WINDOW_MS, MAX_INFLIGHT_PER_PEER } from '../constants.ts'
+import { DEDUP_MAX_ENTRIES, DEDUP_WINDOW_MS, MAX_INFLIGHT_PER_PEER, MAX_RETAINED_REPLY_BYTES } from '../constants.ts'
 import { MeshError } from '../errors.ts'
 import { SeenCache } from '../util/seen-cache.ts'
 import { FrameWriter } from '../wire/frame-writer.ts'
@@ -19,6 +19,10 @@ type Outcome = { reply?: string } | { error: MeshError }
 interface Delivery {
   done: Promise<Outcome>
   controller: AbortController
+  /** Bytes of the reply kept to answer duplicates (0 once forgotten). */
+  replyBytes: number
+  /** Gone from the dedup window: its bytes no longer count. */
+  evicted: boolean
 }
 
 export interface DeliveryServerInit {
@@ -37,7 +41,12 @@ export interface DeliveryServerInit {
 
 export class DeliveryServer {
   private readonly init: DeliveryServerInit
-  private readonly seen = new SeenCache<Delivery>(DEDUP_WINDOW_MS, DEDUP_MAX_ENTRIES)
+  private readonly seen = new SeenCache<Delivery>(DEDUP_WINDOW_MS, DEDUP_MAX_ENTRIES, d => {
+    this.retainedBytes -= d.replyBytes
+    d.evicted = true
+  })
+  /** Reply bytes kept for duplicates; bounded so that retained replies cannot exhaust memory. */
+  private retainedBytes = 0
   private readonly stopController = new AbortController()
 
   constructor (init: DeliveryServerInit) {
@@ -145,7 +154,13 @@ export class DeliveryServer {
       try {
         const result = await handler(message, { signal })
         if (signal.aborted) return { error: reasonOf(signal) }
-        return result?.reply === undefined ? {} : { reply: String(result.reply) }
+        if (result?.reply === undefined) return {}
+        const reply = String(result.reply)
+        const size = Buffer.byteLength(reply)
+        if (size > this.init.maxMessageBytes) {
+          return { error: new MeshError('TOO_LARGE', `the session's reply is ${size} bytes; at most ${this.init.maxMessageBytes} can be returned`) }
+        }
+        return { reply }
       } catch (err) {
         if (signal.aborted) return { error: reasonOf(signal) }
         if (err instanceof MeshError) return { error: err }
@@ -153,7 +168,25 @@ export class DeliveryServer {
         return { error: new MeshError('REMOTE_ERROR', `the receiving Gateway's handler failed: ${(err as Error)?.message ?? String(err)}`, { cause: err }) }
       }
     })()
-    return { done, controller }
+    const delivery: Delivery = { done, controller, replyBytes: 0, evicted: false }
+    void done.then(outcome => {
+      if (delivery.evicted || !('reply' in outcome) || outcome.reply === undefined) return
+      delivery.replyBytes = outcome.reply.length
+      this.retainedBytes += delivery.replyBytes
+      this.forgetOldReplies()
+    })
+    return delivery
+  }
+
+  /** Past the budget, the oldest replies are forgotten; their IDs stay known, so they are still never redelivered. */
+  private forgetOldReplies (): void {
+    for (const old of this.seen.values()) {
+      if (this.retainedBytes <= MAX_RETAINED_REPLY_BYTES) return
+      if (old.replyBytes === 0) continue
+      this.retainedBytes -= old.replyBytes
+      old.replyBytes = 0
+      old.done = Promise.resolve({ error: new MeshError('REMOTE_ERROR', 'this message was already delivered; its reply is no longer kept') })
+    }
   }
 }
 

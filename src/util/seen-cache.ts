@@ -7,10 +7,12 @@ export class SeenCache<V> {
   private readonly entries = new Map<string, { value: V, expires: number }>()
   private readonly ttlMs: number
   private readonly maxEntries: number
+  private readonly onEvict?: (value: V) => void
 
-  constructor (ttlMs: number, maxEntries: number) {
+  constructor (ttlMs: number, maxEntries: number, onEvict?: (value: V) => void) {
     this.ttlMs = ttlMs
     this.maxEntries = maxEntries
+    if (onEvict !== undefined) this.onEvict = onEvict
   }
 
   get (key: string): V | undefined {
@@ -18,19 +20,23 @@ export class SeenCache<V> {
     if (entry === undefined) return undefined
     if (entry.expires < Date.now()) {
       this.entries.delete(key)
+      this.onEvict?.(entry.value)
       return undefined
     }
     return entry.value
   }
 
   set (key: string, value: V): void {
+    const old = this.entries.get(key)
     this.entries.delete(key)
+    if (old !== undefined) this.onEvict?.(old.value)
     this.entries.set(key, { value, expires: Date.now() + this.ttlMs })
     this.evict()
   }
 
-  delete (key: string): void {
-    this.entries.delete(key)
+  /** Values from oldest to newest. */
+  * values (): Generator<V> {
+    for (const entry of this.entries.values()) yield entry.value
   }
 
   get size (): number {
@@ -42,6 +48,7 @@ export class SeenCache<V> {
     for (const [key, entry] of this.entries) {
       if (this.entries.size <= this.maxEntries && entry.expires >= now) break
       this.entries.delete(key)
+      this.onEvict?.(entry.value)
     }
   }
 }

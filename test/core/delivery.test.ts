@@ -211,3 +211,20 @@ describe('delivery', () => {
     }
   })
 })
+
+describe('delivery limits on replies', () => {
+  it('refuses to return a reply larger than the limit: TOO_LARGE, no retry loop', async () => {
+    let calls = 0
+    const net = await createTestMeshes(2, { options: () => ({ maxMessageBytes: 1024, deliver: async () => { calls++; return { reply: 'z'.repeat(2048) } } }) })
+    try {
+      const [a, b] = net.meshes
+      assert.ok(a !== undefined && b !== undefined)
+      await b.announce('agent:main:main')
+      await waitForResolvable(a, 'gateway:gw1:agent:main:main')
+      await assert.rejects(a.send('gateway:gw1:agent:main:main', 'huge answer please'), { code: 'TOO_LARGE', remote: true })
+      assert.equal(calls, 1)
+    } finally {
+      await net.stop()
+    }
+  })
+})
