@@ -181,6 +181,41 @@ describe('control socket', () => {
   })
 })
 
+describe('control socket lifecycle', () => {
+  it('a crashed node\'s socket is replaced on restart; a second live node of the same name is refused', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'clawmesh-stale-'))
+    const args = ['run', '--name', 'phoenix', '--state-dir', stateDir, '--no-local', ...RUN_FLAGS]
+    const first = start(args)
+    let second: Running | undefined
+    let third: Running | undefined
+    try {
+      await first.waitEvent(e => e.event === 'ready', 'phoenix ready')
+      await first.stop('SIGKILL')
+      // The socket file outlives the process; nobody answers on it.
+      assert.ok(existsSync(join(stateDir, 'run', 'phoenix.sock')))
+      const dead = await clawmesh(['status', '--json', '--state-dir', stateDir])
+      assert.equal(dead.code, 3)
+      assert.equal((JSON.parse(dead.stdout) as { error: { reason: string } }).error.reason, 'not-running')
+
+      second = start(args)
+      await second.waitEvent(e => e.event === 'ready', 'phoenix ready again')
+      assert.equal((await clawmesh(['status', '--state-dir', stateDir])).code, 0)
+
+      third = start(args)
+      const refused = await third.waitEvent(e => e.error !== undefined, 'the duplicate to be refused')
+      assert.equal((refused.error as { code: string }).code, 'BAD_REQUEST')
+      assert.equal(await third.exited(), 16)
+      // The survivor is untouched.
+      assert.equal((await clawmesh(['status', '--state-dir', stateDir])).code, 0)
+    } finally {
+      await first.stop('SIGKILL')
+      await second?.stop('SIGTERM')
+      await third?.stop('SIGKILL')
+      await rm(stateDir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('metrics', () => {
   it('run --metrics-port serves Prometheus metrics, sends through the control socket timed', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'clawmesh-metrics-'))

@@ -44,6 +44,8 @@ export interface Running {
   waitLine: (match: (line: string) => boolean, what: string, deadlineMs?: number) => Promise<string>
   /** The first JSON event (past or future) `match` accepts. */
   waitEvent: (match: (event: Record<string, unknown>) => boolean, what: string, deadlineMs?: number) => Promise<Record<string, unknown>>
+  /** Resolves with the exit code once the process exits by itself; rejects after `deadlineMs`. */
+  exited: (deadlineMs?: number) => Promise<number | null>
   /** Sends `signal` and resolves with the exit code. */
   stop: (signal?: NodeJS.Signals, deadlineMs?: number) => Promise<number | null>
 }
@@ -98,6 +100,17 @@ export function start (args: string[], options: SpawnOptions & { env?: NodeJS.Pr
     waitEvent: async (match, what, deadlineMs) => {
       const line = await waitLine(l => { const e = parse(l); return e !== undefined && match(e) }, what, deadlineMs)
       return parse(line) as Record<string, unknown>
+    },
+    exited: async (deadlineMs = 15_000) => {
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => { reject(new Error(`clawmesh did not exit within ${deadlineMs} ms\nstdout: ${lines.join('\n')}\nstderr: ${stderr}`)) }, deadlineMs)
+      })
+      try {
+        return await Promise.race([exit, late])
+      } finally {
+        clearTimeout(timer)
+      }
     },
     stop: async (signal = 'SIGTERM', deadlineMs = 10_000) => {
       if (!exited) child.kill(signal)
