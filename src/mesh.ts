@@ -4,9 +4,12 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import { Registry } from 'prom-client'
 import { loadIdentity, nextIncarnation } from './identity.ts'
 import { meshNetwork, type MeshNetworkServices } from './network.ts'
+import { startMetrics, type MeshMetrics, type MetricsInit } from './metrics.ts'
 import { clawmesh, type MeshService } from './service.ts'
 import type {
   DeliverHandler, MeshEvents, MeshOptions, MeshStatus, PeerStatus, Resolution, ResolveOptions, SendOptions, SendResult,
@@ -25,15 +28,30 @@ export type MeshNodeServices = {
 type Listener<K extends keyof MeshEvents> = (event: MeshEvents[K]) => void
 
 /** A running mesh node. See README for each method. */
+/** What `createMesh` knows beyond the service: the mesh it joined and how it finds peers. */
+interface MeshFacts {
+  meshId: string
+  discovery: { mdns: boolean, local: boolean, bootstrap: number }
+}
+
 export class Mesh {
   /** The underlying libp2p node, for advanced use. */
   readonly libp2p: Libp2p<MeshNodeServices>
   private readonly service: MeshService
+  private readonly facts: MeshFacts
+  private metrics?: { server: MeshMetrics, port: number }
   private stopped?: Promise<void>
 
-  constructor (node: Libp2p<MeshNodeServices>) {
+  constructor (node: Libp2p<MeshNodeServices>, facts: MeshFacts) {
     this.libp2p = node
     this.service = node.services.clawmesh
+    this.facts = facts
+  }
+
+  /** @internal Serves `/metrics`; called by `createMesh`. */
+  async startMetrics (init: MetricsInit): Promise<void> {
+    const started = await startMetrics(this, init)
+    this.metrics = { server: started.metrics, port: started.port }
   }
 
   /** This node's peer ID. */
@@ -66,7 +84,12 @@ export class Mesh {
   }
 
   status (): MeshStatus {
-    return this.service.status()
+    return {
+      ...this.service.status(),
+      meshId: this.facts.meshId,
+      discovery: { ...this.facts.discovery },
+      ...(this.metrics !== undefined ? { metricsPort: this.metrics.port } : {})
+    }
   }
 
   /** Replaces the inbound handler (e.g. once the Gateway is ready). */
@@ -84,7 +107,10 @@ export class Mesh {
 
   /** Says goodbye to peers (their sends to us fail fast), then stops the node. Idempotent. */
   async stop (): Promise<void> {
-    this.stopped ??= Promise.resolve(this.libp2p.stop())
+    this.stopped ??= (async () => {
+      await this.metrics?.server.stop()
+      await this.libp2p.stop()
+    })()
     await this.stopped
   }
 }
@@ -98,8 +124,11 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
   const privateKey = await loadIdentity(options.dataDir)
   const incarnation = options.incarnation ?? await nextIncarnation(options.dataDir)
   const net = await meshNetwork(options)
+  // One prom-client registry for libp2p's metrics and ours, served together.
+  const registry = options.metrics !== undefined ? new Registry() : undefined
   const node = await createLibp2p<MeshNodeServices>({
     privateKey,
+    ...(registry !== undefined ? { metrics: prometheusMetrics({ registry, collectDefaultMetrics: false, preserveExistingMetrics: true }) } : {}),
     // The mesh secret (no connection completes without it) and the optional allowlist.
     ...net.libp2p,
     addresses: { listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'] },
@@ -124,7 +153,16 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
     }
   })
   net.attach((rejection) => { node.services.clawmesh.recordRejection(rejection) })
+  const mesh = new Mesh(node, { meshId: net.secret.meshId, discovery: net.enabled })
+  if (options.metrics !== undefined && registry !== undefined) {
+    try {
+      await mesh.startMetrics({ ...options.metrics, registry })
+    } catch (err) {
+      await node.stop()
+      throw err
+    }
+  }
   // Return connected where we can: callers (and tests) expect `peers` to be reachable right away.
   await node.services.dialer.bootstrapped()
-  return new Mesh(node)
+  return mesh
 }

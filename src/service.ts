@@ -24,7 +24,7 @@ import type { GatewayMeta } from './registry/records.ts'
 import type { OriginState, RegistryChanges } from './registry/registry.ts'
 import type {
   DeliverHandler, GatewayInfo, MeshEvents, MeshServiceInit, MeshStatus, PeerStatus, RejectedPeer, Resolution, ResolveOptions,
-  SendOptions, SendResult, SessionAnnouncement, SessionEntry
+  SendOptions, SendOutcome, SendResult, SessionAnnouncement, SessionEntry
 } from './types.ts'
 import type { ComponentLogger, Libp2pEvents, Logger, PeerId, PeerStore, PrivateKey, Startable, Stream } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
@@ -226,22 +226,31 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
     const waitForReply = options.waitForReply ?? true
     const messageId = options.messageId ?? randomUUID()
     const dl = deadline(timeoutMs, `send to ${target}`, options.signal, this.stopController.signal)
+    const started = performance.now()
+    let owner: string | undefined
     try {
       const to = this.resolve(target, {
         ...(options.targetGateway !== undefined ? { targetGateway: options.targetGateway } : {}),
         ...(options.localFirst !== undefined ? { localFirst: options.localFirst } : {})
       })
+      owner = to.owner.name
       const result = to.owner.self
         ? await this.sendLocal(to, message, messageId, waitForReply, options, dl)
         : await this.sendRemote(to, message, messageId, waitForReply, options, dl)
       this.counters.sent++
+      this.sendDone(target, result.status, started, owner)
       return result
     } catch (err) {
       this.counters.failed++
+      this.sendDone(target, err instanceof MeshError ? err.code : 'REMOTE_ERROR', started, owner)
       throw err
     } finally {
       dl.clear()
     }
+  }
+
+  private sendDone (target: string, outcome: SendOutcome['outcome'], started: number, owner: string | undefined): void {
+    this.safeDispatchEvent('send:done', { detail: { target, outcome, durationMs: performance.now() - started, ...(owner !== undefined ? { owner } : {}) } })
   }
 
   private async sendLocal (to: Resolution, text: string, id: string, waitForReply: boolean, options: SendOptions, dl: ReturnType<typeof deadline>): Promise<SendResult> {

@@ -1,4 +1,5 @@
 /** Public types of clawmesh: what a Gateway embedding the mesh sees. */
+import type { MeshErrorCode } from './errors.ts'
 
 /** How a Gateway is known in the mesh. */
 export interface GatewayInfo {
@@ -142,6 +143,12 @@ export interface MeshStatus {
   gateways: number
   incarnation: number
   startedAt: number
+  /** A non-secret hash of the mesh secret: equal on every member (set by `createMesh`). */
+  meshId?: string
+  /** Which discovery methods are on (set by `createMesh`). */
+  discovery?: { mdns: boolean, local: boolean, bootstrap: number }
+  /** Port of the Prometheus endpoint, when `metrics` is on. */
+  metricsPort?: number
   /** Recent refusals (bad signature, wrong secret, not allowed), newest last. */
   rejected: RejectedPeer[]
   counters: {
@@ -164,6 +171,18 @@ export interface MeshEvents {
   'gateway:reachability': CustomEvent<GatewayInfo>
   /** A connection or record was refused (wrong key, bad signature, policy). */
   'peer:rejected': CustomEvent<RejectedPeer>
+  /** A `send` finished, successfully or not (for metrics and logs). */
+  'send:done': CustomEvent<SendOutcome>
+}
+
+/** How one `send` ended. */
+export interface SendOutcome {
+  target: string
+  /** `ok`, `accepted`, or the `MeshError` code. */
+  outcome: 'ok' | 'accepted' | MeshErrorCode
+  durationMs: number
+  /** The owning Gateway's name, when the target resolved. */
+  owner?: string
 }
 
 /**
@@ -241,6 +260,11 @@ export interface MeshOptions extends MeshServiceInit {
   discovery?: DiscoveryOptions
   /** Peer IDs allowed to connect, on top of the secret. @default every holder of the secret */
   allow?: string[]
+  /**
+   * Serve Prometheus metrics (clawmesh's and libp2p's own) on `http://<host>:<port>/metrics`.
+   * `port: 0` picks a free port (see `status().metricsPort`). @default off
+   */
+  metrics?: { port: number, host?: string, processMetrics?: boolean }
 }
 
 /** How peers are found. */

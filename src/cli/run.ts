@@ -8,7 +8,6 @@ import { join } from 'node:path'
 import { createMesh, type Mesh } from '../mesh.ts'
 import { MeshError } from '../errors.ts'
 import { startControlServer, type ControlServer } from '../control/server.ts'
-import { startMetrics, type MeshMetrics } from '../control/metrics.ts'
 import { controlSocketPath, safeName } from '../control/protocol.ts'
 import { exportSecret, formatSecret, resolveSecret, resolveStateDir, shareInstructions } from '../security/secret.ts'
 import type { MeshEvents } from '../types.ts'
@@ -72,6 +71,7 @@ export async function runNode (opts: RunOptions): Promise<void> {
     stateDir,
     dataDir: join(stateDir, 'nodes', safeName(name)),
     discovery: { mdns: opts.mdns, local: opts.local, bootstrap: opts.peer },
+    ...(opts.metricsPort !== undefined ? { metrics: { port: opts.metricsPort, ...(opts.metricsHost !== undefined ? { host: opts.metricsHost } : {}) } } : {}),
     deliver: async (msg) => {
       log('message', { from: msg.from.gateway, sessionKey: msg.sessionKey, text: msg.text }, `${paint('cyan', '←')} ${msg.from.gateway} → ${msg.sessionKey}: ${msg.text}`)
       return { reply: `${name} received: ${msg.text}` }
@@ -79,14 +79,10 @@ export async function runNode (opts: RunOptions): Promise<void> {
   })
 
   let control: ControlServer | undefined
-  let metrics: { metrics: MeshMetrics, port: number } | undefined
+  const metricsPort = mesh.status().metricsPort
   try {
-    if (opts.metricsPort !== undefined) {
-      metrics = await startMetrics(mesh, { port: opts.metricsPort, ...(opts.metricsHost !== undefined ? { host: opts.metricsHost } : {}) })
-    }
     control = await startControlServer({
-      // Sends through the control socket are timed for the metrics.
-      mesh: metrics !== undefined ? metrics.metrics.instrument(mesh) : mesh,
+      mesh,
       path: controlSocketPath(stateDir, name),
       info: { name, meshId: secret.meshId, stateDir },
       secret: () => ({
@@ -103,7 +99,6 @@ export async function runNode (opts: RunOptions): Promise<void> {
     }
   } catch (err) {
     await control?.stop()
-    await metrics?.metrics.stop()
     await mesh.stop()
     throw err
   }
@@ -113,14 +108,14 @@ export async function runNode (opts: RunOptions): Promise<void> {
     name, peerId: mesh.peerId, addresses: status.addresses, socket: control.path, meshId: secret.meshId, stateDir,
     secretSource: secret.source, discovery: { mdns: opts.mdns, local: opts.local, bootstrap: opts.peer.length },
     sessions: sessions.map(s => ({ sessionKey: s.key, sessionId: s.sessionId })),
-    ...(metrics !== undefined ? { metrics: `http://${opts.metricsHost ?? '127.0.0.1'}:${metrics.port}/metrics` } : {})
+    ...(metricsPort !== undefined ? { metrics: `http://${opts.metricsHost ?? '127.0.0.1'}:${metricsPort}/metrics` } : {})
   }, [
     `${paint('bold', name)} is up: ${mesh.peerId}`,
     ...status.addresses.map(a => `  listening ${a}`),
     `  mesh ${secret.meshId} (secret ${secret.source === 'file-created' ? 'created in' : 'from'} ${secret.path ?? secret.source})`,
     `  discovery: mdns ${opts.mdns ? 'on' : 'off'}, local ${opts.local ? 'on' : 'off'}, ${opts.peer.length} bootstrap peer(s)`,
     `  control socket ${control.path}`,
-    ...(metrics !== undefined ? [`  metrics http://${opts.metricsHost ?? '127.0.0.1'}:${metrics.port}/metrics`] : []),
+    ...(metricsPort !== undefined ? [`  metrics http://${opts.metricsHost ?? '127.0.0.1'}:${metricsPort}/metrics`] : []),
     ...sessions.map(s => `  session ${s.key} ${s.sessionId}`),
     '  Ctrl-C to stop'
   ].join('\n'))
@@ -162,8 +157,7 @@ export async function runNode (opts: RunOptions): Promise<void> {
       void (async () => {
         try {
           await control?.stop()
-          await metrics?.metrics.stop()
-          await mesh.stop()
+                await mesh.stop()
         } finally {
           log('stopped', {}, 'stopped')
           process.off('SIGINT', stop)

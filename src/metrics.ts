@@ -2,16 +2,14 @@
  * Prometheus metrics of a running mesh node, served over HTTP (`/metrics`).
  *
  * Built only on the public `Mesh` API (status, peers, events), so it works on
- * any mesh; send latency and outcomes are recorded for sends made through
- * {@link MeshMetrics.instrument} (the control socket's sends, in `clawmesh run`).
- * libp2p's own metrics would need `@libp2p/prometheus-metrics` passed to
- * `createLibp2p`, which `createMesh` does not do yet.
+ * any mesh; every send's latency and outcome comes from the `send:done` event.
+ * `createMesh({ metrics })` also hands the same registry to libp2p
+ * (`@libp2p/prometheus-metrics`), so libp2p's own metrics are served alongside.
  */
 import { createServer, type Server } from 'node:http'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import { MeshError } from '../errors.ts'
-import type { ControlledMesh } from './server.ts'
-import type { Mesh } from '../mesh.ts'
+import type { Mesh } from './mesh.ts'
+import type { MeshEvents } from './types.ts'
 
 export interface MetricsInit {
   /** TCP port; 0 picks a free one. */
@@ -20,12 +18,14 @@ export interface MetricsInit {
   host?: string
   /** Also export Node.js process metrics (CPU, memory, event loop). @default true */
   processMetrics?: boolean
+  /** The prom-client registry to fill (e.g. one shared with libp2p). @default a new one */
+  registry?: Registry
 }
 
 type ObservedMesh = Pick<Mesh, 'status' | 'peers' | 'addEventListener' | 'removeEventListener'>
 
 export class MeshMetrics {
-  readonly registry = new Registry()
+  readonly registry: Registry
   private server?: Server
   private readonly mesh: ObservedMesh
   private readonly init: MetricsInit
@@ -33,10 +33,15 @@ export class MeshMetrics {
   private readonly sends: Counter<'outcome'>
   private readonly rejected: Counter
   private readonly onRejected = (): void => { this.rejected.inc() }
+  private readonly onSendDone = (event: MeshEvents['send:done']): void => {
+    this.sends.inc({ outcome: event.detail.outcome })
+    this.sendDuration.observe({ outcome: event.detail.outcome }, event.detail.durationMs / 1000)
+  }
 
   constructor (mesh: ObservedMesh, init: MetricsInit) {
     this.mesh = mesh
     this.init = init
+    this.registry = init.registry ?? new Registry()
     const registers = [this.registry]
     if (init.processMetrics !== false) collectDefaultMetrics({ register: this.registry })
     const status = (): ReturnType<Mesh['status']> => mesh.status()
@@ -88,10 +93,10 @@ export class MeshMetrics {
       }
     })
     this.rejected = new Counter({ name: 'clawmesh_rejected_total', help: 'Refused connections and records (wrong secret, not allowed, bad signature)', registers })
-    this.sends = new Counter({ name: 'clawmesh_sends_total', help: 'Instrumented sends, by outcome (ok, accepted, or the MeshError code)', labelNames: ['outcome'], registers })
+    this.sends = new Counter({ name: 'clawmesh_sends_total', help: 'Sends, by outcome (ok, accepted, or the MeshError code)', labelNames: ['outcome'], registers })
     this.sendDuration = new Histogram({
       name: 'clawmesh_send_duration_seconds',
-      help: 'Instrumented send latency, by outcome',
+      help: 'Send latency, by outcome',
       labelNames: ['outcome'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers
@@ -101,6 +106,7 @@ export class MeshMetrics {
   /** Serves `/metrics` on `host:port`. Resolves with the bound port. */
   async start (): Promise<number> {
     this.mesh.addEventListener('peer:rejected', this.onRejected)
+    this.mesh.addEventListener('send:done', this.onSendDone)
     const server = createServer((req, res) => {
       if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
         res.writeHead(404).end('see /metrics\n')
@@ -122,37 +128,12 @@ export class MeshMetrics {
 
   async stop (): Promise<void> {
     this.mesh.removeEventListener('peer:rejected', this.onRejected)
+    this.mesh.removeEventListener('send:done', this.onSendDone)
     const server = this.server
     this.server = undefined
     if (server === undefined) return
     server.closeAllConnections()
     await new Promise<void>(resolve => { server.close(() => { resolve() }) })
-  }
-
-  /** A mesh whose `send` records its latency and outcome here. */
-  instrument<M extends ControlledMesh> (mesh: M): M {
-    const record = (outcome: string, started: bigint): void => {
-      this.sends.inc({ outcome })
-      this.sendDuration.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9)
-    }
-    const send: ControlledMesh['send'] = async (target, message, options) => {
-      const started = process.hrtime.bigint()
-      try {
-        const result = await mesh.send(target, message, options)
-        record(result.status, started)
-        return result
-      } catch (err) {
-        record(err instanceof MeshError ? err.code : 'error', started)
-        throw err
-      }
-    }
-    return new Proxy(mesh, {
-      get (target, prop, receiver) {
-        if (prop === 'send') return send
-        const value: unknown = Reflect.get(target, prop, receiver)
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
-      }
-    })
   }
 }
 
