@@ -14,8 +14,9 @@
  * ```
  * @packageDocumentation
  */
-export { createMesh, Mesh, type MeshNodeServices } from './mesh.ts'
+export { createMesh, Mesh, type MeshNodeServices, type MeshFacts, type MeshEventListener } from './mesh.ts'
+export type { MeshNetworkServices } from './network.ts'
 export { clawmesh, MeshService, type MeshComponents } from './service.ts'
-export { MeshError, MESH_ERROR_CODES, type MeshErrorCode } from './errors.ts'
+export { MeshError, MESH_ERROR_CODES, type MeshErrorCode, type MeshErrorOptions } from './errors.ts'
 export { REGISTRY_PROTOCOL, DELIVER_PROTOCOL } from './constants.ts'
 export type * from './types.ts'

@@ -25,11 +25,12 @@ export type MeshNodeServices = {
   clawmesh: MeshService
 } & MeshNetworkServices
 
-type Listener<K extends keyof MeshEvents> = (event: MeshEvents[K]) => void
+/** A listener for one mesh event. */
+export type MeshEventListener<K extends keyof MeshEvents> = (event: MeshEvents[K]) => void
 
 /** A running mesh node. See README for each method. */
 /** What `createMesh` knows beyond the service: the mesh it joined and how it finds peers. */
-interface MeshFacts {
+export interface MeshFacts {
   meshId: string
   discovery: { mdns: boolean, local: boolean, bootstrap: number }
 }
@@ -97,11 +98,11 @@ export class Mesh {
     this.service.setDeliverHandler(handler)
   }
 
-  addEventListener<K extends keyof MeshEvents> (type: K, listener: Listener<K>, options?: boolean | { once?: boolean, signal?: AbortSignal }): void {
+  addEventListener<K extends keyof MeshEvents> (type: K, listener: MeshEventListener<K>, options?: boolean | { once?: boolean, signal?: AbortSignal }): void {
     this.service.addEventListener(type, listener, options)
   }
 
-  removeEventListener<K extends keyof MeshEvents> (type: K, listener: Listener<K>, options?: boolean | { capture?: boolean }): void {
+  removeEventListener<K extends keyof MeshEvents> (type: K, listener: MeshEventListener<K>, options?: boolean | { capture?: boolean }): void {
     this.service.removeEventListener(type, listener, options)
   }
 
