@@ -160,7 +160,7 @@ class VerifyingBox extends AbstractMultiaddrConnection {
 
     const receive = (chunk: Uint8Array): void => {
       if (this.failed) return
-      const plain = this.inboundXor.update(chunk)
+      const plain = xorInChunks(this.inboundXor, chunk)
       if (this.checked < MSS_HEADER.byteLength) {
         const n = Math.min(plain.byteLength, MSS_HEADER.byteLength - this.checked)
         for (let i = 0; i < n; i++) {
@@ -206,7 +206,7 @@ class VerifyingBox extends AbstractMultiaddrConnection {
   sendData (data: { byteLength: number, subarray: () => Uint8Array }): SendResult {
     return {
       sentBytes: data.byteLength,
-      canSendMore: this.maConn.send(this.outboundXor.update(data.subarray()))
+      canSendMore: this.maConn.send(xorInChunks(this.outboundXor, data.subarray()))
     }
   }
 
@@ -221,6 +221,25 @@ class VerifyingBox extends AbstractMultiaddrConnection {
   sendResume (): void {
     this.maConn.resume()
   }
+}
+
+/**
+ * The xsalsa20 package shares one WebAssembly memory between all ciphers but
+ * sizes each growth from the cipher's own, possibly stale, view of it: with two
+ * ciphers taking turns on large buffers it grows by the buffer size every time,
+ * until `Memory.grow()` throws and the process dies (a 100k-session sync did;
+ * upstream `@libp2p/pnet` has the same bug). Feeding it pieces of at most
+ * 16 KiB bounds the scratch space any update needs, so memory stops growing.
+ */
+export const XOR_CHUNK_BYTES = 16 * 1024
+
+export function xorInChunks (xor: xsalsa20.Xor, input: Uint8Array): Uint8Array {
+  if (input.byteLength <= XOR_CHUNK_BYTES) return xor.update(input)
+  const output = new Uint8Array(input.byteLength)
+  for (let offset = 0; offset < input.byteLength; offset += XOR_CHUNK_BYTES) {
+    xor.update(input.subarray(offset, offset + XOR_CHUNK_BYTES), output.subarray(offset, offset + XOR_CHUNK_BYTES))
+  }
+  return output
 }
 
 function startsWith (bytes: Uint8Array, prefix: Uint8Array): boolean {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { preSharedKey } from '@libp2p/pnet'
 import { after, describe, it } from 'node:test'
+import xsalsa20 from 'xsalsa20'
 import { meshConnectionGater, RejectionRecorder } from '../../src/security/gater.ts'
-import { meshProtector, type ProtectorRejectEvent } from '../../src/security/protector.ts'
+import { meshProtector, xorInChunks, type ProtectorRejectEvent } from '../../src/security/protector.ts'
 import { generateSecret, parseSecret } from '../../src/security/secret.ts'
 import { createTestNode, waitFor } from '../helpers/libp2p.ts'
 import type { Libp2p } from '@libp2p/interface'
@@ -101,5 +102,24 @@ void describe('allowlist gater and rejection recorder', () => {
     rec.record({ kind: 'bad-signature', peerId: 'p1', reason: 'sig' })
     assert.deepEqual(rec.list().map(r => r.peerId), ['p2', 'p3', 'p1'])
     assert.deepEqual(seen, [1, 2, 1, 1, 1, 2])
+  })
+})
+
+describe('mesh protector cipher', () => {
+  it('keeps the shared WebAssembly memory bounded when two ciphers take turns on large buffers', () => {
+    const key = new Uint8Array(32)
+    const inbound = xsalsa20(new Uint8Array(24).fill(1), key)
+    const outbound = xsalsa20(new Uint8Array(24).fill(2), key)
+    const data = new Uint8Array(1 << 20).fill(7)
+    // Unchunked, this loop makes Memory.grow() throw well before 300 rounds (it took the process down).
+    for (let i = 0; i < 300; i++) {
+      xorInChunks(inbound, data)
+      xorInChunks(outbound, data)
+    }
+    // And chunking changes nothing on the wire: same bytes as one update on a fresh cipher pair.
+    const a = xsalsa20(new Uint8Array(24).fill(3), key)
+    const b = xsalsa20(new Uint8Array(24).fill(3), key)
+    const big = Uint8Array.from({ length: 100_000 }, (_, i) => i % 251)
+    assert.deepEqual(xorInChunks(a, big), b.update(big))
   })
 })
