@@ -197,18 +197,33 @@ function publicKeyOf (origin: string): PublicKey {
   return key
 }
 
-/**
- * Decodes and verifies a record. Throws `BAD_REQUEST` for malformed bytes and
- * `FORBIDDEN` when the signature is not the origin's.
- */
-export async function openRecord (bytes: Uint8Array): Promise<SignedRecord> {
+/** A parsed record whose signature has not been checked yet. */
+export interface UnverifiedRecord extends SignedRecord {
+  body: Uint8Array
+  signature: Uint8Array
+}
+
+/** Decodes a record without checking its signature. Throws `BAD_REQUEST` for malformed bytes. */
+export function decodeRecord (bytes: Uint8Array): UnverifiedRecord {
   if (bytes.length < 5 || bytes[0] !== RECORD_TAG) throw new MeshError('BAD_REQUEST', 'not a registry record')
   const bodyLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(1)
   const signatureLength = bytes.length - 5 - bodyLength
   if (signatureLength <= 0 || signatureLength > MAX_SIGNATURE_BYTES) throw new MeshError('BAD_REQUEST', 'bad record lengths')
   const body = bytes.subarray(5, 5 + bodyLength)
-  const record = recordFromBody(decodeJson(body))
-  const valid = await publicKeyOf(record.origin).verify(body, bytes.subarray(5 + bodyLength))
-  if (!valid) throw new MeshError('FORBIDDEN', `record claiming origin ${record.origin} has a bad signature`)
-  return { record, bytes }
+  return { record: recordFromBody(decodeJson(body)), bytes, body, signature: bytes.subarray(5 + bodyLength) }
+}
+
+/** Throws `FORBIDDEN` unless the record is signed by its origin's key. */
+export async function verifyRecord (decoded: UnverifiedRecord): Promise<SignedRecord> {
+  const valid = await publicKeyOf(decoded.record.origin).verify(decoded.body, decoded.signature)
+  if (!valid) throw new MeshError('FORBIDDEN', `record claiming origin ${decoded.record.origin} has a bad signature`)
+  return { record: decoded.record, bytes: decoded.bytes }
+}
+
+/**
+ * Decodes and verifies a record. Throws `BAD_REQUEST` for malformed bytes and
+ * `FORBIDDEN` when the signature is not the origin's.
+ */
+export async function openRecord (bytes: Uint8Array): Promise<SignedRecord> {
+  return await verifyRecord(decodeRecord(bytes))
 }

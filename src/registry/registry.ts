@@ -8,7 +8,7 @@
  * what we relay to peers that are behind.
  */
 import { createHash } from 'node:crypto'
-import type { ByeRecord, DeltaRecord, EntryData, GatewayMeta, SignedRecord, SnapshotRecord } from './records.ts'
+import type { ByeRecord, DeltaRecord, EntryData, GatewayMeta, RegistryRecord, SignedRecord, SnapshotRecord } from './records.ts'
 
 export interface OriginState {
   origin: string
@@ -57,6 +57,28 @@ export class Registry {
   private readonly byLabel = new Map<string, Set<string>>()
   /** Snapshot chunks being assembled, one snapshot per origin at most. */
   private readonly assembling = new Map<string, { incarnation: number, seq: number, chunks: Array<SignedRecord | undefined>, received: number }>()
+
+  /**
+   * True when applying `record` would change nothing (we hold it or newer).
+   * Cheap, and safe before signature checks: a stale record is dropped either way,
+   * so relayed copies of what we already have cost no verification.
+   */
+  isStale (record: RegistryRecord): boolean {
+    const known = this.origins.get(record.origin)
+    switch (record.kind) {
+      case 'snap': {
+        const pending = this.assembling.get(record.origin)
+        if (pending !== undefined && pending.incarnation === record.incarnation && pending.seq === record.seq && pending.chunks.length === record.chunks && pending.chunks[record.chunk] !== undefined) return true
+        if (known === undefined) return false
+        return record.incarnation < known.incarnation ||
+          (record.incarnation === known.incarnation && (record.seq < known.seq || (record.seq === known.seq && known.checkpointSeq === record.seq)))
+      }
+      case 'delta':
+        return known !== undefined && (record.incarnation < known.incarnation || (record.incarnation === known.incarnation && record.seq <= known.seq))
+      case 'bye':
+        return known === undefined || known.incarnation !== record.incarnation || record.seq < known.seq || known.departed
+    }
+  }
 
   apply (signed: SignedRecord, now: number): ApplyOutcome {
     const { record } = signed

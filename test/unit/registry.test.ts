@@ -107,3 +107,22 @@ describe('Registry', () => {
     await assert.rejects(openRecord(tampered), (err: { code: string }) => ['FORBIDDEN', 'BAD_REQUEST'].includes(err.code))
   })
 })
+
+describe('Registry.isStale', () => {
+  it('says stale exactly when apply would ignore the record', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const origin = peerIdFromPrivateKey(key).toString()
+    const r = new Registry()
+    const s0 = await signRecord({ kind: 'snap', origin, incarnation: 2, seq: 0, chunk: 0, chunks: 1, gateway, entries: [] }, key)
+    const d1 = await signRecord({ kind: 'delta', origin, incarnation: 2, seq: 1, base: 0, changes: [{ sessionKey: 'a' }] }, key)
+    const old = await signRecord({ kind: 'snap', origin, incarnation: 1, seq: 9, chunk: 0, chunks: 1, gateway, entries: [] }, key)
+    assert.equal(r.isStale(s0.record), false)
+    r.apply(s0, 0)
+    assert.equal(r.isStale(s0.record), true)
+    assert.equal(r.isStale(d1.record), false)
+    r.apply(d1, 0)
+    assert.equal(r.isStale(d1.record), true)
+    assert.equal(r.isStale(old.record), true)
+    assert.equal(r.apply(old, 0).status, 'stale')
+  })
+})
