@@ -118,8 +118,11 @@ export class DeliveryServer {
       this.seen.set(key, delivery)
     }
     this.init.onDelivered(duplicate)
-    respond({ t: 'acc', id: req.id })
-    const outcome = await delivery.done
+    // A sender that waits learns acceptance from the answer itself when it comes at
+    // once: skip the separate `acc` then (one frame less each way per quick reply).
+    const quick = req.wait ? await Promise.race([delivery.done, nextTurn()]) : undefined
+    if (quick === undefined) respond({ t: 'acc', id: req.id })
+    const outcome = quick ?? await delivery.done
     if ('error' in outcome) respond({ t: 'err', id: req.id, code: outcome.error.code, msg: outcome.error.message })
     else respond(outcome.reply === undefined ? { t: 'rep', id: req.id } : { t: 'rep', id: req.id, reply: outcome.reply })
   }
@@ -188,6 +191,11 @@ export class DeliveryServer {
       old.done = Promise.resolve({ error: new MeshError('REMOTE_ERROR', 'this message was already delivered; its reply is no longer kept') })
     }
   }
+}
+
+/** Resolves after pending I/O callbacks: time for a handler that answers at once to do so. */
+async function nextTurn (): Promise<undefined> {
+  return await new Promise(resolve => { setImmediate(() => { resolve(undefined) }) })
 }
 
 function reasonOf (signal: AbortSignal): MeshError {
