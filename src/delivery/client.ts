@@ -8,14 +8,12 @@
  * sent again with the same message ID on a new stream; the receiver's dedup
  * guarantees it reaches the session at most once.
  */
-import { lpStream } from '@libp2p/utils'
 import { DELIVER_PROTOCOL } from '../constants.ts'
 import { MeshError } from '../errors.ts'
-import { FrameWriter } from '../wire/frame-writer.ts'
+import { FramedStream } from '../wire/framed-stream.ts'
 import { decodeJson, encodeJson } from '../wire/json-frame.ts'
 import { parseResponse, type RequestFrame } from './frames.ts'
 import type { Logger, PeerId, Stream } from '@libp2p/interface'
-import type { LengthPrefixedStream } from '@libp2p/utils'
 
 interface Pending {
   wait: boolean
@@ -35,9 +33,8 @@ export class ChannelLost extends Error {
 }
 
 class Channel {
-  readonly lp: LengthPrefixedStream<Stream>
+  private readonly framed: FramedStream
   readonly pending = new Map<string, Pending>()
-  private readonly writer: FrameWriter
   private readonly log: Logger
   private readonly onClose: () => void
   closed = false
@@ -45,8 +42,7 @@ class Channel {
   constructor (stream: Stream, maxFrameBytes: number, log: Logger, onClose: () => void) {
     this.log = log
     this.onClose = onClose
-    this.lp = lpStream(stream, { maxDataLength: maxFrameBytes })
-    this.writer = new FrameWriter(this.lp)
+    this.framed = new FramedStream(stream, maxFrameBytes)
     void this.readLoop()
     stream.addEventListener('close', () => { this.fail(new ChannelLost(false)) })
   }
@@ -58,7 +54,7 @@ class Channel {
       this.pending.set(frame.id, { wait: frame.wait, accepted: false, resolve, reject })
     })
     // A failed write means a broken stream: the caller retries with the same ID.
-    this.writer.write(encodeJson(frame)).catch(err => {
+    this.framed.write(encodeJson(frame)).catch(err => {
       const p = this.pending.get(frame.id)
       this.pending.delete(frame.id)
       p?.reject(signal.aborted ? err : new ChannelLost(false, err))
@@ -73,13 +69,13 @@ class Channel {
   /** Tells the receiver we gave up, so it can abort the handler. Best effort. */
   cancel (id: string): void {
     if (this.closed) return
-    this.writer.write(encodeJson({ t: 'cancel', id })).catch(() => {})
+    this.framed.write(encodeJson({ t: 'cancel', id })).catch(() => {})
   }
 
   private async readLoop (): Promise<void> {
     try {
       while (!this.closed) {
-        const frame = parseResponse(decodeJson(await this.lp.read()))
+        const frame = parseResponse(decodeJson(await this.framed.read()))
         const p = this.pending.get(frame.id)
         if (p === undefined) continue
         if (frame.t === 'acc') {
@@ -94,7 +90,7 @@ class Channel {
     } catch (err) {
       this.log('deliver stream ended - %e', err)
       this.fail(new ChannelLost(false, err))
-      this.lp.unwrap().abort(err instanceof Error ? err : new Error(String(err)))
+      this.framed.stream.abort(err instanceof Error ? err : new Error(String(err)))
     }
   }
 

@@ -3,11 +3,10 @@
  * checks exposure and policy, deduplicates by message ID, hands the message to
  * the local `deliver` handler and writes `accepted`, then `reply` or `error`.
  */
-import { lpStream } from '@libp2p/utils'
 import { DEDUP_MAX_ENTRIES, DEDUP_WINDOW_MS, MAX_INFLIGHT_PER_PEER, MAX_RETAINED_REPLY_BYTES } from '../constants.ts'
 import { MeshError } from '../errors.ts'
 import { SeenCache } from '../util/seen-cache.ts'
-import { FrameWriter } from '../wire/frame-writer.ts'
+import { FramedStream } from '../wire/framed-stream.ts'
 import { decodeJson, encodeJson } from '../wire/json-frame.ts'
 import { parseRequest, type RequestFrame, type ResponseFrame } from './frames.ts'
 import type { DeliverHandler, InboundMessage } from '../types.ts'
@@ -60,10 +59,9 @@ export class DeliveryServer {
   async handle (stream: Stream, connection: Connection): Promise<void> {
     const peerId = connection.remotePeer.toString()
     // Room for the text plus JSON framing and escaping; larger frames reset the stream.
-    const lp = lpStream(stream, { maxDataLength: this.init.maxMessageBytes * 2 + 64 * 1024 })
-    const writer = new FrameWriter(lp)
+    const framed = new FramedStream(stream, this.init.maxMessageBytes * 2 + 64 * 1024)
     const respond = (frame: ResponseFrame): void => {
-      writer.write(encodeJson(frame)).catch(err => {
+      framed.write(encodeJson(frame)).catch(err => {
         this.init.log('could not answer %s - %e', peerId, err)
       })
     }
@@ -75,7 +73,7 @@ export class DeliveryServer {
           // Back-pressure: stop reading until a delivery finishes.
           await new Promise<void>(resolve => { slotFreed = resolve })
         }
-        const bytes = await lp.read({ signal: this.stopController.signal })
+        const bytes = await framed.read({ signal: this.stopController.signal })
         let frame: RequestFrame | { t: 'cancel', id: string }
         let id: string | undefined
         try {

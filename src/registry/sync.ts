@@ -9,16 +9,14 @@
  * idle pair exchanges only heartbeats (liveness of a hung peer, which TCP
  * alone does not reveal) that now and then carry a digest hash (anti-entropy).
  */
-import { lpStream } from '@libp2p/utils'
 import { REGISTRY_PROTOCOL, MAX_REGISTRY_FRAME_BYTES, DEFAULT_DELTA_BATCH_MS } from '../constants.ts'
 import { MeshError } from '../errors.ts'
 import { decodeJson, encodeJson, int, optInt, optStr, str, obj, type JsonObject } from '../wire/json-frame.ts'
-import { FrameWriter } from '../wire/frame-writer.ts'
+import { FramedStream } from '../wire/framed-stream.ts'
 import { LocalLog } from './local-log.ts'
 import { decodeRecord, RECORD_TAG, verifyRecord, type GatewayMeta, type SignedRecord } from './records.ts'
 import { Registry, type Digest, type RegistryChanges } from './registry.ts'
 import type { Connection, Logger, PeerId, PrivateKey, Stream } from '@libp2p/interface'
-import type { LengthPrefixedStream } from '@libp2p/utils'
 
 /** How often silence is checked; heartbeats themselves go out every `heartbeatIntervalMs`. */
 const LIVENESS_CHECK_MS = 500
@@ -51,7 +49,7 @@ interface PeerLink {
   peer: PeerId
   id: string
   /** Our outbound stream; frames written in one tick go out in one write. */
-  out?: { lp: LengthPrefixedStream<Stream>, writer: FrameWriter }
+  out?: FramedStream
   opening?: Promise<void>
   lastHeard: number
   /** When our unanswered heartbeat left (initiator side only). */
@@ -224,10 +222,10 @@ export class RegistrySync {
           stream.abort(new Error('peer link closed'))
           return
         }
-        const lp = lpStream(stream, { maxDataLength: MAX_REGISTRY_FRAME_BYTES })
-        link.out = { lp, writer: new FrameWriter(lp) }
+        const out = new FramedStream(stream, MAX_REGISTRY_FRAME_BYTES)
+        link.out = out
         stream.addEventListener('close', () => {
-          if (link.out?.lp === lp) delete link.out
+          if (link.out === out) delete link.out
         })
         // Queued, not awaited: writes wait for `opening`, which is this very task.
         void this.sendJson(link, { t: 'hello', v: 1, name: this.init.gateway().name, d: this.registry.digest() })
@@ -243,7 +241,7 @@ export class RegistrySync {
     link.closed = true
     link.controller.abort()
     try {
-      link.out?.lp.unwrap().abort(new Error('closing'))
+      link.out?.stream.abort(new Error('closing'))
     } catch {
       // Already closed: nothing left to release.
     }
@@ -257,10 +255,10 @@ export class RegistrySync {
     const peer = connection.remotePeer
     const id = peer.toString()
     this.peerConnected(peer)
-    const lp = lpStream(stream, { maxDataLength: MAX_REGISTRY_FRAME_BYTES })
+    const framed = new FramedStream(stream, MAX_REGISTRY_FRAME_BYTES)
     try {
       while (this.running) {
-        const frame = (await lp.read()).subarray()
+        const frame = await framed.read()
         const link = this.links.get(id)
         if (link === undefined) break
         link.lastHeard = Date.now()
@@ -436,11 +434,11 @@ export class RegistrySync {
     const out = link.out
     if (out === undefined || link.closed) return
     try {
-      await out.writer.write(bytes)
+      await out.write(bytes)
     } catch (err) {
       if (link.closed) return
       this.init.log('registry write to %s failed - %e', link.id, err)
-      out.lp.unwrap().abort(err instanceof Error ? err : new Error(String(err)))
+      out.stream.abort(err instanceof Error ? err : new Error(String(err)))
       if (link.out === out) delete link.out
       // Reopen; anti-entropy repairs whatever was lost.
       this.ensureOutbound(link)
