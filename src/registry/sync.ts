@@ -3,8 +3,8 @@
  *
  * Each side of a peer pair opens one long-lived outbound stream and writes
  * only its own messages on it; it reads the peer's on the inbound one. On
- * open both sides send their digest and push what the other lacks, so a late
- * joiner is current one round trip after connecting. Afterwards, new signed
+ * open both sides send their digest and each asks for what it lacks (one peer
+ * per origin), so a late joiner is current two round trips after connecting. Afterwards, new signed
  * records are pushed as they happen and relayed to every other peer; an
  * idle pair exchanges only heartbeats (liveness of a hung peer, which TCP
  * alone does not reveal) that now and then carry a digest hash (anti-entropy).
@@ -20,6 +20,8 @@ import type { Connection, Logger, PeerId, PrivateKey, Stream } from '@libp2p/int
 
 /** How often silence is checked; heartbeats themselves go out every `heartbeatIntervalMs`. */
 const LIVENESS_CHECK_MS = 500
+/** An unanswered request for an origin's records may go to another peer after this long. */
+const WANT_TIMEOUT_MS = 2_000
 /** How long `stop()` waits for goodbyes to be written. */
 const BYE_TIMEOUT_MS = 500
 
@@ -74,6 +76,8 @@ export class RegistrySync {
   readonly counters: SyncCounters = { deltasApplied: 0, deltasRejected: 0 }
   private readonly init: RegistrySyncInit
   private readonly links = new Map<string, PeerLink>()
+  /** Origin → the peer we asked for its records, and when: one source per origin at a time. */
+  private readonly wanted = new Map<string, { peer: string, at: number }>()
   private readonly timers: Array<ReturnType<typeof setInterval>> = []
   private flushTimer?: ReturnType<typeof setTimeout>
   private flushing: Promise<void> = Promise.resolve()
@@ -286,13 +290,16 @@ export class RegistrySync {
           if (this.registry.setReachable(link.id, true, Date.now())) this.init.onReachability(link.id)
           this.init.onPeerJoin(link.id, link.name)
         }
-        // Both sides push on hello, so no need to ask back. Not awaited: the read
-        // loop must keep draining while we push, or two large pushes deadlock.
-        void this.pushMissing(link, parseDigest(obj(msg, 'd')), true)
+        // Both sides send hello, so each learns the other's digest: no need to answer with ours.
+        this.requestMissing(link, parseDigest(obj(msg, 'd')), true)
         break
       }
       case 'digest':
-        void this.pushMissing(link, parseDigest(obj(msg, 'd')), msg.r === true)
+        this.requestMissing(link, parseDigest(obj(msg, 'd')), msg.r === true)
+        break
+      case 'want':
+        // Not awaited: the read loop must keep draining while we send, or two large transfers deadlock.
+        void this.serveWants(link, parseWants(obj(msg, 'w')))
         break
       case 'hb': {
         // The initiator shares the RTT it measured and, now and then, its digest hash.
@@ -340,6 +347,7 @@ export class RegistrySync {
     switch (outcome.status) {
       case 'applied':
         this.counters.deltasApplied++
+        this.wanted.delete(signed.record.origin)
         if ((signed.record.origin === link.id || this.isConnected(signed.record.origin)) && this.registry.setReachable(signed.record.origin, true, Date.now())) {
           this.init.onReachability(signed.record.origin)
         }
@@ -350,25 +358,54 @@ export class RegistrySync {
       case 'pending':
         this.broadcast(frame, link.id)
         break
-      case 'gap':
-        // We missed something of this origin: send our digest so the peer pushes what we lack.
-        void this.sendJson(link, { t: 'digest', d: this.registry.digest(), r: true })
+      case 'gap': {
+        // We missed something of this origin: ask this peer for it, from where we are.
+        const ours = this.registry.get(signed.record.origin)
+        this.wanted.set(signed.record.origin, { peer: link.id, at: Date.now() })
+        void this.sendJson(link, { t: 'want', w: { [signed.record.origin]: ours === undefined ? null : [ours.incarnation, ours.seq] } })
         break
+      }
       case 'stale':
         break
     }
   }
 
-  /** Sends `link` every record it lacks; asks back when it has something we lack. */
-  private async pushMissing (link: PeerLink, theirs: Digest, isReply: boolean): Promise<void> {
-    for (const state of [...this.registry.all()]) {
-      if (state.origin === link.id || !this.registry.isAhead(state.origin, theirs[state.origin])) continue
-      for (const bytes of this.registry.recordsSince(state.origin, theirs[state.origin])) {
-        await this.write(link, bytes)
+  /**
+   * Asks `link` for what its digest shows we lack: pull, so that a joiner
+   * connected to five peers receives each origin once, not five times. An origin
+   * we are connected to is asked itself (on its own hello); otherwise one peer
+   * per origin at a time, another only if that one has not answered in time.
+   */
+  private requestMissing (link: PeerLink, theirs: Digest, isReply: boolean): void {
+    const now = Date.now()
+    const want: Record<string, [number, number] | null> = {}
+    let wanting = false
+    for (const [origin, version] of Object.entries(theirs)) {
+      if (origin === this.selfId || !this.registry.isBehind(origin, version)) continue
+      if (origin !== link.id && this.isConnected(origin)) continue
+      const asked = this.wanted.get(origin)
+      if (asked !== undefined && asked.peer !== link.id && now - asked.at < WANT_TIMEOUT_MS) continue
+      this.wanted.set(origin, { peer: link.id, at: now })
+      const ours = this.registry.get(origin)
+      want[origin] = ours === undefined ? null : [ours.incarnation, ours.seq]
+      wanting = true
+    }
+    if (wanting) void this.sendJson(link, { t: 'want', w: want })
+    // They lack something we hold: show our digest so they can ask (once: not in reply to a reply).
+    if (isReply) return
+    for (const state of this.registry.all()) {
+      if (state.origin !== link.id && this.registry.isAhead(state.origin, theirs[state.origin])) {
+        void this.sendJson(link, { t: 'digest', d: this.registry.digest(), r: true })
+        return
       }
     }
-    const weLack = Object.entries(theirs).some(([origin, version]) => origin !== this.selfId && this.registry.isBehind(origin, version))
-    if (weLack && !isReply) await this.sendJson(link, { t: 'digest', d: this.registry.digest(), r: true })
+  }
+
+  /** Sends the records asked for, from where the asker is. */
+  private async serveWants (link: PeerLink, wants: Record<string, [number, number] | undefined>): Promise<void> {
+    for (const [origin, theirs] of Object.entries(wants)) {
+      for (const bytes of this.registry.recordsSince(origin, theirs)) await this.write(link, bytes)
+    }
   }
 
   // ---- periodic work ---------------------------------------------------
@@ -444,6 +481,23 @@ export class RegistrySync {
       this.ensureOutbound(link)
     }
   }
+}
+
+function parseWants (w: JsonObject): Record<string, [number, number] | undefined> {
+  const out: Record<string, [number, number] | undefined> = {}
+  const origins = Object.entries(w)
+  if (origins.length > 100_000) throw new MeshError('BAD_REQUEST', 'want too large')
+  for (const [origin, value] of origins) {
+    if (value === null) {
+      out[origin] = undefined
+      continue
+    }
+    if (!Array.isArray(value) || value.length !== 2 || !Number.isSafeInteger(value[0]) || !Number.isSafeInteger(value[1])) {
+      throw new MeshError('BAD_REQUEST', 'bad want entry')
+    }
+    out[origin] = [value[0] as number, value[1] as number]
+  }
+  return out
 }
 
 function parseDigest (d: JsonObject): Digest {
