@@ -8,6 +8,8 @@ export interface GatewayEvent { event: string, detail?: Record<string, unknown>,
 
 export interface GatewayHandle {
   name: string
+  /** What it was started with (a restart reuses them: same dataDir, same peer ID). */
+  options: Record<string, unknown> & { name: string }
   host: Host
   proc: HostProcess
   peerId: string
@@ -17,7 +19,17 @@ export interface GatewayHandle {
   /** Resolve with the first event (past or future) that `match` accepts. */
   waitEvent: (match: (e: GatewayEvent) => boolean, ms: number, what: string) => Promise<GatewayEvent>
   stop: () => Promise<void>
+  /** Send a signal to the process (by PID): SIGKILL, SIGSTOP, SIGCONT... */
+  signal: (signal: NodeJS.Signals) => void
 }
+
+/** Starts the Gateway again with the same options (plus `overrides`) on the same host: same dataDir → same peer ID, new incarnation. */
+export async function restartGateway (old: GatewayHandle, overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}): Promise<GatewayHandle> {
+  return await startGateway(old.host, { ...old.options, ...overrides }, env)
+}
+
+/** A send outcome from the fixture's `sendMany`. */
+export interface SendOutcome { id: string, outcome: string, ms: number, timeoutMs: number }
 
 export class RemoteError extends Error {
   code?: string
@@ -38,6 +50,7 @@ export async function startGateway (host: Host, options: Record<string, unknown>
   const ready = parse(await proc.waitForLine(l => parse(l)?.event === 'ready', 20_000, `${options.name} to start`)) as unknown as GatewayEvent
   const handle: GatewayHandle = {
     name: options.name,
+    options,
     host,
     proc,
     peerId: ready.peerId!,
@@ -59,7 +72,8 @@ export async function startGateway (host: Host, options: Record<string, unknown>
       const timer = setTimeout(() => { proc.kill('SIGKILL') }, 5_000)
       await proc.exited
       clearTimeout(timer)
-    }
+    },
+    signal: (signal) => { proc.kill(signal) }
   }
   return handle
 }

@@ -18,12 +18,20 @@
  *   and namespaces left over by a crashed earlier run (creator PID gone) are
  *   swept when a new network is created.
  *
+ * Faults (for test/netns/faults.test.ts): `impair()` delays, reorders and
+ * drops a host's outgoing packets (`tc netem` on its eth0 when the kernel has
+ * sch_netem; otherwise test/helpers/impair.py, a userspace relay spliced
+ * between the host's veth and the bridge), `partition()`/`heal()` take its
+ * link down and up; processes are killed, stopped and continued by PID with
+ * `HostProcess.kill(signal)`.
+ *
  * Needs root (CI and the dev machines run as root).
  */
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomInt } from 'node:crypto'
 import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 
 /** Every namespace we create starts with this, then `<creator pid>-`. */
 const PREFIX = 'cmt'
@@ -58,11 +66,31 @@ export interface Host {
   spawn: (command: string, args: string[], options?: { env?: NodeJS.ProcessEnv, cwd?: string }) => HostProcess
 }
 
+/** What `impair()` does to every packet a host sends. */
+export interface Impairment {
+  /** Added delay. @default 0 */
+  delayMs?: number
+  /** ± this much, uniformly (packets reorder, as with netem). @default 0 */
+  jitterMs?: number
+  /** Percentage of packets dropped. @default 0 */
+  lossPercent?: number
+}
+
 export interface Network {
   readonly hosts: Host[]
   readonly bridgeNs: string
   /** Add another host to the LAN (e.g. a stranger). */
   addHost: (options?: { multicast?: boolean }) => Host
+  /** Delay, reorder and drop what `host` sends (replaces an earlier impairment). Resolves once it is in place. */
+  impair: (host: Host, impairment: Impairment) => Promise<void>
+  /** Back to a clean link. */
+  clearImpairment: (host: Host) => Promise<void>
+  /** How the impairment is done on this kernel. */
+  readonly impairMethod: () => 'netem' | 'relay'
+  /** Take the host's link down: nothing in or out, connections hang (as a pulled cable). */
+  partition: (host: Host) => void
+  /** Bring the link back up. */
+  heal: (host: Host) => void
   destroy: () => void
 }
 
@@ -71,6 +99,26 @@ let hooksInstalled = false
 
 function ip (...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+}
+
+const relayScript = fileURLToPath(new URL('./impair.py', import.meta.url))
+
+/** Whether this kernel has sch_netem (probed once, in a throwaway namespace of ours). */
+let netemAvailable: boolean | undefined
+function hasNetem (tag: string): boolean {
+  if (netemAvailable !== undefined) return netemAvailable
+  const ns = `${tag}-probe`
+  try {
+    ip('netns', 'add', ns)
+    ip('-n', ns, 'link', 'add', 'p0', 'type', 'veth', 'peer', 'name', 'p1')
+    execFileSync('tc', ['-n', ns, 'qdisc', 'add', 'dev', 'p0', 'root', 'netem', 'delay', '1ms'], { stdio: 'ignore' })
+    netemAvailable = true
+  } catch {
+    netemAvailable = false
+  } finally {
+    try { ip('netns', 'del', ns) } catch { /* never created */ }
+  }
+  return netemAvailable
 }
 
 function installHooks (): void {
@@ -128,6 +176,9 @@ export function createNetwork (options: NetworkOptions): Network {
   live.add(state)
   const hosts: Host[] = []
   const bridgeNs = `${tag}-br`
+  /** Userspace relays by host index (only without sch_netem). */
+  const relays = new Map<number, HostProcess>()
+  const indexOf = (host: Host): number => hosts.indexOf(host) + 1
 
   const addHost = (hostOptions: { multicast?: boolean } = {}): Host => {
     const index = hosts.length + 1
@@ -174,10 +225,62 @@ export function createNetwork (options: NetworkOptions): Network {
     throw err
   }
 
+  const stopRelay = async (index: number): Promise<void> => {
+    const relay = relays.get(index)
+    if (relay === undefined) return
+    relays.delete(index)
+    relay.kill('SIGKILL')
+    await relay.exited
+    // Splice the host's veth straight back into the bridge.
+    ip('-n', bridgeNs, 'link', 'del', `p${index}`)
+    ip('-n', bridgeNs, 'link', 'set', `v${index}`, 'master', 'br0')
+  }
+
+  const impair = async (host: Host, impairment: Impairment): Promise<void> => {
+    const index = indexOf(host)
+    const delay = impairment.delayMs ?? 0
+    const jitter = impairment.jitterMs ?? 0
+    const loss = impairment.lossPercent ?? 0
+    if (hasNetem(tag)) {
+      const args = ['-n', host.ns, 'qdisc', 'replace', 'dev', 'eth0', 'root', 'netem', 'delay', `${delay}ms`, `${jitter}ms`, 'loss', `${loss}%`]
+      execFileSync('tc', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+      return
+    }
+    const params = JSON.stringify({ delay_ms: delay, jitter_ms: jitter, loss: loss / 100 })
+    const running = relays.get(index)
+    if (running !== undefined) {
+      running.writeLine(params)
+      return
+    }
+    // eth0 (host) ~ v<i> [relay] p<i> ~ q<i> - br0. The relay moves frames one by one, so every host must send
+    // one segment per frame (no GSO super-frames, which a packet socket cannot send on); a lost frame is one MSS.
+    for (const h of hosts) ip('-n', h.ns, 'link', 'set', 'eth0', 'gso_max_size', '1500')
+    ip('-n', bridgeNs, 'link', 'add', `p${index}`, 'type', 'veth', 'peer', 'name', `q${index}`)
+    ip('-n', bridgeNs, 'link', 'set', `q${index}`, 'master', 'br0')
+    ip('-n', bridgeNs, 'link', 'set', `q${index}`, 'up')
+    ip('-n', bridgeNs, 'link', 'set', `p${index}`, 'up')
+    ip('-n', bridgeNs, 'link', 'set', `v${index}`, 'nomaster')
+    const relay = spawnIn(bridgeNs, 'python3', [relayScript, `v${index}`, `p${index}`, params], {})
+    state.processes.push(relay)
+    relays.set(index, relay)
+    await relay.waitForLine(l => l === 'ready', 10_000, `impairment relay for ${host.name}`)
+  }
+
   return {
     hosts,
     bridgeNs,
     addHost,
+    impair,
+    clearImpairment: async (host) => {
+      if (hasNetem(tag)) {
+        try { execFileSync('tc', ['-n', host.ns, 'qdisc', 'del', 'dev', 'eth0', 'root'], { stdio: 'ignore' }) } catch { /* none */ }
+        return
+      }
+      await stopRelay(indexOf(host))
+    },
+    impairMethod: () => hasNetem(tag) ? 'netem' : 'relay',
+    partition: (host) => { ip('-n', bridgeNs, 'link', 'set', `v${indexOf(host)}`, 'down') },
+    heal: (host) => { ip('-n', bridgeNs, 'link', 'set', `v${indexOf(host)}`, 'up') },
     destroy: () => { destroyState(state) }
   }
 }
