@@ -1,0 +1,294 @@
+// Bad input from a member: a raw libp2p peer that holds the mesh secret and speaks our protocols by hand.
+// Every case ends in a clear error or a dropped stream, and the Gateway keeps serving honest peers.
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { after, before, describe, it } from 'node:test'
+import { getHeapStatistics } from 'node:v8'
+import { multiaddr } from '@multiformats/multiaddr'
+import { DELIVER_PROTOCOL, REGISTRY_PROTOCOL, type Mesh } from '../../src/index.ts'
+import { signRecord, type GatewayMeta } from '../../src/registry/records.ts'
+import { addressOf, createTestMeshes, waitForResolvable, waitUntil, type TestNetwork } from '../../src/testing.ts'
+import { decodeJson, encodeJson } from '../../src/wire/json-frame.ts'
+import { createRawPeer, type RawPeer } from '../helpers/raw-peer.ts'
+
+const SOAK = process.env.CLAWMESH_SOAK === '1'
+const TARGET = 'gateway:gw1:agent:main:main'
+const gateway: GatewayMeta = { name: 'raw', host: 'raw', addrs: [], maxMessageBytes: 1024 }
+
+/** Unsigned LEB128, the length prefix of every frame. */
+function varint (n: number): Uint8Array {
+  const out: number[] = []
+  do {
+    let byte = n % 128
+    n = Math.floor(n / 128)
+    if (n > 0) byte |= 0x80
+    out.push(byte)
+  } while (n > 0)
+  return Uint8Array.from(out)
+}
+
+describe('bad input from a member', () => {
+  let net: TestNetwork
+  let a: Mesh
+  let b: Mesh
+  let raw: RawPeer
+  let honest = 0
+
+  /** The honest path: A sends to B's session and gets B's reply. */
+  const honestSendWorks = async (): Promise<void> => {
+    const text = `honest ${++honest}`
+    assert.equal((await a.send(TARGET, text, { timeoutMs: 20_000 })).reply, `b: ${text}`)
+  }
+
+  /** The raw peer's stream was dropped: reading from it fails or ends. */
+  const dropped = async (stream: Awaited<ReturnType<RawPeer['open']>>): Promise<void> => {
+    await assert.rejects(stream.read({ signal: AbortSignal.timeout(20_000) }), (err: Error) => err.name !== 'AbortError' && err.name !== 'TimeoutError')
+  }
+
+  /** Reads answers until the final one (`rep` or `err`) for `id`; an `acc` may come first or be skipped. */
+  const finalAnswer = async (stream: Awaited<ReturnType<RawPeer['open']>>, id: string): Promise<Record<string, unknown>> => {
+    for (;;) {
+      const answer = decodeJson(await stream.read({ signal: AbortSignal.timeout(20_000) }))
+      if (answer.id === id && answer.t !== 'acc') return { ...answer }
+    }
+  }
+
+  before(async () => {
+    net = await createTestMeshes(2, { options: i => ({ deliver: async msg => ({ reply: `${i === 1 ? 'b' : 'a'}: ${msg.text}` }) }) })
+    ;[a, b] = net.meshes as [Mesh, Mesh]
+    await b.announce('agent:main:main')
+    await waitForResolvable(a, TARGET)
+    raw = await createRawPeer()
+  })
+
+  after(async () => {
+    await raw.stop()
+    await net.stop()
+  })
+
+  describe('deliver protocol', () => {
+    it('random bytes in frames: no answer without an ID, the stream stays usable', async () => {
+      const stream = await raw.open(addressOf(b), DELIVER_PROTOCOL)
+      for (let i = 0; i < 200; i++) await stream.write(randomBytes(1 + (i * 37) % 500))
+      await stream.write(encodeJson({ t: 'req', v: 1, id: 'after-noise', from: { gw: 'raw' }, to: { k: 'agent:main:main' }, text: 'x', wait: true, ttl: 5000 }))
+      assert.deepEqual(await finalAnswer(stream, 'after-noise'), { t: 'rep', id: 'after-noise', reply: 'b: x' })
+      await honestSendWorks()
+    })
+
+    it('random bytes without framing: the stream is reset', async () => {
+      const stream = await raw.open(addressOf(b), DELIVER_PROTOCOL)
+      // 0xff... reads as a length prefix far past the limit.
+      stream.unwrap().send(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x7f, ...randomBytes(64)]))
+      await dropped(stream)
+      await honestSendWorks()
+    })
+
+    it('an oversized length prefix (1 GiB) resets the stream without allocating it', async () => {
+      const heapBefore = getHeapStatistics().used_heap_size
+      const stream = await raw.open(addressOf(b), DELIVER_PROTOCOL)
+      stream.unwrap().send(varint(1024 * 1024 * 1024))
+      stream.unwrap().send(randomBytes(1024))
+      await dropped(stream)
+      assert.ok(getHeapStatistics().used_heap_size - heapBefore < 256 * 1024 * 1024, 'nothing near 1 GiB was allocated')
+      await honestSendWorks()
+    })
+
+    it('a truncated frame followed by the end of the stream: the stream ends, nothing is delivered', async () => {
+      const received = b.status().counters.received
+      const stream = await raw.open(addressOf(b), DELIVER_PROTOCOL)
+      const frame = encodeJson({ t: 'req', v: 1, id: 'cut', from: { gw: 'raw' }, to: { k: 'agent:main:main' }, text: 'cut short', wait: true, ttl: 5000 })
+      stream.unwrap().send(varint(frame.length))
+      stream.unwrap().send(frame.subarray(0, frame.length - 10))
+      await stream.unwrap().close()
+      await dropped(stream)
+      assert.equal(b.status().counters.received, received)
+      await honestSendWorks()
+    })
+
+    it('wrong field types and unknown versions: BAD_REQUEST naming the problem, per request', async () => {
+      const stream = await raw.open(addressOf(b), DELIVER_PROTOCOL)
+      const good = { t: 'req', v: 1, from: { gw: 'raw' }, to: { k: 'agent:main:main' }, text: 'x', wait: true, ttl: 5000 }
+      const bad: Array<Record<string, unknown>> = [
+        { ...good, id: 'b1', v: 2 },
+        { ...good, id: 'b2', v: '1' },
+        { ...good, id: 'b3', text: 42 },
+        { ...good, id: 'b4', to: 'agent:main:main' },
+        { ...good, id: 'b5', to: { k: ['agent:main:main'] } },
+        { ...good, id: 'b6', from: null },
+        { ...good, id: 'b7', wait: 'yes' },
+        { ...good, id: 'b8', ttl: -1 },
+        { ...good, id: 'b9', ttl: 1.5 },
+        { ...good, id: 'b10', meta: [1, 2] },
+        { ...good, id: 'b11', meta: { big: 'm'.repeat(20_000) } },
+        { ...good, id: 'b12', t: 'rep' },
+        { ...good, id: 'b13'.padEnd(129, 'x') }
+      ]
+      for (const frame of bad) await stream.write(encodeJson(frame))
+      const answers = new Map<string, string>()
+      for (let i = 0; i < bad.length; i++) {
+        const answer = decodeJson(await stream.read())
+        assert.equal(answer.t, 'err')
+        answers.set(String(answer.id).slice(0, 3), String(answer.code))
+      }
+      for (let i = 1; i <= 13; i++) {
+        assert.ok(['BAD_REQUEST', 'TOO_LARGE'].includes(answers.get(`b${i}`) ?? ''), `b${i}: ${answers.get(`b${i}`)}`)
+      }
+      await stream.write(encodeJson({ ...good, id: 'fine' }))
+      assert.deepEqual(await finalAnswer(stream, 'fine'), { t: 'rep', id: 'fine', reply: 'b: x' })
+      await honestSendWorks()
+    })
+
+    it('slow-loris: streams that never finish a frame do not hold up anyone else', async () => {
+      const streams = await Promise.all(Array.from({ length: 8 }, async () => await raw.open(addressOf(b), DELIVER_PROTOCOL)))
+      for (const stream of streams) {
+        stream.unwrap().send(varint(100_000))
+        stream.unwrap().send(randomBytes(10))
+      }
+      // A byte now and then, never the whole frame.
+      for (let i = 0; i < 5; i++) {
+        for (const stream of streams) stream.unwrap().send(randomBytes(1))
+        await honestSendWorks()
+      }
+      for (const stream of streams) stream.unwrap().abort(new Error('done'))
+    })
+
+    it('thousands of stream opens: past the per-connection limit they are refused, and the Gateway keeps serving', async () => {
+      const attempts = SOAK ? 10_000 : 1_000
+      const connection = await raw.node.dial(multiaddr(addressOf(b)))
+      const opened = await Promise.allSettled(Array.from({ length: attempts }, async () =>
+        await connection.newStream(DELIVER_PROTOCOL, { maxOutboundStreams: attempts + 1, signal: AbortSignal.timeout(30_000) })))
+      const ok = opened.filter(o => o.status === 'fulfilled')
+      // Each side counts its own open streams; only 16 deliver streams per connection are read at once.
+      await honestSendWorks()
+      for (const o of ok) o.value.abort(new Error('done'))
+      assert.ok(ok.length < attempts, `${ok.length} of ${attempts} opened: the limit held`)
+      await honestSendWorks()
+    })
+
+    it('thousands of requests on one stream with a handler that never answers: back-pressure, then the honest peer is served', async () => {
+      let release: () => void = () => {}
+      const gate = new Promise<void>(resolve => { release = resolve })
+      b.setDeliverHandler(async (msg, { signal }) => {
+        if (msg.from.peerId === raw.node.peerId.toString()) await Promise.race([gate, new Promise(resolve => { signal.addEventListener('abort', resolve) })])
+        return { reply: `b: ${msg.text}` }
+      })
+      try {
+        const stream = await raw.open(addressOf(b), DELIVER_PROTOCOL)
+        const count = SOAK ? 20_000 : 2_000
+        const writing = (async () => {
+          for (let i = 0; i < count; i++) {
+            await stream.write(encodeJson({ t: 'req', v: 1, id: `flood-${i}`, from: { gw: 'raw' }, to: { k: 'agent:main:main' }, text: 'x', wait: true, ttl: 60_000 }))
+          }
+        })()
+        await waitUntil(b, () => b.status().counters.received >= 256)
+        await honestSendWorks()
+        release()
+        await writing
+        stream.unwrap().abort(new Error('done'))
+      } finally {
+        release()
+        b.setDeliverHandler(async msg => ({ reply: `b: ${msg.text}` }))
+      }
+      await honestSendWorks()
+    })
+  })
+
+  describe('registry protocol', () => {
+    it('random bytes, unknown frame types, wrong types and bad records: ignored or refused, the registry intact', async () => {
+      // A control frame that is not JSON, or has a field of the wrong type: the stream is dropped.
+      const badControl = [Uint8Array.from([0x7b, 0xff, 0xfe]), randomBytes(64).fill(0x5b, 0, 1), ...[{ t: 'hb', r: 'fast' }, { t: 'hello', v: 1, name: 5, d: {} }, { t: 'digest', d: { x: 'y' } }, { t: 'down', o: 7, i: 1 }].map(f => encodeJson(f))]
+      for (const frame of badControl) {
+        const stream = await raw.open(addressOf(a), REGISTRY_PROTOCOL)
+        await stream.write(frame)
+        await dropped(stream)
+      }
+      await honestSendWorks()
+      const stream = await raw.open(addressOf(a), REGISTRY_PROTOCOL)
+      const before = a.sessions().length
+      await stream.write(encodeJson({ t: 'hello', v: 1, name: 'raw', d: {} }))
+      await stream.write(encodeJson({ t: 'from-the-future', x: 1 }))
+      await stream.write(Uint8Array.from([0x01, 0, 0, 0, 200, ...randomBytes(100)]))
+      await stream.write(Uint8Array.from([0x01, ...randomBytes(300)]))
+      const rawId = raw.node.peerId.toString()
+      // Signed, but not a valid record body: unknown version, wrong types.
+      for (const body of [{ v: 2, k: 'snap', o: rawId, i: 1, s: 0 }, { v: 1, k: 'delta', o: rawId, i: '1', s: 1, b: 0, e: [] }, { v: 1, k: 'snap', o: rawId, i: 1, s: 0, n: 0, c: 1, gw: { name: 5 }, e: [] }]) {
+        const bytes = new TextEncoder().encode(JSON.stringify(body))
+        const signature = await raw.privateKey.sign(bytes)
+        const frame = new Uint8Array(5 + bytes.length + signature.length)
+        frame[0] = 0x01
+        new DataView(frame.buffer).setUint32(1, bytes.length)
+        frame.set(bytes, 5)
+        frame.set(signature, 5 + bytes.length)
+        await stream.write(frame)
+      }
+      // A genuine record last: once it is in, every frame before it was judged.
+      const genuine = await signRecord({ kind: 'snap', origin: rawId, incarnation: 1, seq: 0, chunk: 0, chunks: 1, gateway, entries: [{ sessionKey: 'agent:raw:one' }] }, raw.privateKey)
+      await stream.write(genuine.bytes)
+      await waitForResolvable(a, 'agent:raw:one')
+      assert.equal(a.sessions().length, before + 1)
+      assert.ok(a.status().counters.deltasRejected >= 5)
+      await honestSendWorks()
+    })
+
+    it('forged, replayed and foreign-origin deltas change nothing', async () => {
+      const rawId = raw.node.peerId.toString()
+      const stream = await raw.open(addressOf(a), REGISTRY_PROTOCOL)
+      await stream.write(encodeJson({ t: 'hello', v: 1, name: 'raw', d: {} }))
+      const incarnation = 1000
+      await stream.write((await signRecord({ kind: 'snap', origin: rawId, incarnation, seq: 0, chunk: 0, chunks: 1, gateway, entries: [] }, raw.privateKey)).bytes)
+      const d1 = await signRecord({ kind: 'delta', origin: rawId, incarnation, base: 0, seq: 1, changes: [{ sessionKey: 'agent:raw:replayed' }] }, raw.privateKey)
+      await stream.write(d1.bytes)
+      await waitForResolvable(a, 'agent:raw:replayed')
+      const d2 = await signRecord({ kind: 'delta', origin: rawId, incarnation, base: 1, seq: 2, changes: [{ sessionKey: 'agent:raw:replayed', removed: true }] }, raw.privateKey)
+      await stream.write(d2.bytes)
+      await waitUntil(a, () => !a.sessions().some(s => s.sessionKey === 'agent:raw:replayed'))
+      const applied = a.status().counters.deltasApplied
+      // Replay: the older delta is stale and must not bring the session back.
+      await stream.write(d1.bytes)
+      // Forged: a delta in B's name (ahead of anything B sent, so it is not dropped as stale unverified), signed by us, withdrawing B's session.
+      const forged = await signRecord({ kind: 'delta', origin: b.peerId, incarnation: b.status().incarnation, base: 1e9, seq: 1e9 + 1, changes: [{ sessionKey: 'agent:main:main', removed: true }] }, raw.privateKey)
+      const rejected = a.status().counters.deltasRejected
+      await stream.write(forged.bytes)
+      // Our own origin, claiming B's session key: allowed (two owners), but never displaces B.
+      await stream.write((await signRecord({ kind: 'delta', origin: rawId, incarnation, base: 2, seq: 3, changes: [{ sessionKey: 'agent:main:main' }] }, raw.privateKey)).bytes)
+      await waitUntil(a, () => a.sessions().some(s => s.sessionKey === 'agent:main:main' && s.owner.peerId === rawId))
+      assert.equal(a.status().counters.deltasRejected, rejected + 1, 'the forgery was refused')
+      assert.equal(a.status().counters.deltasApplied, applied + 1, 'the replay was not applied, the foreign-key delta was')
+      assert.ok(!a.sessions().some(s => s.sessionKey === 'agent:raw:replayed'))
+      assert.equal(a.resolve(TARGET).owner.peerId, b.peerId)
+      assert.throws(() => a.resolve('agent:main:main', { localFirst: false }), { code: 'AMBIGUOUS' })
+      await honestSendWorks()
+      // The other member never heard of the forgery either.
+      assert.equal(b.resolve(TARGET).owner.self, true)
+    })
+
+    it('a flood of deltas is applied in order, relayed, and memory stays bounded', async () => {
+      const rawId = raw.node.peerId.toString()
+      const stream = await raw.open(addressOf(a), REGISTRY_PROTOCOL)
+      const incarnation = 2000
+      const count = SOAK ? 50_000 : 3_000
+      const heapBefore = getHeapStatistics().used_heap_size
+      await stream.write((await signRecord({ kind: 'snap', origin: rawId, incarnation, seq: 0, chunk: 0, chunks: 1, gateway, entries: [] }, raw.privateKey)).bytes)
+      for (let seq = 1; seq <= count; seq++) {
+        // Announce and withdraw the same few keys over and over (churn without growth).
+        const key = `agent:flood:${seq % 10}`
+        const changes = seq % 2 === 1 ? [{ sessionKey: key }] : [{ sessionKey: `agent:flood:${(seq - 1) % 10}`, removed: true as const }]
+        await stream.write((await signRecord({ kind: 'delta', origin: rawId, incarnation, base: seq - 1, seq, changes }, raw.privateKey)).bytes)
+      }
+      await waitUntil(b, () => b.status().gateways >= 3 && JSON.stringify(b.sessions().filter(s => s.owner.peerId === rawId)) === JSON.stringify(a.sessions().filter(s => s.owner.peerId === rawId)), 60_000)
+      await waitUntil(a, () => a.status().counters.deltasApplied > 0 && !a.sessions().some(s => s.sessionKey.startsWith('agent:flood:')), 60_000)
+      const growth = getHeapStatistics().used_heap_size - heapBefore
+      assert.ok(growth < 256 * 1024 * 1024, `heap grew by ${growth} bytes`)
+      await honestSendWorks()
+    })
+
+    it('a digest naming too many origins drops the stream; the Gateway keeps serving', async () => {
+      const stream = await raw.open(addressOf(a), REGISTRY_PROTOCOL)
+      const d: Record<string, [number, number]> = {}
+      for (let i = 0; i < 100_001; i++) d[`o${i}`] = [1, 1]
+      await stream.write(encodeJson({ t: 'hello', v: 1, name: 'raw', d }))
+      await dropped(stream)
+      await honestSendWorks()
+    })
+  })
+})
