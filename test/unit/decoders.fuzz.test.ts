@@ -1,0 +1,252 @@
+// Property-based fuzzing of every decoder that sees network bytes: whatever arrives,
+// the result is a well-formed value or a MeshError with a wire code, never another exception.
+import assert from 'node:assert/strict'
+import { before, describe, it } from 'node:test'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import fc from 'fast-check'
+import { MeshError } from '../../src/errors.ts'
+import { parseRequest, parseResponse } from '../../src/delivery/frames.ts'
+import { decodeRecord, openRecord, signRecord, type RegistryRecord } from '../../src/registry/records.ts'
+import { FramedStream } from '../../src/wire/framed-stream.ts'
+import { decodeJson, encodeJson } from '../../src/wire/json-frame.ts'
+import type { PrivateKey, Stream } from '@libp2p/interface'
+
+const SOAK = process.env.CLAWMESH_SOAK === '1'
+const runs = (n: number): { numRuns: number } => ({ numRuns: SOAK ? n * 20 : n })
+
+/** Passes when `fn` returns, or throws a MeshError whose code is one of `codes`. */
+function onlyMeshErrors<T> (fn: () => T, codes: string[] = ['BAD_REQUEST']): T | undefined {
+  try {
+    return fn()
+  } catch (err) {
+    assert.ok(err instanceof MeshError, `not a MeshError: ${String(err)}`)
+    assert.ok(codes.includes(err.code), `unexpected code ${err.code}`)
+    return undefined
+  }
+}
+
+async function onlyMeshErrorsAsync<T> (fn: () => Promise<T>, codes: string[]): Promise<T | undefined> {
+  try {
+    return await fn()
+  } catch (err) {
+    assert.ok(err instanceof MeshError, `not a MeshError: ${String(err)}`)
+    assert.ok(codes.includes(err.code), `unexpected code ${err.code}`)
+    return undefined
+  }
+}
+
+/** A value of any JSON type, or a mutation of a valid field: what a buggy or hostile peer puts in a field. */
+const anyField = fc.oneof(fc.jsonValue(), fc.constant(undefined), fc.string({ maxLength: 2000 }), fc.integer(), fc.double())
+
+describe('decodeJson (every JSON frame)', () => {
+  it('any bytes: a plain object or BAD_REQUEST', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), bytes => {
+      const value = onlyMeshErrors(() => decodeJson(bytes))
+      if (value !== undefined) assert.ok(typeof value === 'object' && value !== null && !Array.isArray(value))
+    }), runs(2000))
+  })
+
+  it('any JSON text: objects come back as sent, everything else is BAD_REQUEST', () => {
+    fc.assert(fc.property(fc.jsonValue(), value => {
+      const decoded = onlyMeshErrors(() => decodeJson(encodeJson(value as object)))
+      const isObject = typeof value === 'object' && value !== null && !Array.isArray(value)
+      assert.equal(decoded !== undefined, isObject)
+      if (isObject) assert.deepEqual(decoded, JSON.parse(JSON.stringify(value)))
+    }), runs(1000))
+  })
+})
+
+describe('deliver frames', () => {
+  const validRequest = fc.record({
+    t: fc.constant('req'),
+    v: fc.constant(1),
+    id: fc.string({ minLength: 1, maxLength: 128 }),
+    from: fc.record({ gw: fc.string({ maxLength: 128 }) }),
+    to: fc.record({ k: fc.string({ minLength: 1, maxLength: 1024 }) }),
+    text: fc.string({ maxLength: 300 }),
+    wait: fc.boolean(),
+    ttl: fc.integer({ min: 0, max: 24 * 3600_000 })
+  })
+
+  it('a valid request parses to the same fields', () => {
+    fc.assert(fc.property(validRequest, frame => {
+      const parsed = parseRequest(decodeJson(encodeJson(frame)), 1024 * 1024)
+      assert.equal(parsed.t, 'req')
+      if (parsed.t !== 'req') return
+      assert.deepEqual({ id: parsed.id, to: parsed.to.k, text: parsed.text, wait: parsed.wait, ttl: parsed.ttl }, { id: frame.id, to: frame.to.k, text: frame.text, wait: frame.wait, ttl: frame.ttl })
+    }), runs(500))
+  })
+
+  it('a request with any field replaced by any value: parsed, or BAD_REQUEST / TOO_LARGE', () => {
+    const fields = ['t', 'v', 'id', 'from', 'to', 'text', 'wait', 'ttl', 'meta']
+    fc.assert(fc.property(validRequest, fc.constantFrom(...fields), anyField, fc.integer({ min: 0, max: 400 }), (frame, field, value, maxText) => {
+      const mutated: Record<string, unknown> = { ...frame, [field]: value }
+      const json = onlyMeshErrors(() => decodeJson(encodeJson(mutated)))
+      if (json === undefined) return
+      const parsed = onlyMeshErrors(() => parseRequest(json, maxText), ['BAD_REQUEST', 'TOO_LARGE'])
+      if (parsed?.t === 'req') {
+        assert.ok(Buffer.byteLength(parsed.text) <= maxText)
+        assert.ok(parsed.id.length <= 128 && parsed.to.k.length <= 1024)
+        assert.ok(Number.isInteger(parsed.ttl) && parsed.ttl >= 0)
+      }
+    }), runs(2000))
+  })
+
+  it('any object as a request or a response: parsed, or BAD_REQUEST / TOO_LARGE', () => {
+    const frame = fc.dictionary(fc.constantFrom('t', 'v', 'id', 'from', 'to', 'text', 'wait', 'ttl', 'meta', 'reply', 'code', 'msg', 'x'), anyField)
+    fc.assert(fc.property(frame, fc.constantFrom('req', 'cancel', 'acc', 'rep', 'err', 'zzz'), (f, t) => {
+      const json = onlyMeshErrors(() => decodeJson(encodeJson({ ...f, t })))
+      if (json === undefined) return
+      onlyMeshErrors(() => parseRequest(json, 1024), ['BAD_REQUEST', 'TOO_LARGE'])
+      const response = onlyMeshErrors(() => parseResponse(json))
+      if (response !== undefined) {
+        assert.ok(['acc', 'rep', 'err'].includes(response.t))
+        assert.equal(typeof response.id, 'string')
+        if (response.t === 'err') assert.equal(typeof response.code, 'string')
+      }
+    }), runs(2000))
+  })
+})
+
+describe('registry records', () => {
+  let key: PrivateKey
+  let origin: string
+  const gateway = { name: 'g', host: 'h', addrs: ['/ip4/10.0.0.1/tcp/1'], maxMessageBytes: 1024 }
+
+  before(async () => {
+    key = await generateKeyPair('Ed25519')
+    origin = peerIdFromPrivateKey(key).toString()
+  })
+
+  /** A record body signed by `key`, framed as on the wire. */
+  const frameOf = async (body: unknown): Promise<Uint8Array> => {
+    const bytes = new TextEncoder().encode(JSON.stringify(body))
+    const signature = await key.sign(bytes)
+    const frame = new Uint8Array(5 + bytes.length + signature.length)
+    frame[0] = 0x01
+    new DataView(frame.buffer).setUint32(1, bytes.length)
+    frame.set(bytes, 5)
+    frame.set(signature, 5 + bytes.length)
+    return frame
+  }
+
+  it('any bytes: BAD_REQUEST or FORBIDDEN, never a record', async () => {
+    await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 600 }), fc.boolean(), async (bytes, tagged) => {
+      const frame = tagged ? Uint8Array.from([0x01, ...bytes]) : bytes
+      onlyMeshErrors(() => decodeRecord(frame))
+      const opened = await onlyMeshErrorsAsync(async () => await openRecord(frame), ['BAD_REQUEST', 'FORBIDDEN'])
+      assert.equal(opened, undefined)
+    }), runs(1000))
+  })
+
+  it('a correctly signed body with any field replaced by any value: a well-formed record or BAD_REQUEST', async () => {
+    const bodies = fc.constantFrom<Record<string, unknown>>(
+      { v: 1, k: 'snap', n: 0, c: 1, gw: { name: 'g', host: 'h', addrs: [], max: 1024 }, e: [['a', null, null, null]] },
+      { v: 1, k: 'delta', b: 0, e: [['a', 's', 'l', 'main'], ['b']] },
+      { v: 1, k: 'bye' })
+    const fields = ['v', 'k', 'o', 'i', 's', 'n', 'c', 'gw', 'e', 'b']
+    await fc.assert(fc.asyncProperty(bodies, fc.constantFrom(...fields), anyField, async (body, field, value) => {
+      const full = { ...body, o: origin, i: 1, s: 1, [field]: value }
+      const opened = await onlyMeshErrorsAsync(async () => await openRecord(await frameOf(full)), ['BAD_REQUEST', 'FORBIDDEN'])
+      if (opened === undefined) return
+      const r = opened.record
+      assert.ok(['snap', 'delta', 'bye'].includes(r.kind))
+      assert.ok(Number.isSafeInteger(r.incarnation) && r.incarnation >= 1 && Number.isSafeInteger(r.seq) && r.seq >= 0)
+      if (r.kind === 'delta') {
+        assert.ok(r.base < r.seq)
+        for (const c of r.changes) assert.ok(typeof c.sessionKey === 'string' && c.sessionKey.length > 0)
+      }
+      if (r.kind === 'snap') {
+        assert.ok(r.chunk >= 0 && r.chunk < r.chunks)
+        for (const e of r.entries) assert.ok(typeof e.sessionKey === 'string' && e.sessionKey.length > 0)
+      }
+    }), runs(400))
+  })
+
+  it('a valid record round-trips, and any single flipped bit is refused', async () => {
+    const record = fc.oneof(
+      fc.record({ kind: fc.constant('snap' as const), incarnation: fc.integer({ min: 1 }), seq: fc.nat(), chunk: fc.constant(0), chunks: fc.constant(1), gateway: fc.constant(gateway), entries: fc.array(fc.record({ sessionKey: fc.string({ minLength: 1, maxLength: 40 }) }), { maxLength: 5 }) }),
+      fc.record({ kind: fc.constant('delta' as const), incarnation: fc.integer({ min: 1 }), seq: fc.integer({ min: 1 }), base: fc.constant(0), changes: fc.array(fc.record({ sessionKey: fc.string({ minLength: 1, maxLength: 40 }) }), { maxLength: 5 }) }),
+      fc.record({ kind: fc.constant('bye' as const), incarnation: fc.integer({ min: 1 }), seq: fc.nat() }))
+    await fc.assert(fc.asyncProperty(record, fc.nat(), fc.integer({ min: 0, max: 7 }), async (r, at, bit) => {
+      const signed = await signRecord({ ...r, origin } as RegistryRecord, key)
+      const opened = await openRecord(signed.bytes)
+      assert.equal(opened.record.kind, r.kind)
+      assert.equal(opened.record.seq, r.seq)
+      const flipped = Uint8Array.from(signed.bytes)
+      flipped[at % flipped.length]! ^= 1 << bit
+      await assert.rejects(openRecord(flipped), (err: Error) => err instanceof MeshError && ['BAD_REQUEST', 'FORBIDDEN'].includes(err.code))
+    }), runs(300))
+  })
+})
+
+describe('FramedStream (length prefixes on every stream)', () => {
+  /** The parts of a libp2p stream FramedStream touches; chunks are pushed in as 'message' events. */
+  class FakeStream extends EventTarget {
+    status = 'open'
+    aborted?: Error
+    pause (): void {}
+    resume (): void {}
+    send (): boolean { return true }
+    async onDrain (): Promise<void> {}
+    abort (err: Error): void {
+      this.aborted = err
+      this.status = 'aborted'
+    }
+
+    push (data: Uint8Array): void {
+      const evt = new Event('message') as Event & { data: Uint8Array }
+      evt.data = data
+      this.dispatchEvent(evt)
+    }
+  }
+
+  const varint = (n: number): number[] => {
+    const out: number[] = []
+    do {
+      let byte = n % 128
+      n = Math.floor(n / 128)
+      if (n > 0) byte |= 0x80
+      out.push(byte)
+    } while (n > 0)
+    return out
+  }
+
+  // Empty frames (a zero length prefix) are skipped by the decoder: they carry nothing in either protocol.
+  it('frames split into any chunks come out whole and in order (empty frames skipped)', async () => {
+    await fc.assert(fc.asyncProperty(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }), fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1 }), async (frames, cuts) => {
+      const stream = new FakeStream()
+      const framed = new FramedStream(stream as unknown as Stream, 1024)
+      const wire = Uint8Array.from(frames.flatMap(f => [...varint(f.length), ...f]))
+      for (let at = 0, i = 0; at < wire.length; i++) {
+        const size = cuts[i % cuts.length]!
+        stream.push(wire.subarray(at, at + size))
+        at += size
+      }
+      for (const frame of frames.filter(f => f.length > 0)) assert.deepEqual(await framed.read(), frame)
+      stream.dispatchEvent(new Event('remoteCloseWrite'))
+      await assert.rejects(framed.read(), { code: 'ABORTED' }, 'nothing more than what was sent')
+      assert.equal(stream.aborted, undefined)
+    }), runs(500))
+  })
+
+  it('any bytes: whole frames within the limit, or the stream aborted with TOO_LARGE; nothing thrown at the muxer', async () => {
+    await fc.assert(fc.asyncProperty(fc.array(fc.uint8Array({ minLength: 1, maxLength: 200 }), { maxLength: 10 }), async (chunks) => {
+      const stream = new FakeStream()
+      const framed = new FramedStream(stream as unknown as Stream, 64)
+      for (const chunk of chunks) stream.push(chunk)
+      stream.dispatchEvent(new Event('remoteCloseWrite'))
+      for (;;) {
+        try {
+          const frame = await framed.read()
+          assert.ok(frame.length <= 64)
+        } catch (err) {
+          assert.ok(err instanceof MeshError && ['TOO_LARGE', 'ABORTED'].includes(err.code), String(err))
+          if (err.code === 'TOO_LARGE') assert.ok(stream.aborted instanceof MeshError)
+          break
+        }
+      }
+    }), runs(1000))
+  })
+})
