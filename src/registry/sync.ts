@@ -422,7 +422,7 @@ export class RegistrySync {
     for (const link of [...this.links.values()]) {
       if (now - link.lastHeard > this.init.peerSilenceMs) {
         this.init.log('peer %s silent for %d ms, hanging up', link.id, now - link.lastHeard)
-        this.init.hangUp(link.peer, new MeshError('TIMEOUT', 'peer went silent'))
+        this.init.hangUp(link.peer, new MeshError('UNREACHABLE', 'peer went silent (no heartbeat)'))
         this.peerDisconnected(link.peer)
         continue
       }
