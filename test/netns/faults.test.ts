@@ -276,6 +276,8 @@ void describe('faults across network namespaces', { timeout: SOAK ? 60 * 60_000 
       const outcomes = await sendMany(g1, 'agent:main:g2', scale(10, 200), 5, 'frozen', { timeoutMs })
       assertDefinite(outcomes, ['UNREACHABLE', 'TIMEOUT'])
       assert.equal(outcomes.filter(o => o.outcome === 'ok').length, 0)
+      // TIMEOUT means the caller's deadline passed; a hang detected earlier is UNREACHABLE.
+      for (const o of outcomes) if (o.outcome === 'TIMEOUT') assert.ok(o.ms >= o.timeoutMs - 50, `${o.id}: TIMEOUT after ${o.ms} ms, before its ${o.timeoutMs} ms deadline`)
       const resumedAt = Date.now()
       g2.signal('SIGCONT')
       stopped = false
