@@ -58,6 +58,8 @@ interface PeerLink {
   pingSentAt?: number
   lastPing: number
   lastSum: number
+  /** What this peer is known to hold per origin (its digests, and records seen going either way): no need to relay those. */
+  holds: Map<string, [number, number]>
   rttMs?: number
   name?: string
   joined: boolean
@@ -185,7 +187,7 @@ export class RegistrySync {
     const id = peer.toString()
     let link = this.links.get(id)
     if (link === undefined) {
-      link = { peer, id, lastHeard: Date.now(), lastPing: 0, lastSum: Date.now(), joined: false, closed: false, controller: new AbortController() }
+      link = { peer, id, lastHeard: Date.now(), lastPing: 0, lastSum: Date.now(), holds: new Map(), joined: false, closed: false, controller: new AbortController() }
       this.links.set(id, link)
     }
     this.ensureOutbound(link)
@@ -291,11 +293,11 @@ export class RegistrySync {
           this.init.onPeerJoin(link.id, link.name)
         }
         // Both sides send hello, so each learns the other's digest: no need to answer with ours.
-        this.requestMissing(link, parseDigest(obj(msg, 'd')), true)
+        this.requestMissing(link, noteHolds(link, parseDigest(obj(msg, 'd'))), true)
         break
       }
       case 'digest':
-        this.requestMissing(link, parseDigest(obj(msg, 'd')), msg.r === true)
+        this.requestMissing(link, noteHolds(link, parseDigest(obj(msg, 'd'))), msg.r === true)
         break
       case 'want':
         // Not awaited: the read loop must keep draining while we send, or two large transfers deadlock.
@@ -343,6 +345,8 @@ export class RegistrySync {
       this.init.onRejected(link.id, `${reason}: ${(err as Error).message}`)
       return
     }
+    // The sender holds what it sent us.
+    noteHolds(link, { [signed.record.origin]: [signed.record.incarnation, signed.record.seq] })
     const outcome = this.registry.apply(signed, Date.now())
     switch (outcome.status) {
       case 'applied':
@@ -353,10 +357,10 @@ export class RegistrySync {
         }
         this.init.onChanges(outcome.changes)
         if (signed.record.kind === 'bye') this.init.onReachability(signed.record.origin)
-        this.broadcast(frame, link.id)
+        this.relay(signed, link.id)
         break
       case 'pending':
-        this.broadcast(frame, link.id)
+        this.relay(signed, link.id)
         break
       case 'gap': {
         // We missed something of this origin: ask this peer for it, from where we are.
@@ -450,6 +454,17 @@ export class RegistrySync {
 
   // ---- writing ---------------------------------------------------------
 
+  /** Forwards a record to every other peer not already known to hold it (or something newer). */
+  private relay (signed: SignedRecord, from: string): void {
+    const { origin, incarnation, seq } = signed.record
+    for (const link of this.links.values()) {
+      if (link.id === from || link.id === origin) continue
+      const held = link.holds.get(origin)
+      if (held !== undefined && (held[0] > incarnation || (held[0] === incarnation && held[1] >= seq))) continue
+      void this.write(link, signed.bytes)
+    }
+  }
+
   private broadcast (bytes: Uint8Array, except: string | undefined): void {
     for (const link of this.links.values()) {
       if (link.id !== except) void this.write(link, bytes)
@@ -481,6 +496,15 @@ export class RegistrySync {
       this.ensureOutbound(link)
     }
   }
+}
+
+/** Raises what `link` is known to hold to `digest`'s versions (never lowers it); returns `digest`. */
+function noteHolds (link: PeerLink, digest: Digest): Digest {
+  for (const [origin, version] of Object.entries(digest)) {
+    const held = link.holds.get(origin)
+    if (held === undefined || version[0] > held[0] || (version[0] === held[0] && version[1] > held[1])) link.holds.set(origin, version)
+  }
+  return digest
 }
 
 function parseWants (w: JsonObject): Record<string, [number, number] | undefined> {
