@@ -1,5 +1,6 @@
 // One lint config for the whole repo: typed rules on TypeScript, no console outside the CLI.
 import js from '@eslint/js'
+import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
@@ -21,7 +22,7 @@ export default tseslint.config(
   },
   {
     // Tests, examples, benchmarks and the CLI talk to a person on purpose.
-    files: ['src/cli/**/*.ts', 'src/cli.ts', 'examples/**', 'bench/**', 'test/**', 'scripts/**'],
+    files: ['src/cli/**/*.ts', 'examples/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', 'scripts/**/*.ts'],
     rules: {
       'no-console': 'off',
       '@typescript-eslint/explicit-function-return-type': 'off',
@@ -30,5 +31,12 @@ export default tseslint.config(
         allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }]
       }]
     }
+  },
+  {
+    // Plain JavaScript (the bin shim, test fixtures run by other programs, this file): Node globals, no type-aware rules.
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { globals: { ...globals.node } },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, 'no-console': 'off' }
   }
 )

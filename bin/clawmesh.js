@@ -4,7 +4,6 @@
 // stripping (Node >= 22.18 / 24). Node refuses to strip types under
 // node_modules, so an installed package runs the compiled `dist/` instead
 // (`npm run build` before publishing).
-/* global process */
 import { fileURLToPath } from 'node:url'
 
 const installed = fileURLToPath(import.meta.url).split(/[\\/]/).includes('node_modules')

@@ -9,7 +9,6 @@
 // Reply text: "ECHO(<port>): <last user text>" unless FAKE_REPLY is set.
 // Scripted tool call: user text "CALL_TOOL <tool> <json>" -> one tool call, then "TOOL_RESULT(<tool>): ...".
 // Every request body is appended as one JSON line to $FAKE_LOG (if set).
-/* global process, Buffer, console */
 import http from "node:http";
 import fs from "node:fs";
 
