@@ -15,7 +15,8 @@ import { join } from 'node:path'
 import { createMesh, type Mesh } from '../mesh.ts'
 import { MeshError } from '../errors.ts'
 import { generateSecret } from '../security/secret.ts'
-import type { InboundMessage, MeshEvents } from '../types.ts'
+import { waitUntil } from '../testing.ts'
+import type { InboundMessage } from '../types.ts'
 import { paint } from './output.ts'
 import { formatSessions } from './views.ts'
 
@@ -58,26 +59,13 @@ function agent (gateway: string): (msg: InboundMessage) => Promise<{ reply: stri
   return async (msg) => ({ reply: `[${gateway} ${msg.sessionKey}] Hi ${msg.from.gateway}, I got "${msg.text}".` })
 }
 
-/** Resolves once `condition` holds, re-checking on every mesh event; rejects after the deadline. */
+/** Resolves once `condition` holds (re-checked on every mesh event); rejects after the deadline. */
 async function until (mesh: Mesh, what: string, condition: () => boolean): Promise<void> {
-  if (condition()) return
-  const types: Array<keyof MeshEvents> = ['peer:join', 'peer:leave', 'session:add', 'session:remove', 'gateway:reachability']
-  await new Promise<void>((resolve, reject) => {
-    const check = (): void => {
-      if (!condition()) return
-      cleanup()
-      resolve()
-    }
-    const timer = setTimeout(() => {
-      cleanup()
-      reject(new MeshError('TIMEOUT', `demo: ${what} did not happen within ${STEP_DEADLINE_MS / 1000}s`))
-    }, STEP_DEADLINE_MS)
-    const cleanup = (): void => {
-      clearTimeout(timer)
-      for (const t of types) mesh.removeEventListener(t, check)
-    }
-    for (const t of types) mesh.addEventListener(t, check)
-  })
+  try {
+    await waitUntil(mesh, condition, STEP_DEADLINE_MS)
+  } catch (err) {
+    throw new MeshError('TIMEOUT', `demo: ${what} did not happen within ${STEP_DEADLINE_MS / 1000}s`, { cause: err })
+  }
 }
 
 async function expectError (promise: Promise<unknown>): Promise<MeshError> {

@@ -10,22 +10,12 @@ import { signRecord, type GatewayMeta } from '../../src/registry/records.ts'
 import { addressOf, createTestMeshes, waitForResolvable, waitUntil, type TestNetwork } from '../../src/testing.ts'
 import { decodeJson, encodeJson } from '../../src/wire/json-frame.ts'
 import { createRawPeer, type RawPeer } from '../helpers/raw-peer.ts'
+// The length prefix of every frame: unsigned LEB128.
+import { encode as varint } from 'uint8-varint'
 
 const SOAK = process.env.CLAWMESH_SOAK === '1'
 const TARGET = 'gateway:gw1:agent:main:main'
 const gateway: GatewayMeta = { name: 'raw', host: 'raw', addrs: [], maxMessageBytes: 1024 }
-
-/** Unsigned LEB128, the length prefix of every frame. */
-function varint (n: number): Uint8Array {
-  const out: number[] = []
-  do {
-    let byte = n % 128
-    n = Math.floor(n / 128)
-    if (n > 0) byte |= 0x80
-    out.push(byte)
-  } while (n > 0)
-  return Uint8Array.from(out)
-}
 
 describe('bad input from a member', () => {
   let net: TestNetwork

@@ -11,6 +11,7 @@ import { decodeRecord, openRecord, signRecord, type RegistryRecord } from '../..
 import { FramedStream } from '../../src/wire/framed-stream.ts'
 import { decodeJson, encodeJson } from '../../src/wire/json-frame.ts'
 import type { PrivateKey, Stream } from '@libp2p/interface'
+import { encode as encodeVarint } from 'uint8-varint'
 
 const SOAK = process.env.CLAWMESH_SOAK === '1'
 const runs = (n: number): { numRuns: number } => ({ numRuns: SOAK ? n * 20 : n })
@@ -202,16 +203,7 @@ describe('FramedStream (length prefixes on every stream)', () => {
     }
   }
 
-  const varint = (n: number): number[] => {
-    const out: number[] = []
-    do {
-      let byte = n % 128
-      n = Math.floor(n / 128)
-      if (n > 0) byte |= 0x80
-      out.push(byte)
-    } while (n > 0)
-    return out
-  }
+  const varint = (n: number): number[] => [...encodeVarint(n)]
 
   // Empty frames (a zero length prefix) are skipped by the decoder: they carry nothing in either protocol.
   it('frames split into any chunks come out whole and in order (empty frames skipped)', async () => {
