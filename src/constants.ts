@@ -7,9 +7,6 @@ export const DELIVER_PROTOCOL = '/clawmesh/deliver/1.0.0'
 /** Version number carried in frames so a future peer can refuse politely. */
 export const WIRE_VERSION = 1
 
-/** Default TCP port of an OpenClaw Gateway; the mesh listens on a random port of its own. */
-export const DEFAULT_GATEWAY_PORT = 18789
-
 /** 1 MiB: large enough for any chat message, small enough that a frame cannot exhaust memory. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
 /** Registry frames carry snapshots in chunks; a chunk never exceeds this. */
@@ -32,8 +29,6 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 2_000
 export const DEFAULT_PEER_SILENCE_MS = 4_500
 /** Unreachable sessions stay listed (as unreachable) this long, then are dropped. */
 export const DEFAULT_UNREACHABLE_GRACE_MS = 60_000
-/** An origin compacts its signed log into a fresh snapshot past this many deltas. */
-export const MAX_DELTAS_BEFORE_CHECKPOINT = 64
 
 /** Message IDs remembered for deduplication: a retry within this window is never delivered twice. */
 export const DEDUP_WINDOW_MS = 10 * 60_000
