@@ -282,7 +282,7 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
       throw new MeshError('TOO_LARGE', `message is ${size} bytes; Gateway ${owner.gateway.name} accepts at most ${owner.gateway.maxMessageBytes}`, { gateway: owner.gateway.name })
     }
     if (!to.owner.reachable) throw this.unreachable(owner)
-    const peer = this.peerIdOf(owner)
+    const peer = peerIdFromStringCached(owner.origin)
     const base = { owner: to.owner, sessionKey: to.sessionKey, ...(to.sessionId !== undefined ? { sessionId: to.sessionId } : {}), messageId: id }
     for (let attempt = 0; ; attempt++) {
       try {
@@ -332,13 +332,6 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
     const since = owner.unreachableSince !== undefined ? ` since ${new Date(owner.unreachableSince).toISOString()}` : ''
     const why = owner.departed ? ' (it stopped)' : ''
     return new MeshError('UNREACHABLE', `Gateway ${owner.gateway.name} (${owner.origin}) is unreachable${since}${why}; its sessions cannot receive messages until it is back`, { gateway: owner.gateway.name, cause })
-  }
-
-  private peerIdOf (owner: OriginState): PeerId {
-    for (const connection of this.components.connectionManager.getConnections()) {
-      if (connection.remotePeer.toString() === owner.origin) return connection.remotePeer
-    }
-    return peerIdFromStringCached(owner.origin)
   }
 
   // ---- views -----------------------------------------------------------------
@@ -448,6 +441,7 @@ export function clawmesh (init: MeshServiceInit = {}): (components: MeshComponen
   return (components) => new MeshService(components, init)
 }
 
+/** Parsed peer IDs by string: parsing (base58 + multihash) is not free on the send path. */
 const peerIds = new Map<string, PeerId>()
 function peerIdFromStringCached (id: string): PeerId {
   let peer = peerIds.get(id)
