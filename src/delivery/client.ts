@@ -10,6 +10,7 @@
  */
 import { DELIVER_PROTOCOL } from '../constants.ts'
 import { MeshError } from '../errors.ts'
+import { raceSignal } from '../util/deadline.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
 import { decodeJson, encodeJson } from '../wire/json-frame.ts'
 import { parseResponse, type RequestFrame } from './frames.ts'
@@ -123,13 +124,7 @@ export class DeliveryClient {
     const onAbort = (): void => { channel.cancel(frame.id) }
     signal.addEventListener('abort', onAbort, { once: true })
     try {
-      return await Promise.race([
-        channel.request(frame, signal),
-        new Promise<never>((_resolve, reject) => {
-          if (signal.aborted) reject(signal.reason)
-          signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true })
-        })
-      ])
+      return await raceSignal(channel.request(frame, signal), signal, `message ${frame.id}`)
     } finally {
       signal.removeEventListener('abort', onAbort)
     }
