@@ -5,7 +5,7 @@
  */
 import { MeshError, isMeshErrorCode, type MeshErrorCode } from '../errors.ts'
 import { WIRE_VERSION } from '../constants.ts'
-import { bool, int, obj, optObj, optStr, str, type JsonObject } from '../wire/json-frame.ts'
+import { bool, describeValue, int, obj, optObj, optStr, str, type JsonObject } from '../wire/json-frame.ts'
 
 export const MAX_ID_LENGTH = 128
 export const MAX_KEY_LENGTH = 1024
@@ -35,8 +35,8 @@ export type ResponseFrame = AcceptedFrame | ReplyFrame | ErrorFrame
 
 export function parseRequest (frame: JsonObject, maxTextBytes: number): RequestFrame | CancelFrame {
   if (frame.t === 'cancel') return { t: 'cancel', id: str(frame, 'id', MAX_ID_LENGTH) }
-  if (frame.t !== 'req') throw new MeshError('BAD_REQUEST', `unknown frame type ${JSON.stringify(frame.t)}`)
-  if (frame.v !== WIRE_VERSION) throw new MeshError('BAD_REQUEST', `unsupported protocol version ${String(frame.v)}; this Gateway speaks ${WIRE_VERSION}`)
+  if (frame.t !== 'req') throw new MeshError('BAD_REQUEST', `unknown frame type ${describeValue(frame.t)}`)
+  if (frame.v !== WIRE_VERSION) throw new MeshError('BAD_REQUEST', `unsupported protocol version ${describeValue(frame.v)}; this Gateway speaks ${WIRE_VERSION}`)
   const from = obj(frame, 'from')
   const to = obj(frame, 'to')
   const text = str(frame, 'text', maxTextBytes)
@@ -70,6 +70,6 @@ export function parseResponse (frame: JsonObject): ResponseFrame {
       return { t: 'err', id, code, msg: str(frame, 'msg', 8192) }
     }
     default:
-      throw new MeshError('BAD_REQUEST', `unknown response type ${JSON.stringify(frame.t)}`)
+      throw new MeshError('BAD_REQUEST', `unknown response type ${describeValue(frame.t)}`)
   }
 }

@@ -7,7 +7,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { MeshError } from '../errors.ts'
-import { arr, decodeJson, int, obj, optInt, str, type JsonObject } from '../wire/json-frame.ts'
+import { arr, decodeJson, describeValue, int, obj, optInt, str, type JsonObject } from '../wire/json-frame.ts'
 import type { PrivateKey, PublicKey } from '@libp2p/interface'
 
 export const RECORD_TAG = 0x01
@@ -151,7 +151,7 @@ function gatewayFromWire (gw: JsonObject): GatewayMeta {
 }
 
 function recordFromBody (body: JsonObject): RegistryRecord {
-  if (body.v !== 1) throw new MeshError('BAD_REQUEST', `unsupported record version ${String(body.v)}`)
+  if (body.v !== 1) throw new MeshError('BAD_REQUEST', `unsupported record version ${describeValue(body.v)}`)
   const head = { origin: str(body, 'o', 128), incarnation: int(body, 'i', 1), seq: int(body, 's') }
   switch (body.k) {
     case 'snap': {

@@ -27,6 +27,15 @@ export function decodeJson (bytes: FrameBytes): JsonObject {
   return value as JsonObject
 }
 
+/**
+ * A short, safe rendering of an untrusted value for an error message. `String(v)`
+ * throws on an object like `{"toString": ""}` (found by the decoder fuzz test).
+ */
+export function describeValue (value: unknown): string {
+  const text = JSON.stringify(value) ?? typeof value
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text
+}
+
 // Field readers: each throws BAD_REQUEST naming the field, so a bad peer gets a precise answer.
 
 export function str (frame: JsonObject, field: string, maxLength = 4096): string {
