@@ -7,7 +7,7 @@ import { DEDUP_MAX_ENTRIES, DEDUP_WINDOW_MS, MAX_INFLIGHT_PER_PEER, MAX_RETAINED
 import { MeshError } from '../errors.ts'
 import { SeenCache } from '../util/seen-cache.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
-import { decodeJson, encodeJson } from '../wire/json-frame.ts'
+import { decodeJson, describeValue, encodeJson } from '../wire/json-frame.ts'
 import { parseRequest, type RequestFrame, type ResponseFrame } from './frames.ts'
 import type { DeliverHandler, InboundMessage } from '../types.ts'
 import type { Connection, Logger, Stream } from '@libp2p/interface'
@@ -166,7 +166,9 @@ export class DeliveryServer {
         if (signal.aborted) return { error: reasonOf(signal) }
         if (err instanceof MeshError) return { error: err }
         this.init.log('deliver handler failed for %s - %e', req.id, err)
-        return { error: new MeshError('REMOTE_ERROR', `the receiving Gateway's handler failed: ${(err as Error)?.message ?? String(err)}`, { cause: err }) }
+        // Whatever the handler threw, describe it without trusting it (String() can throw).
+        const what = err instanceof Error ? err.message : describeValue(err)
+        return { error: new MeshError('REMOTE_ERROR', `the receiving Gateway's handler failed: ${what}`, { cause: err }) }
       }
     })()
     const delivery: Delivery = { done, controller, replyBytes: 0, evicted: false }
