@@ -18,7 +18,7 @@ import { DeliveryServer } from './delivery/server.ts'
 import { MeshError } from './errors.ts'
 import { RegistrySync } from './registry/sync.ts'
 import { compilePolicy } from './routing/policy.ts'
-import { gatewayInfo, qualify, resolveTarget, type ResolveContext } from './routing/resolve.ts'
+import { gatewayInfo, qualify, qualifiedKeyOf, resolveTarget, type ResolveContext } from './routing/resolve.ts'
 import { deadline, raceSignal } from './util/deadline.ts'
 import type { GatewayMeta } from './registry/records.ts'
 import type { OriginState, RegistryChanges } from './registry/registry.ts'
@@ -43,6 +43,9 @@ export interface MeshComponents {
 }
 
 const MAX_REJECTED_KEPT = 50
+
+/** How a send ended, before the resolution's details are added. */
+type Delivered = Pick<SendResult, 'status' | 'reply'>
 const MAX_SESSION_KEY_LENGTH = 1024
 
 export class MeshService extends TypedEventEmitter<MeshEvents> implements Startable {
@@ -234,12 +237,18 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
         ...(options.localFirst !== undefined ? { localFirst: options.localFirst } : {})
       })
       owner = to.owner.name
-      const result = to.owner.self
+      const delivered = to.owner.self
         ? await this.sendLocal(to, message, messageId, waitForReply, options, dl)
         : await this.sendRemote(to, message, messageId, waitForReply, options, dl)
       this.counters.sent++
-      this.sendDone(target, result.status, started, owner)
-      return result
+      this.sendDone(target, delivered.status, started, owner)
+      return {
+        ...delivered,
+        owner: to.owner,
+        sessionKey: to.sessionKey,
+        ...(to.sessionId !== undefined ? { sessionId: to.sessionId } : {}),
+        messageId
+      }
     } catch (err) {
       this.counters.failed++
       this.sendDone(target, err instanceof MeshError ? err.code : 'REMOTE_ERROR', started, owner)
@@ -253,7 +262,7 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
     this.safeDispatchEvent('send:done', { detail: { target, outcome, durationMs: performance.now() - started, ...(owner !== undefined ? { owner } : {}) } })
   }
 
-  private async sendLocal (to: Resolution, text: string, id: string, waitForReply: boolean, options: SendOptions, dl: ReturnType<typeof deadline>): Promise<SendResult> {
+  private async sendLocal (to: Resolution, text: string, id: string, waitForReply: boolean, options: SendOptions, dl: ReturnType<typeof deadline>): Promise<Delivered> {
     const handler = this.deliverHandler
     if (handler === undefined) throw new MeshError('NOT_FOUND', 'this Gateway has no deliver handler')
     const delivered = handler({
@@ -266,16 +275,15 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
       waitForReply,
       deadline: dl.at
     }, { signal: dl.signal })
-    const base = { owner: to.owner, sessionKey: to.sessionKey, ...(to.sessionId !== undefined ? { sessionId: to.sessionId } : {}), messageId: id }
     if (!waitForReply) {
       delivered.catch(err => { this.log('local delivery of %s failed - %e', id, err) })
-      return { status: 'accepted', ...base }
+      return { status: 'accepted' }
     }
     const result = await raceSignal(delivered, dl.signal, `send to ${to.qualifiedKey}`)
-    return { status: 'ok', ...(result?.reply !== undefined ? { reply: result.reply } : {}), ...base }
+    return result?.reply !== undefined ? { status: 'ok', reply: result.reply } : { status: 'ok' }
   }
 
-  private async sendRemote (to: Resolution, text: string, id: string, waitForReply: boolean, options: SendOptions, dl: ReturnType<typeof deadline>): Promise<SendResult> {
+  private async sendRemote (to: Resolution, text: string, id: string, waitForReply: boolean, options: SendOptions, dl: ReturnType<typeof deadline>): Promise<Delivered> {
     const owner = this.sync.registry.get(to.owner.peerId) as OriginState
     const size = Buffer.byteLength(text)
     if (size > owner.gateway.maxMessageBytes) {
@@ -283,7 +291,6 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
     }
     if (!to.owner.reachable) throw this.unreachable(owner)
     const peer = peerIdFromStringCached(owner.origin)
-    const base = { owner: to.owner, sessionKey: to.sessionKey, ...(to.sessionId !== undefined ? { sessionId: to.sessionId } : {}), messageId: id }
     for (let attempt = 0; ; attempt++) {
       try {
         await this.ensureConnected(owner, peer, dl.signal)
@@ -298,8 +305,8 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
           wait: waitForReply,
           ttl: dl.remaining()
         }, dl.signal)
-        if ('accepted' in answer) return { status: 'accepted', ...base }
-        return { status: 'ok', ...(answer.reply !== undefined ? { reply: answer.reply } : {}), ...base }
+        if ('accepted' in answer) return { status: 'accepted' }
+        return answer.reply !== undefined ? { status: 'ok', reply: answer.reply } : { status: 'ok' }
       } catch (err) {
         if (dl.signal.aborted) throw dl.signal.reason instanceof MeshError ? dl.signal.reason : new MeshError('ABORTED', 'send was aborted')
         if (err instanceof MeshError) {
@@ -323,7 +330,7 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
       await this.components.connectionManager.openConnection(peer, { signal: dialSignal })
     } catch (err) {
       if (signal.aborted) throw err
-      if (this.sync.registry.setReachable(owner.origin, false, Date.now())) this.safeDispatchEvent('gateway:reachability', { detail: gatewayInfo(owner, this.components.peerId.toString()) })
+      this.sync.markUnreachable(owner.origin)
       throw this.unreachable(owner, err)
     }
   }
@@ -413,7 +420,7 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
     for (const { origin, entry } of changes.removed) {
       const state = this.sync.registry.get(origin)
       const owner = state !== undefined ? gatewayInfo(state, selfId) : this.infoFor(origin, undefined)
-      this.safeDispatchEvent('session:remove', { detail: { ...entry, owner, qualifiedKey: `gateway:${owner.name}:${entry.sessionKey}` } })
+      this.safeDispatchEvent('session:remove', { detail: { ...entry, owner, qualifiedKey: qualifiedKeyOf(owner.name, entry.sessionKey) } })
     }
     for (const { origin, entry } of changes.added) {
       const state = this.sync.registry.get(origin) as OriginState

@@ -448,7 +448,8 @@ export class RegistrySync {
     if (changes.removed.length > 0) this.init.onChanges(changes)
   }
 
-  private markUnreachable (origin: string): void {
+  /** Marks an origin unreachable (and tells the service) unless it already was. */
+  markUnreachable (origin: string): void {
     if (this.registry.setReachable(origin, false, Date.now())) this.init.onReachability(origin)
   }
 

@@ -33,8 +33,13 @@ export function gatewayInfo (state: OriginState, selfId: string): GatewayInfo {
   }
 }
 
+/** `gateway:<name>:<sessionKey>`: names exactly one session. */
+export function qualifiedKeyOf (gatewayName: string, sessionKey: string): string {
+  return `${QUALIFIED_PREFIX}${gatewayName}:${sessionKey}`
+}
+
 export function qualify (state: OriginState, sessionKey: string): string {
-  return `${QUALIFIED_PREFIX}${state.gateway.name}:${sessionKey}`
+  return qualifiedKeyOf(state.gateway.name, sessionKey)
 }
 
 /** Every string that names this Gateway: name, peer ID, port, host:port (and localhost:port on our host). */
