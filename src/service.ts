@@ -247,6 +247,7 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
         owner: to.owner,
         sessionKey: to.sessionKey,
         ...(to.sessionId !== undefined ? { sessionId: to.sessionId } : {}),
+        qualifiedKey: to.qualifiedKey,
         messageId
       }
     } catch (err) {

@@ -102,6 +102,8 @@ export interface SendResult {
   owner: GatewayInfo
   sessionKey: string
   sessionId?: string
+  /** `gateway:<owner name>:<sessionKey>`: where the message went. */
+  qualifiedKey: string
   messageId: string
 }
 

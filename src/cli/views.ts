@@ -68,7 +68,7 @@ export function formatResolution (target: string, r: Resolution): string {
 }
 
 export function formatSendResult (r: SendResult, wait: boolean): string {
-  const where = `gateway:${r.owner.name}:${r.sessionKey}`
+  const where = r.qualifiedKey
   if (r.status === 'accepted' || !wait) return `${paint('green', 'accepted')} by ${where} (message ${r.messageId})\n`
   return `${paint('green', 'reply')} from ${where}:\n${r.reply ?? ''}\n`
 }

@@ -213,8 +213,7 @@ export function createSendTool (holder: MeshHolder, runtime: HostRuntime, ctx: T
           ...(ctx.sessionKey === undefined ? {} : { fromSessionKey: ctx.sessionKey }),
           ...(signal === undefined ? {} : { signal })
         })
-        const key = `gateway:${r.owner.name}:${r.sessionKey}`
-        return jsonResult(okResult(r.messageId, key, r.owner.name, r.status === 'ok', r.reply))
+        return jsonResult(okResult(r.messageId, r.qualifiedKey, r.owner.name, r.status === 'ok', r.reply))
       } catch (err) {
         return jsonResult(errorResult(err, runId, displayKey))
       }

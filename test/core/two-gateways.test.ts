@@ -46,6 +46,7 @@ describe('two Gateways on one host', () => {
       assert.equal(result.owner.name, 'hangzhou')
       assert.equal(result.sessionKey, 'agent:main:main')
       assert.equal(result.sessionId, HZ_SESSION)
+      assert.equal(result.qualifiedKey, 'gateway:hangzhou:agent:main:main')
       assert.equal(result.reply, 'hangzhou:agent:main:main got "hello from hq" from hq')
       const last = received.hangzhou?.at(-1)
       assert.equal(last?.from.gateway, 'hq')
