@@ -73,13 +73,14 @@ export class MeshMetrics {
     })
     new Gauge({
       name: 'clawmesh_registry_records',
-      help: 'Registry records from peers since start, by result (applied, rejected: bad signature or malformed)',
+      help: 'Registry records from peers since start, by result (applied; rejected: bad signature or malformed; redundant: already held)',
       labelNames: ['result'],
       registers,
       collect () {
         const c = status().counters
         this.set({ result: 'applied' }, c.deltasApplied)
         this.set({ result: 'rejected' }, c.deltasRejected)
+        this.set({ result: 'redundant' }, c.recordsRedundant)
       }
     })
     new Gauge({

@@ -418,14 +418,24 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
   private emitChanges (changes: RegistryChanges): void {
     if (!this.running) return
     const selfId = this.components.peerId.toString()
+    // A snapshot changes thousands of entries of one origin: describe each owner once.
+    const owners = new Map<string, GatewayInfo>()
+    const ownerOf = (origin: string): GatewayInfo => {
+      let owner = owners.get(origin)
+      if (owner === undefined) {
+        const state = this.sync.registry.get(origin)
+        owner = state !== undefined ? gatewayInfo(state, selfId) : this.infoFor(origin, undefined)
+        owners.set(origin, owner)
+      }
+      return owner
+    }
     for (const { origin, entry } of changes.removed) {
-      const state = this.sync.registry.get(origin)
-      const owner = state !== undefined ? gatewayInfo(state, selfId) : this.infoFor(origin, undefined)
+      const owner = ownerOf(origin)
       this.safeDispatchEvent('session:remove', { detail: { ...entry, owner, qualifiedKey: qualifiedKeyOf(owner.name, entry.sessionKey) } })
     }
     for (const { origin, entry } of changes.added) {
       const state = this.sync.registry.get(origin) as OriginState
-      this.safeDispatchEvent('session:add', { detail: { ...entry, owner: gatewayInfo(state, selfId), qualifiedKey: qualify(state, entry.sessionKey) } })
+      this.safeDispatchEvent('session:add', { detail: { ...entry, owner: ownerOf(origin), qualifiedKey: qualify(state, entry.sessionKey) } })
     }
   }
 }

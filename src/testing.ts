@@ -101,17 +101,26 @@ export async function waitForEvent<K extends keyof MeshEvents> (
 }
 
 /**
- * Re-checks `condition` whenever the mesh's registry or peers change (and every
- * 20 ms, for conditions on state outside the mesh) until it holds.
+ * Re-checks `condition` after the mesh's registry or peers change (once per
+ * burst of events: a snapshot adds thousands of sessions at once), and every
+ * 20 ms for conditions on state outside the mesh, until it holds.
  */
 export async function waitUntil (mesh: Mesh, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   if (condition()) return
   const types = ['session:add', 'session:remove', 'peer:join', 'peer:leave', 'gateway:reachability'] as const
   await new Promise<void>((resolve, reject) => {
+    let done = false
+    let queued = false
     const check = (): void => {
-      if (!condition()) return
+      queued = false
+      if (done || !condition()) return
       cleanup()
       resolve()
+    }
+    const onChange = (): void => {
+      if (queued) return
+      queued = true
+      setImmediate(check)
     }
     const timer = setTimeout(() => {
       cleanup()
@@ -119,11 +128,12 @@ export async function waitUntil (mesh: Mesh, condition: () => boolean, timeoutMs
     }, timeoutMs)
     const recheck = setInterval(check, 20)
     const cleanup = (): void => {
+      done = true
       clearTimeout(timer)
       clearInterval(recheck)
-      for (const type of types) mesh.removeEventListener(type, check)
+      for (const type of types) mesh.removeEventListener(type, onChange)
     }
-    for (const type of types) mesh.addEventListener(type, check)
+    for (const type of types) mesh.addEventListener(type, onChange)
   })
 }
 

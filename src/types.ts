@@ -160,6 +160,8 @@ export interface MeshStatus {
     duplicates: number
     deltasApplied: number
     deltasRejected: number
+    /** Records received that we already held: gossip overlap, near zero in a full mesh. */
+    recordsRedundant: number
   }
 }
 

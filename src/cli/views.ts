@@ -15,7 +15,7 @@ export function formatStatus (s: MeshStatus & { node?: { meshId?: string, stateD
     ['Peers', String(s.peers)],
     ['Sessions', `${s.sessions} on ${s.gateways} Gateway${s.gateways === 1 ? '' : 's'} (${s.localSessions} here)`],
     ['Messages', `sent ${s.counters.sent} · received ${s.counters.received} · failed ${s.counters.failed} · duplicates ${s.counters.duplicates}`],
-    ['Registry', `deltas applied ${s.counters.deltasApplied} · rejected ${s.counters.deltasRejected}`],
+    ['Registry', `deltas applied ${s.counters.deltasApplied} · rejected ${s.counters.deltasRejected} · redundant ${s.counters.recordsRedundant}`],
     ['Up', `${duration(Date.now() - s.startedAt)} (incarnation ${s.incarnation}${s.node?.pid !== undefined ? `, pid ${s.node.pid}` : ''})`],
     ['Rejected', s.rejected.length === 0 ? 'none' : `${s.rejected.length} recent`]
   ]

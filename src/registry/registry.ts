@@ -46,6 +46,15 @@ export type ApplyOutcome =
 /** `[incarnation, seq]` per origin: what a peer compares to find what it misses. */
 export type Digest = Record<string, [number, number]>
 
+/**
+ * The bytes as an array of their own. A received record is a view into the
+ * chunk it arrived in (often 64 KiB of other frames): kept as it is, a small
+ * delta would keep that whole chunk alive for as long as we hold the record.
+ */
+function owned (bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
+}
+
 function emptyChanges (): RegistryChanges {
   return { added: [], removed: [] }
 }
@@ -152,7 +161,7 @@ export class Registry {
       reachable: sameRun ? known.reachable : true,
       ...(sameRun && known.unreachableSince !== undefined ? { unreachableSince: known.unreachableSince } : {}),
       departed: sameRun ? known.departed : false,
-      checkpoint: chunks.map(c => c.bytes),
+      checkpoint: chunks.map(c => owned(c.bytes)),
       checkpointSeq: first.seq,
       checkpointBytes,
       tail: keepTail,
@@ -185,7 +194,7 @@ export class Registry {
       changes.added.push({ origin: r.origin, entry })
     }
     known.seq = r.seq
-    known.tail.push({ seq: r.seq, bytes })
+    known.tail.push({ seq: r.seq, bytes: owned(bytes) })
     known.tailBytes += bytes.length
     return { status: 'applied', changes }
   }

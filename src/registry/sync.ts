@@ -24,6 +24,12 @@ const LIVENESS_CHECK_MS = 500
 const WANT_TIMEOUT_MS = 2_000
 /** How long `stop()` waits for goodbyes to be written. */
 const BYE_TIMEOUT_MS = 500
+/** A burst of joins and leaves is announced to peers once, this long after it starts. */
+const NEIGHBORS_DELAY_MS = 50
+/** News of applied records is batched for this long, per peer. */
+const NEWS_DELAY_MS = 50
+/** More neighbors than this in one `links` frame is a malformed frame. */
+const MAX_NEIGHBORS = 100_000
 
 export interface RegistrySyncInit {
   self: PeerId
@@ -60,6 +66,8 @@ interface PeerLink {
   lastSum: number
   /** What this peer is known to hold per origin (its digests, and records seen going either way): no need to relay those. */
   holds: Map<string, [number, number]>
+  /** The peers this peer says it is linked to: their own pushes reach it, so we do not relay theirs to it. */
+  neighbors: Set<string>
   rttMs?: number
   name?: string
   joined: boolean
@@ -70,21 +78,28 @@ interface PeerLink {
 export interface SyncCounters {
   deltasApplied: number
   deltasRejected: number
+  recordsRedundant: number
 }
 
 export class RegistrySync {
   readonly registry = new Registry()
   readonly local: LocalLog
-  readonly counters: SyncCounters = { deltasApplied: 0, deltasRejected: 0 }
+  readonly counters: SyncCounters = { deltasApplied: 0, deltasRejected: 0, recordsRedundant: 0 }
   private readonly init: RegistrySyncInit
   private readonly links = new Map<string, PeerLink>()
   /** Origin → the peer we asked for its records, and when: one source per origin at a time. */
   private readonly wanted = new Map<string, { peer: string, at: number }>()
   private readonly timers: Array<ReturnType<typeof setInterval>> = []
   private flushTimer?: ReturnType<typeof setTimeout>
+  private neighborsTimer?: ReturnType<typeof setTimeout>
+  /** Origins whose new records we have not yet told other peers about, with the peers that sent them. */
+  private newsQueue = new Map<string, Set<string>>()
+  private newsTimer?: ReturnType<typeof setTimeout>
   private flushing: Promise<void> = Promise.resolve()
   private readonly selfId: string
   private running = false
+  /** When the liveness check last ran: a late run means this process was not running in between. */
+  private lastLivenessCheck = 0
 
   constructor (init: RegistrySyncInit) {
     this.init = init
@@ -97,7 +112,8 @@ export class RegistrySync {
     this.running = true
     await this.applyOwn(await this.local.snapshot())
     // Liveness is checked often (cheap, local); heartbeats are sent at their own pace.
-    this.timers.push(setInterval(() => { this.heartbeat() }, Math.min(LIVENESS_CHECK_MS, this.init.heartbeatIntervalMs)))
+    this.lastLivenessCheck = Date.now()
+    this.timers.push(setInterval(() => { this.heartbeat() }, this.livenessCheckMs))
     this.timers.push(setInterval(() => { this.expire() }, Math.max(50, Math.min(1_000, this.init.unreachableGraceMs / 4))))
     for (const t of this.timers) t.unref?.()
   }
@@ -108,6 +124,9 @@ export class RegistrySync {
     this.running = false
     for (const t of this.timers) clearInterval(t)
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer)
+    if (this.neighborsTimer !== undefined) clearTimeout(this.neighborsTimer)
+    if (this.newsTimer !== undefined) clearTimeout(this.newsTimer)
+    this.newsQueue.clear()
     try {
       await this.flushNow()
       const bye = await this.local.bye()
@@ -154,11 +173,14 @@ export class RegistrySync {
   private async flushNow (): Promise<void> {
     const delta = await this.local.flush()
     if (delta === undefined) return
-    await this.applyOwn([delta])
     const own = this.registry.get(this.selfId)
-    if (own !== undefined && LocalLog.shouldCompact(own.checkpointBytes, own.tailBytes)) {
+    // A delta that would be compacted at once (a burst of announces) goes out only as the
+    // snapshot that includes it: peers receive those entries once, not twice.
+    if (own !== undefined && LocalLog.shouldCompact(own.checkpointBytes, own.tailBytes + delta.bytes.length)) {
       await this.applyOwn(await this.local.snapshot())
+      return
     }
+    await this.applyOwn([delta])
   }
 
   private async applyOwn (records: SignedRecord[]): Promise<void> {
@@ -187,7 +209,7 @@ export class RegistrySync {
     const id = peer.toString()
     let link = this.links.get(id)
     if (link === undefined) {
-      link = { peer, id, lastHeard: Date.now(), lastPing: 0, lastSum: Date.now(), holds: new Map(), joined: false, closed: false, controller: new AbortController() }
+      link = { peer, id, lastHeard: Date.now(), lastPing: 0, lastSum: Date.now(), holds: new Map(), neighbors: new Set(), joined: false, closed: false, controller: new AbortController() }
       this.links.set(id, link)
     }
     this.ensureOutbound(link)
@@ -200,7 +222,10 @@ export class RegistrySync {
     if (link !== undefined) {
       this.closeLink(link)
       this.links.delete(id)
-      if (link.joined) this.init.onPeerLeave(id)
+      if (link.joined) {
+        this.init.onPeerLeave(id)
+        this.scheduleNeighbors()
+      }
     }
     this.markUnreachable(id)
     // Tell the others, so peers that only heard of it by relay fail fast too.
@@ -234,7 +259,7 @@ export class RegistrySync {
           if (link.out === out) delete link.out
         })
         // Queued, not awaited: writes wait for `opening`, which is this very task.
-        void this.sendJson(link, { t: 'hello', v: 1, name: this.init.gateway().name, d: this.registry.digest() })
+        void this.sendJson(link, { t: 'hello', v: 1, name: this.init.gateway().name, d: this.registry.digest(), p: this.joinedPeers() })
       } catch (err) {
         if (!link.closed) this.init.log('could not open registry stream to %s - %e', link.id, err)
       } finally {
@@ -287,10 +312,12 @@ export class RegistrySync {
     switch (msg.t) {
       case 'hello': {
         link.name = optStr(msg, 'name', 128)
+        if (msg.p !== undefined) link.neighbors = parseNeighbors(msg.p)
         if (!link.joined) {
           link.joined = true
           if (this.registry.setReachable(link.id, true, Date.now())) this.init.onReachability(link.id)
           this.init.onPeerJoin(link.id, link.name)
+          this.scheduleNeighbors()
         }
         // Both sides send hello, so each learns the other's digest: no need to answer with ours.
         this.requestMissing(link, noteHolds(link, parseDigest(obj(msg, 'd'))), true)
@@ -312,6 +339,9 @@ export class RegistrySync {
         if (h !== undefined && h !== this.registry.digestHash()) void this.sendJson(link, { t: 'digest', d: this.registry.digest() })
         break
       }
+      case 'links':
+        link.neighbors = parseNeighbors(msg.p)
+        break
       case 'hback':
         if (link.pingSentAt !== undefined) link.rttMs = Date.now() - link.pingSentAt
         delete link.pingSentAt
@@ -337,7 +367,10 @@ export class RegistrySync {
       const decoded = decodeRecord(frame)
       // Our own records come back relayed (or from a previous run): they prove nothing. And most
       // relayed copies are of records we already hold: drop them before paying for a signature check.
-      if (decoded.record.origin === this.selfId || this.registry.isStale(decoded.record)) return
+      if (decoded.record.origin === this.selfId || this.registry.isStale(decoded.record)) {
+        this.counters.recordsRedundant++
+        return
+      }
       signed = await verifyRecord(decoded)
     } catch (err) {
       this.counters.deltasRejected++
@@ -360,7 +393,7 @@ export class RegistrySync {
         this.relay(signed, link.id)
         break
       case 'pending':
-        this.relay(signed, link.id)
+        // Peers hear of a snapshot once it is whole.
         break
       case 'gap': {
         // We missed something of this origin: ask this peer for it, from where we are.
@@ -370,6 +403,7 @@ export class RegistrySync {
         break
       }
       case 'stale':
+        this.counters.recordsRedundant++
         break
     }
   }
@@ -414,6 +448,10 @@ export class RegistrySync {
 
   // ---- periodic work ---------------------------------------------------
 
+  private get livenessCheckMs (): number {
+    return Math.min(LIVENESS_CHECK_MS, this.init.heartbeatIntervalMs)
+  }
+
   /**
    * One side of each pair (the lower peer ID) sends a tiny heartbeat every
    * `heartbeatIntervalMs`, carrying its digest hash every `antiEntropyIntervalMs`;
@@ -423,6 +461,14 @@ export class RegistrySync {
    */
   private heartbeat (): void {
     const now = Date.now()
+    // Time this process did not run (a long GC, a starved CPU, a laptop waking up) is time we
+    // could not hear anyone: it must not count as their silence. Frames that arrived meanwhile
+    // are still waiting to be read, after this timer.
+    const stalled = now - this.lastLivenessCheck - this.livenessCheckMs
+    this.lastLivenessCheck = now
+    if (stalled > this.livenessCheckMs) {
+      for (const link of this.links.values()) link.lastHeard = Math.min(now, link.lastHeard + stalled)
+    }
     for (const link of [...this.links.values()]) {
       if (now - link.lastHeard > this.init.peerSilenceMs) {
         this.init.log('peer %s silent for %d ms, hanging up', link.id, now - link.lastHeard)
@@ -443,6 +489,24 @@ export class RegistrySync {
     }
   }
 
+  private joinedPeers (): string[] {
+    return [...this.links.values()].filter(l => l.joined).map(l => l.id)
+  }
+
+  /**
+   * Tells every peer whom we are linked to, shortly after that changed (one frame
+   * for a burst of joins). A peer linked to an origin gets that origin's records
+   * straight from it, so nobody relays them to it: in a full mesh nothing is relayed.
+   */
+  private scheduleNeighbors (): void {
+    if (this.neighborsTimer !== undefined || !this.running) return
+    this.neighborsTimer = setTimeout(() => {
+      this.neighborsTimer = undefined
+      this.broadcastJson({ t: 'links', p: this.joinedPeers() }, undefined)
+    }, NEIGHBORS_DELAY_MS)
+    this.neighborsTimer.unref?.()
+  }
+
   private expire (): void {
     const changes = this.registry.expire(Date.now(), this.init.unreachableGraceMs, this.selfId)
     if (changes.removed.length > 0) this.init.onChanges(changes)
@@ -455,14 +519,49 @@ export class RegistrySync {
 
   // ---- writing ---------------------------------------------------------
 
-  /** Forwards a record to every other peer not already known to hold it (or something newer). */
+  /**
+   * Spreads news of a record we applied (lazy push). A goodbye is forwarded as it
+   * is; for anything else, peers that are not linked to its origin (the origin
+   * pushes to those itself) and not known to hold it are sent a partial digest,
+   * batched for a moment, and pull what they lack (from the origin if they are
+   * linked to it by then). Forwarding whole records made every node of a
+   * freshly formed full mesh send every snapshot to everyone.
+   */
   private relay (signed: SignedRecord, from: string): void {
-    const { origin, incarnation, seq } = signed.record
+    const { origin } = signed.record
+    if (signed.record.kind === 'bye') {
+      for (const link of this.links.values()) {
+        if (link.id !== from && link.id !== origin && !link.neighbors.has(origin)) void this.write(link, signed.bytes)
+      }
+      return
+    }
+    let senders = this.newsQueue.get(origin)
+    if (senders === undefined) this.newsQueue.set(origin, senders = new Set())
+    senders.add(from)
+    if (this.newsTimer !== undefined) return
+    this.newsTimer = setTimeout(() => {
+      this.newsTimer = undefined
+      this.spreadNews()
+    }, NEWS_DELAY_MS)
+    this.newsTimer.unref?.()
+  }
+
+  private spreadNews (): void {
+    const queue = this.newsQueue
+    this.newsQueue = new Map()
     for (const link of this.links.values()) {
-      if (link.id === from || link.id === origin) continue
-      const held = link.holds.get(origin)
-      if (held !== undefined && (held[0] > incarnation || (held[0] === incarnation && held[1] >= seq))) continue
-      void this.write(link, signed.bytes)
+      if (!link.joined) continue
+      const news: Digest = {}
+      let any = false
+      for (const [origin, senders] of queue) {
+        const state = this.registry.get(origin)
+        if (state === undefined || senders.has(link.id) || link.id === origin || link.neighbors.has(origin)) continue
+        if (!this.registry.isAhead(origin, link.holds.get(origin))) continue
+        news[origin] = [state.incarnation, state.seq]
+        any = true
+      }
+      // `r: true`: a partial digest is news, not a request for ours.
+      if (any) void this.sendJson(link, { t: 'digest', d: news, r: true })
     }
   }
 
@@ -523,6 +622,13 @@ function parseWants (w: JsonObject): Record<string, [number, number] | undefined
     out[origin] = [value[0] as number, value[1] as number]
   }
   return out
+}
+
+function parseNeighbors (p: unknown): Set<string> {
+  if (!Array.isArray(p) || p.length > MAX_NEIGHBORS || !p.every(id => typeof id === 'string' && id.length <= 128)) {
+    throw new MeshError('BAD_REQUEST', 'bad links frame')
+  }
+  return new Set(p as string[])
 }
 
 function parseDigest (d: JsonObject): Digest {

@@ -14,6 +14,7 @@
 import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { encode as encodeVarint, encodingLength } from 'uint8-varint'
 import { MeshError } from '../errors.ts'
+import { yieldIfBusy } from '../util/fair-share.ts'
 import type { AbortOptions, Stream } from '@libp2p/interface'
 
 /** Frames read but not yet consumed past which we pause the stream. */
@@ -62,6 +63,8 @@ export class FramedStream {
   /** The next frame; throws when the stream ended or failed first. */
   async read (options: AbortOptions = {}): Promise<Uint8Array> {
     while (true) {
+      // A backlog of buffered frames must not keep the event loop from timers and other streams.
+      if (this.frames.length > 0) await yieldIfBusy()
       const frame = this.frames.shift()
       if (frame !== undefined) {
         if (this.paused && this.frames.length <= LOW_WATER_FRAMES) {

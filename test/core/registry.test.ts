@@ -28,6 +28,31 @@ describe('registry', () => {
     }
   })
 
+  it('in a full mesh every node receives each record once, straight from its origin', async () => {
+    const net = await createTestMeshes(5)
+    try {
+      // Joining may fetch a peer's initial state twice (its hello's answer crosses its live push);
+      // once everyone knows everyone, changes must never arrive twice.
+      await Promise.all(net.meshes.map(async m => { await waitUntil(m, () => m.status().gateways === 5 && m.status().peers === 4) }))
+      const before = net.meshes.map(m => m.status().counters.recordsRedundant)
+      await Promise.all(net.meshes.map(async (m, i) => {
+        await Promise.all(Array.from({ length: 300 }, async (_, k) => { await m.announce(`agent:main:full-${i}-${k}`) }))
+        await m.withdraw(`agent:main:full-${i}-0`)
+      }))
+      await Promise.all(net.meshes.map(async m => { await waitUntil(m, () => m.status().sessions === 5 * 299) }))
+      // Whatever was relayed would arrive after its origin's own copy: give it time to.
+      await new Promise(resolve => setTimeout(resolve, 500))
+      for (const [i, m] of net.meshes.entries()) {
+        const { recordsRedundant, deltasApplied } = m.status().counters
+        const redundant = recordsRedundant - (before[i] ?? 0)
+        assert.equal(redundant, 0, `${m.status().self.name} received ${redundant} records it already held`)
+        assert.ok(deltasApplied >= 4, `${m.status().self.name} applied ${deltasApplied} records`)
+      }
+    } finally {
+      await net.stop()
+    }
+  })
+
   it('brings a late joiner up to date with an existing registry of 10,000 sessions', async () => {
     const net = await createTestMeshes(2)
     try {
@@ -98,6 +123,27 @@ describe('registry', () => {
       await waitUntil(a, () => a.resolve('agent:main:c').owner.reachable === false)
       await c.stop()
       await assert.rejects(a.send('agent:main:c', 'x', { timeoutMs: 60_000 }), { code: 'UNREACHABLE' })
+    } finally {
+      await net.stop()
+    }
+  })
+
+  it('does not blame its peers for time it was not running itself (a long GC, a starved CPU)', async () => {
+    const net = await createTestMeshes(2, { options: () => ({ deliver: echo, heartbeatIntervalMs: 200, peerSilenceMs: 1_000 }) })
+    try {
+      const [a, b] = net.meshes
+      assert.ok(a !== undefined && b !== undefined)
+      await b.announce('agent:main:b')
+      await waitForResolvable(a, 'agent:main:b')
+      const left: string[] = []
+      for (const m of net.meshes) m.addEventListener('peer:leave', e => { left.push(`${m.status().self.name} lost ${e.detail.name}`) })
+      // Block this process (both nodes) for 2.5 peer-silence periods: both are deaf, neither is hung.
+      const until = Date.now() + 2_500
+      while (Date.now() < until) { /* busy: no timer or socket runs */ }
+      // Let the late liveness checks run, then a few heartbeats more.
+      await new Promise(resolve => setTimeout(resolve, 600))
+      assert.deepEqual(left, [])
+      assert.equal((await a.send('agent:main:b', 'still there')).reply, 'echo still there')
     } finally {
       await net.stop()
     }

@@ -1,0 +1,76 @@
+/**
+ * A Gateway as its own process on loopback (`test/fixtures/gateway-process.ts`),
+ * for tests that need many Gateways without sharing one event loop. Lines on
+ * stdout are parsed as they come and not kept, so long runs stay small.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+const script = fileURLToPath(new URL('../fixtures/gateway-process.ts', import.meta.url))
+
+export class LoopbackGateway {
+  readonly name: string
+  private readonly child: ChildProcess
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void, reject: (err: Error) => void }>()
+  private readonly stderrTail: string[] = []
+  private nextId = 1
+  private exited = false
+  readonly ready: Promise<void>
+  readonly exit: Promise<number | null>
+
+  /** Starts `node [--expose-gc] gateway-process.ts <options>` with `env` added to ours. */
+  constructor (options: Record<string, unknown> & { name: string }, env: NodeJS.ProcessEnv = {}) {
+    this.name = options.name
+    this.child = spawn(process.execPath, ['--expose-gc', script, JSON.stringify({ quiet: true, ...options })], {
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe']
+    })
+    let started: () => void
+    this.ready = new Promise(resolve => { started = resolve })
+    this.exit = new Promise(resolve => {
+      this.child.on('exit', (code) => {
+        this.exited = true
+        for (const { reject } of this.pending.values()) reject(new Error(`${this.name} exited (${String(code)}): ${this.stderrTail.join('\n')}`))
+        this.pending.clear()
+        resolve(code)
+      })
+    })
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      let msg: { id?: number, ok?: boolean, result?: unknown, error?: { code?: string, message?: string }, event?: string }
+      try {
+        msg = JSON.parse(line) as typeof msg
+      } catch {
+        return
+      }
+      if (msg.event === 'ready') started()
+      if (msg.id === undefined) return
+      const waiter = this.pending.get(msg.id)
+      this.pending.delete(msg.id)
+      if (msg.ok === true) waiter?.resolve(msg.result)
+      else waiter?.reject(Object.assign(new Error(`${this.name}: ${msg.error?.message ?? 'failed'}`), { code: msg.error?.code }))
+    })
+    createInterface({ input: this.child.stderr! }).on('line', (line) => {
+      this.stderrTail.push(line)
+      if (this.stderrTail.length > 50) this.stderrTail.shift()
+    })
+  }
+
+  /** Sends a command and waits for its answer (the process's own waits have their own timeouts). */
+  async request<T = unknown> (cmd: string, args: Record<string, unknown> = {}): Promise<T> {
+    if (this.exited) throw new Error(`${this.name} has exited`)
+    const id = this.nextId++
+    const answer = new Promise<unknown>((resolve, reject) => { this.pending.set(id, { resolve, reject }) })
+    this.child.stdin!.write(JSON.stringify({ id, cmd, ...args }) + '\n')
+    return await answer as T
+  }
+
+  /** Asks it to stop, and kills it (by PID) if it has not within 10 s. */
+  async stop (): Promise<void> {
+    if (this.exited) return
+    this.child.stdin!.end()
+    const timer = setTimeout(() => { this.child.kill('SIGKILL') }, 10_000)
+    await this.exit
+    clearTimeout(timer)
+  }
+}
