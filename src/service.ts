@@ -429,11 +429,14 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
       }
       return owner
     }
-    for (const { origin, entry } of changes.removed) {
+    // Nobody listening (the usual case for a Gateway): a snapshot of thousands of entries costs no events.
+    const removed = this.listenerCount('session:remove') > 0 ? changes.removed : []
+    const added = this.listenerCount('session:add') > 0 ? changes.added : []
+    for (const { origin, entry } of removed) {
       const owner = ownerOf(origin)
       this.safeDispatchEvent('session:remove', { detail: { ...entry, owner, qualifiedKey: qualifiedKeyOf(owner.name, entry.sessionKey) } })
     }
-    for (const { origin, entry } of changes.added) {
+    for (const { origin, entry } of added) {
       const state = this.sync.registry.get(origin) as OriginState
       this.safeDispatchEvent('session:add', { detail: { ...entry, owner: ownerOf(origin), qualifiedKey: qualify(state, entry.sessionKey) } })
     }
