@@ -120,6 +120,13 @@ const LOOPBACK_AND_PRIVATE = [
   '/ip4/127.0.0.0/ipcidr/8', '/ip4/10.0.0.0/ipcidr/8', '/ip4/172.16.0.0/ipcidr/12', '/ip4/192.168.0.0/ipcidr/16', '/ip6/::1/ipcidr/128'
 ]
 
+/**
+ * Streams are long-lived and opened in bursts right after a dial. A paused stream (its reader is
+ * behind) still receives what its window allows, into a read buffer that resets the stream past
+ * 4 MiB: yamux's window may grow to 16 MiB by default, so keep it well below that buffer.
+ */
+export const MUXER_OPTIONS = { maxEarlyStreams: 64, streamOptions: { maxStreamWindowSize: 2 * 1024 * 1024 } }
+
 /** Builds and starts a mesh node. */
 export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
   const privateKey = await loadIdentity(options.dataDir)
@@ -135,8 +142,7 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
     addresses: { listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    // Streams are long-lived and opened in bursts right after a dial.
-    streamMuxers: [yamux({ maxEarlyStreams: 64 })],
+    streamMuxers: [yamux(MUXER_OPTIONS)],
     connectionManager: {
       // libp2p resets more than 5 new connections per second from one host; co-located
       // Gateways all come from 127.0.0.1 and LAN peers from a handful of hosts.

@@ -30,6 +30,8 @@ const NEIGHBORS_DELAY_MS = 50
 const NEWS_DELAY_MS = 50
 /** More neighbors than this in one `links` frame is a malformed frame. */
 const MAX_NEIGHBORS = 100_000
+/** `wantFrom`: a request for that origin is already under way. */
+const SKIP = Symbol('skip')
 
 export interface RegistrySyncInit {
   self: PeerId
@@ -75,6 +77,15 @@ interface PeerLink {
   controller: AbortController
 }
 
+/** A request for an origin's records that is under way. */
+interface Want {
+  /** When we asked, or last received one of the records: silence past WANT_TIMEOUT_MS means ask again. */
+  at: number
+  /** The newest version of the origin any peer has shown us, and that peer: where to ask again. */
+  upTo: [number, number]
+  source: string
+}
+
 export interface SyncCounters {
   deltasApplied: number
   deltasRejected: number
@@ -87,8 +98,8 @@ export class RegistrySync {
   readonly counters: SyncCounters = { deltasApplied: 0, deltasRejected: 0, recordsRedundant: 0 }
   private readonly init: RegistrySyncInit
   private readonly links = new Map<string, PeerLink>()
-  /** Origin → the peer we asked for its records, and when: one source per origin at a time. */
-  private readonly wanted = new Map<string, { peer: string, at: number }>()
+  /** Origins whose records we asked for: one request per origin under way at a time. */
+  private readonly wanted = new Map<string, Want>()
   private readonly timers: Array<ReturnType<typeof setInterval>> = []
   private flushTimer?: ReturnType<typeof setTimeout>
   private neighborsTimer?: ReturnType<typeof setTimeout>
@@ -384,7 +395,7 @@ export class RegistrySync {
     switch (outcome.status) {
       case 'applied':
         this.counters.deltasApplied++
-        this.wanted.delete(signed.record.origin)
+        this.noteProgress(signed.record.origin)
         if ((signed.record.origin === link.id || this.isConnected(signed.record.origin)) && this.registry.setReachable(signed.record.origin, true, Date.now())) {
           this.init.onReachability(signed.record.origin)
         }
@@ -396,10 +407,10 @@ export class RegistrySync {
         // Peers hear of a snapshot once it is whole.
         break
       case 'gap': {
-        // We missed something of this origin: ask this peer for it, from where we are.
-        const ours = this.registry.get(signed.record.origin)
-        this.wanted.set(signed.record.origin, { peer: link.id, at: Date.now() })
-        void this.sendJson(link, { t: 'want', w: { [signed.record.origin]: ours === undefined ? null : [ours.incarnation, ours.seq] } })
+        // We missed something of this origin: ask this peer for it, from where we are (unless already asked).
+        const { origin, incarnation, seq } = signed.record
+        const from = this.wantFrom(link, origin, [incarnation, seq], Date.now())
+        if (from !== SKIP) void this.sendJson(link, { t: 'want', w: { [origin]: from } })
         break
       }
       case 'stale':
@@ -411,8 +422,9 @@ export class RegistrySync {
   /**
    * Asks `link` for what its digest shows we lack: pull, so that a joiner
    * connected to five peers receives each origin once, not five times. An origin
-   * we are connected to is asked itself (on its own hello); otherwise one peer
-   * per origin at a time, another only if that one has not answered in time.
+   * we are connected to is asked itself (on its own hello); otherwise one
+   * request per origin at a time, asked again (of the peer that showed the
+   * newest version) only if its records stop coming for WANT_TIMEOUT_MS.
    */
   private requestMissing (link: PeerLink, theirs: Digest, isReply: boolean): void {
     const now = Date.now()
@@ -421,11 +433,9 @@ export class RegistrySync {
     for (const [origin, version] of Object.entries(theirs)) {
       if (origin === this.selfId || !this.registry.isBehind(origin, version)) continue
       if (origin !== link.id && this.isConnected(origin)) continue
-      const asked = this.wanted.get(origin)
-      if (asked !== undefined && asked.peer !== link.id && now - asked.at < WANT_TIMEOUT_MS) continue
-      this.wanted.set(origin, { peer: link.id, at: now })
-      const ours = this.registry.get(origin)
-      want[origin] = ours === undefined ? null : [ours.incarnation, ours.seq]
+      const from = this.wantFrom(link, origin, version, now)
+      if (from === SKIP) continue
+      want[origin] = from
       wanting = true
     }
     if (wanting) void this.sendJson(link, { t: 'want', w: want })
@@ -436,6 +446,45 @@ export class RegistrySync {
         void this.sendJson(link, { t: 'digest', d: this.registry.digest(), r: true })
         return
       }
+    }
+  }
+
+  /**
+   * Records that `link` holds `origin` at `version`, and decides whether to ask it now:
+   * returns where to ask from (our version, or null for everything), or SKIP while an
+   * earlier request for that origin is still delivering.
+   */
+  private wantFrom (link: PeerLink, origin: string, version: [number, number], now: number): [number, number] | null | typeof SKIP {
+    const asked = this.wanted.get(origin)
+    if (asked !== undefined && now - asked.at < WANT_TIMEOUT_MS) {
+      if (isNewer(version, asked.upTo)) {
+        asked.upTo = version
+        asked.source = link.id
+      }
+      return SKIP
+    }
+    this.wanted.set(origin, { at: now, upTo: version, source: link.id })
+    const ours = this.registry.get(origin)
+    return ours === undefined ? null : [ours.incarnation, ours.seq]
+  }
+
+  /** A record of `origin` was applied: the request for it is alive, or done once we hold what was shown. */
+  private noteProgress (origin: string): void {
+    const asked = this.wanted.get(origin)
+    if (asked === undefined) return
+    if (this.registry.isBehind(origin, asked.upTo)) asked.at = Date.now()
+    else this.wanted.delete(origin)
+  }
+
+  /** Requests whose records stopped coming: ask the peer that showed the newest version again. */
+  private retryWants (now: number): void {
+    for (const [origin, asked] of [...this.wanted]) {
+      if (now - asked.at < WANT_TIMEOUT_MS) continue
+      this.wanted.delete(origin)
+      const link = this.links.get(asked.source)
+      if (link === undefined || !link.joined || !this.registry.isBehind(origin, asked.upTo)) continue
+      const from = this.wantFrom(link, origin, asked.upTo, now)
+      if (from !== SKIP) void this.sendJson(link, { t: 'want', w: { [origin]: from } })
     }
   }
 
@@ -469,6 +518,7 @@ export class RegistrySync {
     if (stalled > this.livenessCheckMs) {
       for (const link of this.links.values()) link.lastHeard = Math.min(now, link.lastHeard + stalled)
     }
+    this.retryWants(now)
     for (const link of [...this.links.values()]) {
       if (now - link.lastHeard > this.init.peerSilenceMs) {
         this.init.log('peer %s silent for %d ms, hanging up', link.id, now - link.lastHeard)
@@ -622,6 +672,10 @@ function parseWants (w: JsonObject): Record<string, [number, number] | undefined
     out[origin] = [value[0] as number, value[1] as number]
   }
   return out
+}
+
+function isNewer (a: [number, number], b: [number, number]): boolean {
+  return a[0] > b[0] || (a[0] === b[0] && a[1] > b[1])
 }
 
 function parseNeighbors (p: unknown): Set<string> {

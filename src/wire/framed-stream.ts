@@ -39,7 +39,9 @@ export class FramedStream {
     this.decoder = new LengthPrefixedDecoder({ maxDataLength: maxFrameBytes, maxBufferSize: 2 * maxFrameBytes + 64 * 1024 })
     stream.addEventListener('message', (evt) => {
       try {
-        for (const frame of this.decoder.decode(evt.data)) this.frames.push(frame.subarray())
+        for (const piece of pieces(evt.data, maxFrameBytes)) {
+          for (const frame of this.decoder.decode(piece)) this.frames.push(frame.subarray())
+        }
       } catch (err) {
         // An oversized or malformed length prefix: nothing after it can be trusted.
         const error = new MeshError('TOO_LARGE', `frame rejected: ${(err as Error).message}`, { cause: err })
@@ -49,7 +51,13 @@ export class FramedStream {
       }
       if (!this.paused && this.frames.length >= HIGH_WATER_FRAMES) {
         this.paused = true
-        stream.pause()
+        // Not from inside this handler: it may be running within `stream.resume()`, which hands over
+        // what arrived while paused and only then reopens the muxer window, undoing a pause made
+        // here. The stream would keep buffering with its window open until libp2p reset it (4 MiB).
+        queueMicrotask(() => {
+          if (!this.paused || stream.readStatus !== 'readable') return
+          stream.pause()
+        })
       }
       this.wake?.()
     })
@@ -69,7 +77,7 @@ export class FramedStream {
       if (frame !== undefined) {
         if (this.paused && this.frames.length <= LOW_WATER_FRAMES) {
           this.paused = false
-          this.stream.resume()
+          if (this.stream.readStatus === 'paused') this.stream.resume()
         }
         return frame
       }
@@ -120,6 +128,23 @@ export class FramedStream {
   private fail (err: Error): void {
     this.failure ??= err
     this.wake?.()
+  }
+}
+
+type Chunk = Parameters<LengthPrefixedDecoder['decode']>[0]
+
+/**
+ * `data` in pieces of at most `size` bytes. The decoder refuses any chunk larger than its
+ * buffer limit, whatever it holds, and what a stream buffered while paused arrives as one chunk.
+ */
+function * pieces (data: Chunk, size: number): Generator<Chunk> {
+  if (data.byteLength <= size) {
+    yield data
+    return
+  }
+  for (let at = 0; at < data.byteLength; at += size) {
+    const end = Math.min(at + size, data.byteLength)
+    yield data instanceof Uint8Array ? data.subarray(at, end) : data.sublist(at, end)
   }
 }
 

@@ -13,6 +13,8 @@ export interface TestNodeOptions {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   services?: Record<string, (components: any) => unknown>
   listen?: string[]
+  /** yamux options (default: yamux's own). */
+  muxer?: Parameters<typeof yamux>[0]
 }
 
 export async function createTestNode (options: TestNodeOptions = {}): Promise<Libp2p<Record<string, unknown>>> {
@@ -20,7 +22,7 @@ export async function createTestNode (options: TestNodeOptions = {}): Promise<Li
     addresses: { listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux(options.muxer)],
     ...(options.protector != null ? { connectionProtector: options.protector } : {}),
     ...(options.gater != null ? { connectionGater: options.gater } : {}),
     connectionManager: { allow: ['/ip4/127.0.0.0/ipcidr/8'] },
