@@ -437,8 +437,8 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
       this.safeDispatchEvent('session:remove', { detail: { ...entry, owner, qualifiedKey: qualifiedKeyOf(owner.name, entry.sessionKey) } })
     }
     for (const { origin, entry } of added) {
-      const state = this.sync.registry.get(origin) as OriginState
-      this.safeDispatchEvent('session:add', { detail: { ...entry, owner: ownerOf(origin), qualifiedKey: qualify(state, entry.sessionKey) } })
+      const owner = ownerOf(origin)
+      this.safeDispatchEvent('session:add', { detail: { ...entry, owner, qualifiedKey: qualifiedKeyOf(owner.name, entry.sessionKey) } })
     }
   }
 }

@@ -652,7 +652,7 @@ export class RegistrySync {
 function noteHolds (link: PeerLink, digest: Digest): Digest {
   for (const [origin, version] of Object.entries(digest)) {
     const held = link.holds.get(origin)
-    if (held === undefined || version[0] > held[0] || (version[0] === held[0] && version[1] > held[1])) link.holds.set(origin, version)
+    if (held === undefined || isNewer(version, held)) link.holds.set(origin, version)
   }
   return digest
 }

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { RemoteError } from './gateway.ts'
 
 const script = fileURLToPath(new URL('../fixtures/gateway-process.ts', import.meta.url))
 
@@ -37,7 +38,7 @@ export class LoopbackGateway {
       })
     })
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
-      let msg: { id?: number, ok?: boolean, result?: unknown, error?: { code?: string, message?: string }, event?: string }
+      let msg: { id?: number, ok?: boolean, result?: unknown, error?: { name?: string, code?: string, message?: string }, event?: string }
       try {
         msg = JSON.parse(line) as typeof msg
       } catch {
@@ -48,7 +49,7 @@ export class LoopbackGateway {
       const waiter = this.pending.get(msg.id)
       this.pending.delete(msg.id)
       if (msg.ok === true) waiter?.resolve(msg.result)
-      else waiter?.reject(Object.assign(new Error(`${this.name}: ${msg.error?.message ?? 'failed'}`), { code: msg.error?.code }))
+      else waiter?.reject(new RemoteError({ ...msg.error, message: `${this.name}: ${msg.error?.message ?? 'failed'}` }))
     })
     createInterface({ input: this.child.stderr! }).on('line', (line) => {
       this.stderrTail.push(line)
