@@ -9,7 +9,7 @@ import { chmod, mkdtemp, rm, stat } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { clawmesh, start, type Running } from './helpers.ts'
+import { asNobody, clawmesh, start, type Running } from './helpers.ts'
 
 const RUN_FLAGS = ['--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--json']
 
@@ -166,8 +166,8 @@ describe('control socket', () => {
       // Open the folders, so only the socket's own mode stands between another user and the node.
       await chmod(stateDir, 0o755)
       await chmod(join(stateDir, 'run'), 0o755)
-      const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all']
-      const r = await clawmesh(['status', '--json', '--state-dir', stateDir, '--node', 'solo'], { prefix: asNobody })
+      const nobody = await asNobody()
+      const r = await clawmesh(['status', '--json', '--state-dir', stateDir, '--node', 'solo'], nobody).finally(nobody.cleanup)
       assert.equal(r.code, 3, `stdout: ${r.stdout}\nstderr: ${r.stderr}`)
       const error = (JSON.parse(r.stdout) as { error: { code: string, reason: string } }).error
       assert.equal(error.reason, 'permission')

@@ -1,5 +1,8 @@
 /** Run the `clawmesh` command as a user would: a real process, output read line by line. */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const BIN = fileURLToPath(new URL('../../bin/clawmesh.js', import.meta.url))
@@ -11,11 +14,34 @@ export interface Finished {
   stderr: string
 }
 
+/**
+ * A command prefix that runs `node bin/clawmesh.js` as user `nobody`, for tests of who may reach what.
+ * The checkout and the Node binary may live in folders other users cannot traverse (CI clones into a
+ * private temporary folder; Node 24 sits in root's cache), so both are bind-mounted, in a private mount
+ * namespace that vanishes with the process, onto a fresh folder anyone can traverse. Needs root.
+ */
+export async function asNobody (): Promise<{ prefix: string[], node: string, bin: string, cleanup: () => Promise<void> }> {
+  const root = await mkdtemp(join(tmpdir(), 'clawmesh-nobody-'))
+  await chmod(root, 0o755)
+  await Promise.all([mkdir(join(root, 'node')), mkdir(join(root, 'repo'))])
+  const nodePrefix = dirname(dirname(process.execPath))
+  const repo = dirname(dirname(BIN))
+  const script = 'mount --bind "$1" "$3/node" && mount --bind "$2" "$3/repo" && shift 3 && exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$@"'
+  return {
+    prefix: ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', nodePrefix, repo, root],
+    node: join(root, 'node', relative(nodePrefix, process.execPath)),
+    bin: join(root, 'repo', relative(repo, BIN)),
+    cleanup: async () => { await rm(root, { recursive: true, force: true }) }
+  }
+}
+
 /** Runs `clawmesh <args>` to completion (bounded by `deadlineMs`). */
-export async function clawmesh (args: string[], options: { env?: NodeJS.ProcessEnv, deadlineMs?: number, prefix?: string[] } = {}): Promise<Finished> {
+export async function clawmesh (args: string[], options: { env?: NodeJS.ProcessEnv, deadlineMs?: number, prefix?: string[], node?: string, bin?: string } = {}): Promise<Finished> {
   const prefix = options.prefix ?? []
-  const command = prefix.length > 0 ? prefix[0] as string : process.execPath
-  const argv = prefix.length > 0 ? [...prefix.slice(1), process.execPath, BIN, ...args] : [BIN, ...args]
+  const node = options.node ?? process.execPath
+  const bin = options.bin ?? BIN
+  const command = prefix.length > 0 ? prefix[0] as string : node
+  const argv = prefix.length > 0 ? [...prefix.slice(1), node, bin, ...args] : [bin, ...args]
   const child = spawn(command, argv, { env: { ...process.env, NO_COLOR: '1', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
