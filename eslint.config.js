@@ -38,5 +38,11 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: { ...globals.node } },
     rules: { ...tseslint.configs.disableTypeChecked.rules, 'no-console': 'off' }
+  },
+  {
+    // The live page's script runs in the browser (type-checked by web/tsconfig.json).
+    files: ['web/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: { 'no-console': 'error' }
   }
 )

@@ -9,7 +9,7 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { Registry } from 'prom-client'
 import { loadIdentity, nextIncarnation } from './identity.ts'
 import { meshNetwork, type MeshNetworkServices } from './network.ts'
-import { startMetrics, type MeshMetrics, type MetricsInit } from './metrics.ts'
+import { startObservability, type Observability, type ObserveOptions } from './observe/index.ts'
 import { clawmesh, type MeshService } from './service.ts'
 import type {
   DeliverHandler, MeshEvents, MeshOptions, MeshStatus, PeerStatus, Resolution, ResolveOptions, SendOptions, SendResult,
@@ -40,7 +40,7 @@ export class Mesh {
   readonly libp2p: Libp2p<MeshNodeServices>
   private readonly service: MeshService
   private readonly facts: MeshFacts
-  private metrics?: { server: MeshMetrics, port: number }
+  private observability?: Observability
   private stopped?: Promise<void>
 
   constructor (node: Libp2p<MeshNodeServices>, facts: MeshFacts) {
@@ -49,10 +49,9 @@ export class Mesh {
     this.facts = facts
   }
 
-  /** @internal Serves `/metrics`; called by `createMesh`. */
-  async startMetrics (init: MetricsInit): Promise<void> {
-    const started = await startMetrics(this, init)
-    this.metrics = { server: started.metrics, port: started.port }
+  /** @internal Serves `/metrics` and the live page; called by `createMesh`. */
+  async startObservability (options: ObserveOptions, registry: Registry): Promise<void> {
+    this.observability = await startObservability(this, options, registry)
   }
 
   /** This node's peer ID. */
@@ -89,7 +88,7 @@ export class Mesh {
       ...this.service.status(),
       meshId: this.facts.meshId,
       discovery: { ...this.facts.discovery },
-      ...(this.metrics !== undefined ? { metricsPort: this.metrics.port } : {})
+      ...(this.observability !== undefined ? { metricsPort: this.observability.port } : {})
     }
   }
 
@@ -109,7 +108,7 @@ export class Mesh {
   /** Says goodbye to peers (their sends to us fail fast), then stops the node. Idempotent. */
   async stop (): Promise<void> {
     this.stopped ??= (async () => {
-      await this.metrics?.server.stop()
+      await this.observability?.stop()
       await this.libp2p.stop()
     })()
     await this.stopped
@@ -163,7 +162,7 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
   const mesh = new Mesh(node, { meshId: net.secret.meshId, discovery: net.enabled })
   if (options.metrics !== undefined && registry !== undefined) {
     try {
-      await mesh.startMetrics({ ...options.metrics, registry })
+      await mesh.startObservability(options.metrics, registry)
     } catch (err) {
       await node.stop()
       throw err

@@ -1,34 +1,34 @@
 /**
- * Prometheus metrics of a running mesh node, served over HTTP (`/metrics`).
+ * Prometheus metrics of a running mesh node (served by `./observe/server.ts`).
  *
  * Built only on the public `Mesh` API (status, peers, events), so it works on
  * any mesh; every send's latency and outcome comes from the `send:done` event.
  * `createMesh({ metrics })` also hands the same registry to libp2p
  * (`@libp2p/prometheus-metrics`), so libp2p's own metrics are served alongside.
  */
-import { createServer, type Server } from 'node:http'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { Mesh } from './mesh.ts'
-import type { MeshEvents } from './types.ts'
+import type { MeshEvents, MeshStatus, PeerStatus } from './types.ts'
 
 export interface MetricsInit {
-  /** TCP port; 0 picks a free one. */
-  port: number
-  /** @default '127.0.0.1' (metrics are not for the whole network unless asked) */
-  host?: string
   /** Also export Node.js process metrics (CPU, memory, event loop). @default true */
   processMetrics?: boolean
   /** The prom-client registry to fill (e.g. one shared with libp2p). @default a new one */
   registry?: Registry
 }
 
-type ObservedMesh = Pick<Mesh, 'status' | 'peers' | 'addEventListener' | 'removeEventListener'>
+type MetricEvents = 'peer:rejected' | 'send:done'
+
+/** What the metrics read of a mesh (a `Mesh` from `createMesh` has it all). */
+export interface MeteredMesh {
+  status: () => MeshStatus
+  peers: () => PeerStatus[]
+  addEventListener: <K extends MetricEvents>(type: K, listener: (event: MeshEvents[K]) => void) => void
+  removeEventListener: <K extends MetricEvents>(type: K, listener: (event: MeshEvents[K]) => void) => void
+}
 
 export class MeshMetrics {
   readonly registry: Registry
-  private server?: Server
-  private readonly mesh: ObservedMesh
-  private readonly init: MetricsInit
+  private readonly mesh: MeteredMesh
   private readonly sendDuration: Histogram<'outcome'>
   private readonly sends: Counter<'outcome'>
   private readonly rejected: Counter
@@ -38,13 +38,12 @@ export class MeshMetrics {
     this.sendDuration.observe({ outcome: event.detail.outcome }, event.detail.durationMs / 1000)
   }
 
-  constructor (mesh: ObservedMesh, init: MetricsInit) {
+  constructor (mesh: MeteredMesh, init: MetricsInit = {}) {
     this.mesh = mesh
-    this.init = init
     this.registry = init.registry ?? new Registry()
     const registers = [this.registry]
     if (init.processMetrics !== false) collectDefaultMetrics({ register: this.registry })
-    const status = (): ReturnType<Mesh['status']> => mesh.status()
+    const status = (): MeshStatus => mesh.status()
     new Gauge({ name: 'clawmesh_peers', help: 'Connected mesh peers', registers, collect () { this.set(status().peers) } })
     new Gauge({ name: 'clawmesh_gateways', help: 'Gateways (origins) in the registry, this one included', registers, collect () { this.set(status().gateways) } })
     new Gauge({
@@ -104,43 +103,14 @@ export class MeshMetrics {
     })
   }
 
-  /** Serves `/metrics` on `host:port`. Resolves with the bound port. */
-  async start (): Promise<number> {
+  /** Starts counting sends and refusals (the gauges read the mesh when scraped). */
+  start (): void {
     this.mesh.addEventListener('peer:rejected', this.onRejected)
     this.mesh.addEventListener('send:done', this.onSendDone)
-    const server = createServer((req, res) => {
-      if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
-        res.writeHead(404).end('see /metrics\n')
-        return
-      }
-      this.registry.metrics().then(
-        text => { res.writeHead(200, { 'content-type': this.registry.contentType }).end(text) },
-        (err: unknown) => { res.writeHead(500).end(String(err)) }
-      )
-    })
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(this.init.port, this.init.host ?? '127.0.0.1', () => { server.off('error', reject); resolve() })
-    })
-    this.server = server
-    const address = server.address()
-    return typeof address === 'object' && address !== null ? address.port : this.init.port
   }
 
-  async stop (): Promise<void> {
+  stop (): void {
     this.mesh.removeEventListener('peer:rejected', this.onRejected)
     this.mesh.removeEventListener('send:done', this.onSendDone)
-    const server = this.server
-    this.server = undefined
-    if (server === undefined) return
-    server.closeAllConnections()
-    await new Promise<void>(resolve => { server.close(() => { resolve() }) })
   }
-}
-
-/** Starts a metrics server for `mesh` (see {@link MeshMetrics}). */
-export async function startMetrics (mesh: ObservedMesh, init: MetricsInit): Promise<{ metrics: MeshMetrics, port: number }> {
-  const metrics = new MeshMetrics(mesh, init)
-  const port = await metrics.start()
-  return { metrics, port }
 }

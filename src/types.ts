@@ -265,10 +265,12 @@ export interface MeshOptions extends MeshServiceInit {
   /** Peer IDs allowed to connect, on top of the secret. @default every holder of the secret */
   allow?: string[]
   /**
-   * Serve Prometheus metrics (clawmesh's and libp2p's own) on `http://<host>:<port>/metrics`.
-   * `port: 0` picks a free port (see `status().metricsPort`). @default off
+   * Serve Prometheus metrics (clawmesh's and libp2p's own) on `http://<host>:<port>/metrics`,
+   * and beside them a read-only live page of the mesh (`/`) with its JSON (`/mesh.json`).
+   * `port: 0` picks a free port (see `status().metricsPort`); `host` defaults to `127.0.0.1`;
+   * `page` defaults to true on a loopback host only (the page shows session keys). @default off
    */
-  metrics?: { port: number, host?: string, processMetrics?: boolean }
+  metrics?: { port: number, host?: string, processMetrics?: boolean, page?: boolean }
 }
 
 /** How peers are found. */

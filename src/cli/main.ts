@@ -2,14 +2,16 @@
  * The `clawmesh` command. The only code of clawmesh that writes to the console.
  *
  *   clawmesh run --name hq --gateway-port 18789 --session agent:main:main
- *   clawmesh status | peers | sessions | resolve TARGET | send TARGET MESSAGE | secret
+ *   clawmesh status | peers | sessions | resolve TARGET | send TARGET MESSAGE | secret | top
  *   clawmesh demo
+ *   clawmesh completion bash|zsh|fish|powershell
  *
  * `run` and `demo` start mesh nodes; every other command talks to a running
  * node through its control socket (`<stateDir>/run/<name>.sock`).
  * Exit codes: see `EXIT` and `MESH_EXIT_CODES` in ./output.ts and docs/operations.md.
  */
 import { readFileSync } from 'node:fs'
+import tab from '@bomb.sh/tab/commander'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { connectToNode, type ControlClient } from '../control/client.ts'
 import type { SecretResult } from '../control/protocol.ts'
@@ -17,6 +19,8 @@ import { exportSecret, formatSecret, generateSecret, parseSecret, resolveSecret,
 import { EXIT, MESH_EXIT_CODES, paint, printJson, reportError } from './output.ts'
 import { formatPeers, formatResolution, formatSendResult, formatSessions, formatStatus } from './views.ts'
 import type { RunOptions } from './run.ts'
+import type { TopOptions } from './top.ts'
+import { completeNodeNames } from './completion.ts'
 
 /** The package version (src/cli and dist/cli are both two levels below package.json). */
 function version (): string {
@@ -217,6 +221,17 @@ export function buildProgram (): Command {
       else printSecret(result)
     })
 
+  clientCommand(program, 'top', 'the mesh live: Gateways, links, RTT, sessions, send rates and errors (q quits)')
+    .addOption(new Option('--interval <seconds>', 'time between frames').argParser(seconds).default(1))
+    .option('--once', 'print one frame and exit')
+    .addHelpText('after', '\nOn a terminal it redraws in place; piped, it prints a frame per interval; --json prints one snapshot per line.')
+    .action(async (opts: ClientOptions & TopOptions) => {
+      await withNode(opts, async c => {
+        const { runTop } = await import('./top.ts')
+        await runTop(c, opts)
+      })
+    })
+
   program.command('demo')
     .description('two Gateways in one process walk through the original problem (nothing to set up)')
     .addOption(new Option('--mdns', 'find each other by multicast DNS instead of the same-host rendezvous folder').default(false))
@@ -230,6 +245,13 @@ export function buildProgram (): Command {
       }
     })
 
+  // `clawmesh completion bash|zsh|fish|powershell` prints a script that asks `clawmesh complete -- …` at each Tab.
+  const completion = tab(program, { completionCommandName: 'completion' })
+  program.commands.find(c => c.name() === 'completion')?.description('print a shell completion script: source <(clawmesh completion bash)')
+  for (const command of completion.commands.values()) {
+    const node = command.options.get('node')
+    if (node !== undefined) node.handler = complete => { for (const name of completeNodeNames()) complete(name, 'running node') }
+  }
   return program
 }
 

@@ -61,9 +61,28 @@ export interface Column<T> {
   align?: 'left' | 'right'
 }
 
-/** An aligned table with a dim header; the last column is not padded. */
+/**
+ * Control characters (C0, DEL, C1) and bidirectional overrides, which a terminal would
+ * obey rather than show: colours, cursor moves, a cleared screen, a changed window
+ * title, text that reads backwards.
+ */
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+
+/**
+ * Text another Gateway chose (a name, a key, a label), made safe to print: every
+ * character a terminal would act on is shown as an escape (`\x1b`) instead.
+ */
+export function printable (text: string): string {
+  return text.replace(UNPRINTABLE, c => {
+    const code = c.charCodeAt(0)
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`
+  })
+}
+
+/** An aligned table with a dim header; the last column is not padded. Cells are printed as text ({@link printable}). */
 export function table<T> (rows: T[], columns: Array<Column<T>>, stream: NodeJS.WriteStream = process.stdout): string {
-  const cells = rows.map(row => columns.map(c => c.value(row)))
+  const cells = rows.map(row => columns.map(c => printable(c.value(row))))
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map(r => (r[i] ?? '').length)))
   const pad = (text: string, i: number, align: 'left' | 'right' = 'left'): string => {
     if (i === columns.length - 1 && align === 'left') return text

@@ -9,6 +9,8 @@ import { createMesh, type Mesh } from '../mesh.ts'
 import { MeshError } from '../errors.ts'
 import { startControlServer, type ControlServer } from '../control/server.ts'
 import { controlSocketPath, safeName } from '../control/protocol.ts'
+import { MeshObserver } from '../observe/snapshot.ts'
+import { isLoopbackHost } from '../observe/server.ts'
 import { exportSecret, formatSecret, resolveSecret, resolveStateDir, shareInstructions } from '../security/secret.ts'
 import type { MeshEvents } from '../types.ts'
 import { duration, paint } from './output.ts'
@@ -80,11 +82,15 @@ export async function runNode (opts: RunOptions): Promise<void> {
 
   let control: ControlServer | undefined
   const metricsPort = mesh.status().metricsPort
+  // What `clawmesh top` draws, asked for over the control socket.
+  const observer = new MeshObserver(mesh)
+  observer.start()
   try {
     control = await startControlServer({
       mesh,
       path: controlSocketPath(stateDir, name),
       info: { name, meshId: secret.meshId, stateDir },
+      snapshot: () => observer.snapshot(),
       secret: () => ({
         meshId: secret.meshId,
         hex: exportSecret(secret),
@@ -99,23 +105,29 @@ export async function runNode (opts: RunOptions): Promise<void> {
     }
   } catch (err) {
     await control?.stop()
+    observer.stop()
     await mesh.stop()
     throw err
   }
 
   const status = mesh.status()
+  const metricsHost = opts.metricsHost ?? '127.0.0.1'
+  // createMesh serves the page beside the metrics on a loopback address only.
+  const page = metricsPort !== undefined && isLoopbackHost(metricsHost) ? `http://${metricsHost}:${metricsPort}/` : undefined
   log('ready', {
     name, peerId: mesh.peerId, addresses: status.addresses, socket: control.path, meshId: secret.meshId, stateDir,
     secretSource: secret.source, discovery: { mdns: opts.mdns, local: opts.local, bootstrap: opts.peer.length },
     sessions: sessions.map(s => ({ sessionKey: s.key, sessionId: s.sessionId })),
-    ...(metricsPort !== undefined ? { metrics: `http://${opts.metricsHost ?? '127.0.0.1'}:${metricsPort}/metrics` } : {})
+    ...(metricsPort !== undefined ? { metrics: `http://${metricsHost}:${metricsPort}/metrics` } : {}),
+    ...(page !== undefined ? { page } : {})
   }, [
     `${paint('bold', name)} is up: ${mesh.peerId}`,
     ...status.addresses.map(a => `  listening ${a}`),
     `  mesh ${secret.meshId} (secret ${secret.source === 'file-created' ? 'created in' : 'from'} ${secret.path ?? secret.source})`,
     `  discovery: mdns ${opts.mdns ? 'on' : 'off'}, local ${opts.local ? 'on' : 'off'}, ${opts.peer.length} bootstrap peer(s)`,
     `  control socket ${control.path}`,
-    ...(metricsPort !== undefined ? [`  metrics http://${opts.metricsHost ?? '127.0.0.1'}:${metricsPort}/metrics`] : []),
+    ...(metricsPort !== undefined ? [`  metrics http://${metricsHost}:${metricsPort}/metrics`] : []),
+    ...(page !== undefined ? [`  live page ${page}`] : []),
     ...sessions.map(s => `  session ${s.key} ${s.sessionId}`),
     '  Ctrl-C to stop'
   ].join('\n'))
@@ -157,7 +169,8 @@ export async function runNode (opts: RunOptions): Promise<void> {
       void (async () => {
         try {
           await control?.stop()
-                await mesh.stop()
+          observer.stop()
+          await mesh.stop()
         } finally {
           log('stopped', {}, 'stopped')
           process.off('SIGINT', stop)

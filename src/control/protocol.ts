@@ -21,6 +21,7 @@
 import { join } from 'node:path'
 import type { MeshErrorCode } from '../errors.ts'
 import type { MeshStatus, PeerStatus, Resolution, SendResult, SessionEntry } from '../types.ts'
+import type { MeshSnapshot } from '../observe/snapshot.ts'
 
 /** Control protocol version, reported by `hello`. */
 export const CONTROL_PROTOCOL_VERSION = 1
@@ -95,11 +96,13 @@ export interface ControlMethods {
   resolve: { params: ResolveParams, result: Resolution }
   send: { params: SendParams, result: SendResult }
   secret: { params: Record<string, never>, result: SecretResult }
+  /** The live views' picture of the mesh (what `clawmesh top` draws). */
+  observe: { params: Record<string, never>, result: MeshSnapshot }
 }
 
 export type ControlMethod = keyof ControlMethods
 
-export const CONTROL_METHODS: readonly ControlMethod[] = ['hello', 'status', 'peers', 'sessions', 'resolve', 'send', 'secret']
+export const CONTROL_METHODS: readonly ControlMethod[] = ['hello', 'status', 'peers', 'sessions', 'resolve', 'send', 'secret', 'observe']
 
 export interface ControlRequest {
   id: number | string

@@ -17,6 +17,7 @@ import {
   type ControlError, type ControlRequest, type ControlResponse, type NodeInfo, type SecretResult, type SendParams, type ResolveParams
 } from './protocol.ts'
 import type { Mesh } from '../mesh.ts'
+import type { MeshSnapshot } from '../observe/snapshot.ts'
 
 /** What the server needs of a mesh (a `Mesh` from `createMesh` has it all). */
 export type ControlledMesh = Pick<Mesh, 'status' | 'peers' | 'sessions' | 'resolve' | 'send'>
@@ -29,6 +30,8 @@ export interface ControlServerInit {
   info: Omit<NodeInfo, 'socket' | 'protocol' | 'pid'>
   /** Answers the `secret` method; without it, `secret` fails with `NOT_FOUND`. */
   secret?: () => SecretResult | Promise<SecretResult>
+  /** Answers the `observe` method (the live views); without it, `observe` fails with `NOT_FOUND`. */
+  snapshot?: () => MeshSnapshot
 }
 
 export class ControlServer {
@@ -170,6 +173,9 @@ export class ControlServer {
       case 'secret':
         if (this.init.secret === undefined) throw new MeshError('NOT_FOUND', 'this node does not share its secret over the control socket')
         return await this.init.secret()
+      case 'observe':
+        if (this.init.snapshot === undefined) throw new MeshError('NOT_FOUND', 'this node does not serve the live view over the control socket')
+        return this.init.snapshot()
       default:
         throw new MeshError('BAD_REQUEST', `unknown control method "${method}"`)
     }

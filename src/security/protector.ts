@@ -233,7 +233,12 @@ class VerifyingBox extends AbstractMultiaddrConnection {
  */
 export const XOR_CHUNK_BYTES = 16 * 1024
 
-export function xorInChunks (xor: xsalsa20.Xor, input: Uint8Array): Uint8Array {
+/** The part of an xsalsa20 cipher we use, declared here so the published types need no `@types/xsalsa20`. */
+export interface StreamXor {
+  update: (input: Uint8Array, output?: Uint8Array) => Uint8Array
+}
+
+export function xorInChunks (xor: StreamXor, input: Uint8Array): Uint8Array {
   if (input.byteLength <= XOR_CHUNK_BYTES) return xor.update(input)
   const output = new Uint8Array(input.byteLength)
   for (let offset = 0; offset < input.byteLength; offset += XOR_CHUNK_BYTES) {
