@@ -119,7 +119,7 @@ function crop (line: string, width: number): string {
       i += escape[0].length
       continue
     }
-    if (visible === width - 1) return out + '…\x1b[0m'
+    if (visible === width - 1) return out + (out.includes('\x1b[') ? '…\x1b[0m' : '…')
     out += line[i]
     visible++
     i++
