@@ -86,7 +86,7 @@ console.log(JSON.stringify({ ok: true, version: pkg.version, node: process.versi
 
 /** Type-checks against the shipped declarations: options, results, events, errors, the testing entry. */
 const CONSUMER_TS = `
-import { createMesh, MeshError, type Mesh, type MeshErrorCode, type MeshOptions, type SendResult, type SessionEntry } from 'clawmesh'
+import { createMesh, MeshError, type Mesh, type MeshErrorCode, type MeshOptions, type MeshSnapshot, type SendResult, type SessionEntry } from 'clawmesh'
 import { createTestMeshes, loopbackOptions, type TestNetwork } from 'clawmesh/testing'
 
 const options: MeshOptions = loopbackOptions({ name: 'hq', gatewayPort: 18789, metrics: { port: 0 } })
@@ -102,6 +102,9 @@ try {
 const sessions: SessionEntry[] = mesh.sessions()
 const names: string[] = sessions.map(s => s.owner.name)
 void names
+const view = await (await fetch('http://127.0.0.1:' + String(mesh.status().metricsPort) + '/mesh.json')).json() as MeshSnapshot
+const links: string[] = view.gateways.map(g => g.link)
+void links
 const net: TestNetwork = await createTestMeshes(2, { topology: 'chain' })
 await net.stop()
 await mesh.stop()
