@@ -157,7 +157,7 @@ describe('the packed package', { timeout: 300_000 }, () => {
       'dist/index.js', 'dist/index.d.ts', 'dist/testing.js', 'dist/testing.d.ts', 'dist/cli/main.js', 'web/index.html', 'web/app.js', 'web/app.css']) {
       assert.ok(files.includes(f), `${f} is in the package`)
     }
-    const unwanted = files.filter(f => /^(src|test|bench|examples|docs|scripts)\//.test(f) || /\.map$|\.tsbuildinfo$/.test(f) || (/\.[cm]?tsx?$/.test(f) && !/\.d\.ts$/.test(f)))
+    const unwanted = files.filter(f => /^(src|test|bench|examples|docs|scripts)\//.test(f) || /\.map$|\.tsbuildinfo$|tsconfig[^/]*\.json$/.test(f) || (/\.[cm]?tsx?$/.test(f) && !/\.d\.ts$/.test(f)))
     assert.deepEqual(unwanted, [])
   })
 
