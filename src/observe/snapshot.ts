@@ -58,7 +58,7 @@ export interface MeshSnapshot {
   incarnation: number
   /** This Gateway first, then the others by name. */
   gateways: GatewayView[]
-  /** Sessions by owner name and key, at most {@link MAX_SNAPSHOT_SESSIONS}. */
+  /** Sessions by owner name and key, at most 2000 (`MAX_SNAPSHOT_SESSIONS`). */
   sessions: SessionEntry[]
   /** Sessions in the registry; more than `sessions.length` when the list was cut. */
   sessionsTotal: number
