@@ -6,9 +6,12 @@
 // the compiled `dist/` (built by `npm pack` / `npm publish`, see "prepack").
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { requireNode } from './check-node.js'
 
 const source = new URL('../src/cli/main.ts', import.meta.url)
 const installed = fileURLToPath(import.meta.url).split(/[\\/]/).includes('node_modules') || !existsSync(source)
+// A Node too old for clawmesh gets one line on what to do, not a stack trace.
+requireNode(!installed)
 const { ignoreBrokenPipe, main } = await import(installed ? '../dist/cli/main.js' : source.href)
 
 ignoreBrokenPipe()
