@@ -172,13 +172,15 @@ export function buildProgram (): Command {
   clientCommand(program, 'send', 'send a message to a session anywhere in the mesh')
     .argument('<target>', 'gateway:<gw>:<key>, a session UUID, a bare key or a label')
     .argument('<message>', 'the message text')
-    .option('--wait', 'wait for the session\'s reply (default: return once the owner accepted it)')
+    .option('--no-wait', 'return once the owner has accepted the message, without waiting for the reply')
+    // Waiting is the default (as mesh.send, `nats req` and sessions_send do); --wait stays accepted for old scripts.
+    .addOption(new Option('--wait').hideHelp())
     .addOption(new Option('--timeout <seconds>', 'give up after this long').argParser(seconds).default(30))
     .option('--gateway <gw>', 'route to this Gateway (name, port, host:port or peer ID)')
     .option('--no-local-first', 'a bare key owned here and elsewhere is AMBIGUOUS')
     .action(async (target: string, message: string, opts: ClientOptions & { wait?: boolean, timeout: number, gateway?: string, localFirst: boolean }) => {
       await withNode(opts, async c => {
-        const wait = opts.wait === true
+        const wait = opts.wait !== false
         const r = await c.request('send', {
           target,
           message,

@@ -70,6 +70,7 @@ export function formatResolution (target: string, r: Resolution): string {
 export function formatSendResult (r: SendResult, wait: boolean): string {
   const where = r.qualifiedKey
   if (r.status === 'accepted' || !wait) return `${paint('green', 'accepted')} by ${where} (message ${r.messageId})\n`
-  return `${paint('green', 'reply')} from ${where}:\n${r.reply ?? ''}\n`
+  if (r.reply === undefined || r.reply === '') return `${paint('green', 'delivered')} to ${where} (the session gave no reply)\n`
+  return `${paint('green', 'reply')} from ${where}:\n${r.reply}\n`
 }
 

@@ -75,28 +75,31 @@ describe('clawmesh run + control commands', () => {
     assert.deepEqual(peers.map(p => [p.name, p.gatewayPort, p.reachable]), [['hangzhou', 18790, true]])
   })
 
-  it('send --wait returns the remote reply (qualified key, port, session UUID)', async () => {
-    const r = await clawmesh(['send', 'gateway:hangzhou:agent:main:main', 'hello', '--wait', '--json', ...nodeArgs('hq')])
+  it('send shows the remote reply by default (qualified key, port, session UUID)', async () => {
+    const r = await clawmesh(['send', 'gateway:hangzhou:agent:main:main', 'hello', '--json', ...nodeArgs('hq')])
     assert.equal(r.code, 0, r.stderr)
     const result = JSON.parse(r.stdout) as { status: string, reply: string, owner: { name: string } }
     assert.equal(result.status, 'ok')
     assert.equal(result.reply, 'hangzhou received: hello')
     await hangzhou.waitEvent(e => e.event === 'message' && e.text === 'hello' && e.from === 'hq', 'the message on hangzhou')
 
-    const byPort = await clawmesh(['send', 'gateway:18790:agent:research:main', 'by port', '--wait', ...nodeArgs('hq')])
+    const byPort = await clawmesh(['send', 'gateway:18790:agent:research:main', 'by port', ...nodeArgs('hq')])
     assert.equal(byPort.code, 0, byPort.stderr)
-    assert.match(byPort.stdout, /hangzhou received: by port/)
+    assert.equal(byPort.stdout, 'reply from gateway:hangzhou:agent:research:main:\nhangzhou received: by port\n')
 
+    // --wait, the old way to ask for the reply, is still accepted.
     const byId = await clawmesh(['send', '7b1d9a40-2e3f-4b8a-8c6d-5e4f3a2b1c02', 'by id', '--wait', '--timeout', '10', '--json', ...nodeArgs('hq')])
     assert.equal(byId.code, 0, byId.stderr)
     assert.equal((JSON.parse(byId.stdout) as { reply: string }).reply, 'hangzhou received: by id')
   })
 
-  it('send without --wait returns once the owner accepted', async () => {
-    const r = await clawmesh(['send', 'gateway:hq:agent:main:main', 'fire and forget', '--json', ...nodeArgs('hangzhou')])
+  it('send --no-wait returns once the owner accepted', async () => {
+    const r = await clawmesh(['send', 'gateway:hq:agent:main:main', 'fire and forget', '--no-wait', '--json', ...nodeArgs('hangzhou')])
     assert.equal(r.code, 0, r.stderr)
     assert.equal((JSON.parse(r.stdout) as { status: string }).status, 'accepted')
     await hq.waitEvent(e => e.event === 'message' && e.text === 'fire and forget', 'the message on hq')
+    const human = await clawmesh(['send', 'gateway:hq:agent:main:main', 'again', '--no-wait', ...nodeArgs('hangzhou')])
+    assert.match(human.stdout, /^accepted by gateway:hq:agent:main:main \(message [0-9a-f-]{36}\)\n$/)
   })
 
   it('MeshErrors become distinct exit codes with their code in --json', async () => {
@@ -139,7 +142,7 @@ describe('clawmesh run + control commands', () => {
     assert.equal(await hangzhou.stop('SIGINT'), 0)
     assert.ok(!existsSync(join(stateDir, 'run', 'hangzhou.sock')))
     await hq.waitEvent(e => e.event === 'gateway:reachability' && e.gateway === 'hangzhou' && e.reachable === false, 'hangzhou unreachable on hq')
-    const r = await clawmesh(['send', 'gateway:hangzhou:agent:main:main', 'there?', '--wait', '--json', '--state-dir', stateDir])
+    const r = await clawmesh(['send', 'gateway:hangzhou:agent:main:main', 'there?', '--json', '--state-dir', stateDir])
     assert.equal(r.code, 12, r.stdout)
     assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, 'UNREACHABLE')
     assert.equal(await hq.stop('SIGTERM'), 0)
@@ -224,7 +227,7 @@ describe('metrics', () => {
       const ready = await node.waitEvent(e => e.event === 'ready', 'metered ready')
       const url = ready.metrics as string
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
-      const sent = await clawmesh(['send', 'agent:main:main', 'count me', '--wait', '--state-dir', stateDir])
+      const sent = await clawmesh(['send', 'agent:main:main', 'count me', '--state-dir', stateDir])
       assert.equal(sent.code, 0, sent.stderr)
       const missing = await clawmesh(['send', 'agent:nobody:main', 'lost', '--state-dir', stateDir])
       assert.equal(missing.code, 10)
