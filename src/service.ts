@@ -221,7 +221,7 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
     if (typeof message !== 'string') throw new MeshError('BAD_REQUEST', 'message must be a string')
     const size = Buffer.byteLength(message)
     if (size > this.maxMessageBytes) {
-      throw new MeshError('TOO_LARGE', `message is ${size} bytes; this Gateway sends at most ${this.maxMessageBytes} (option maxMessageBytes)`)
+      throw new MeshError('TOO_LARGE', `message is ${size} bytes; this Gateway sends at most ${this.maxMessageBytes}`, { hint: { kind: 'raise-limit', option: 'maxMessageBytes', limit: this.maxMessageBytes } })
     }
     if (!this.running) throw new MeshError('STOPPED', 'the mesh is not running')
     const timeoutMs = options.timeoutMs ?? this.init.defaultTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS
@@ -288,7 +288,7 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
     const owner = this.sync.registry.get(to.owner.peerId) as OriginState
     const size = Buffer.byteLength(text)
     if (size > owner.gateway.maxMessageBytes) {
-      throw new MeshError('TOO_LARGE', `message is ${size} bytes; Gateway ${owner.gateway.name} accepts at most ${owner.gateway.maxMessageBytes}`, { gateway: owner.gateway.name })
+      throw new MeshError('TOO_LARGE', `message is ${size} bytes; Gateway ${owner.gateway.name} accepts at most ${owner.gateway.maxMessageBytes}`, { gateway: owner.gateway.name, hint: { kind: 'raise-limit', option: 'maxMessageBytes', limit: owner.gateway.maxMessageBytes, gateway: owner.gateway.name } })
     }
     if (!to.owner.reachable) throw this.unreachable(owner)
     const peer = peerIdFromStringCached(owner.origin)
@@ -311,7 +311,7 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
       } catch (err) {
         if (dl.signal.aborted) throw dl.signal.reason instanceof MeshError ? dl.signal.reason : new MeshError('ABORTED', 'send was aborted')
         if (err instanceof MeshError) {
-          if (err.remote) throw new MeshError(err.code, err.message, { remote: true, gateway: owner.gateway.name, cause: err })
+          if (err.remote) throw new MeshError(err.code, err.summary, { remote: true, gateway: owner.gateway.name, cause: err, ...(err.hint !== undefined ? { hint: err.hint } : {}) })
           throw err
         }
         if (!(err instanceof ChannelLost) || owner.departed) throw this.unreachable(owner, err)
@@ -339,7 +339,7 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
   private unreachable (owner: OriginState, cause?: unknown): MeshError {
     const since = owner.unreachableSince !== undefined ? ` since ${new Date(owner.unreachableSince).toISOString()}` : ''
     const why = owner.departed ? ' (it stopped)' : ''
-    return new MeshError('UNREACHABLE', `Gateway ${owner.gateway.name} (${owner.origin}) is unreachable${since}${why}; its sessions cannot receive messages until it is back`, { gateway: owner.gateway.name, cause })
+    return new MeshError('UNREACHABLE', `Gateway ${owner.gateway.name} (${owner.origin}) is unreachable${since}${why}; its sessions cannot receive messages until it is back`, { gateway: owner.gateway.name, cause, hint: { kind: 'check-gateway', gateway: owner.gateway.name } })
   }
 
   // ---- views -----------------------------------------------------------------

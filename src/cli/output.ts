@@ -7,6 +7,7 @@ import { styleText } from 'node:util'
 import { MeshError, type MeshErrorCode } from '../errors.ts'
 import { ControlUnavailableError } from '../control/client.ts'
 import { InvalidSecretError } from '../security/secret.ts'
+import { cliAdvice } from './advice.ts'
 
 /**
  * Exit codes. 0-3 are the CLI's own; 10-19 are one per `MeshError` code so a
@@ -130,7 +131,7 @@ export function reportError (err: unknown, json: boolean): number {
   const code = exitCodeFor(err)
   if (json) {
     const error = err instanceof MeshError
-      ? { code: err.code, message: err.message, ...(err.candidates !== undefined ? { candidates: err.candidates } : {}), ...(err.gateway !== undefined ? { gateway: err.gateway } : {}) }
+      ? { code: err.code, message: err.message, ...(err.hint !== undefined ? { hint: err.hint } : {}), ...(err.candidates !== undefined ? { candidates: err.candidates } : {}), ...(err.gateway !== undefined ? { gateway: err.gateway } : {}) }
       : err instanceof ControlUnavailableError
         ? { code: 'NO_NODE', reason: err.reason, message: err.message, ...(err.nodes !== undefined ? { nodes: err.nodes } : {}) }
         : { code: err instanceof InvalidSecretError ? 'BAD_SECRET' : 'FAILURE', message: err instanceof Error ? err.message : String(err) }
@@ -139,10 +140,13 @@ export function reportError (err: unknown, json: boolean): number {
   }
   const e = process.stderr
   if (err instanceof MeshError) {
-    e.write(`${paint(['red', 'bold'], err.code, e)} ${err.message}\n`)
-    if (err.candidates !== undefined && err.candidates.length > 0 && !err.candidates.every(c => err.message.includes(c))) {
+    // The summary, not the message: the message's advice names the library's API, the hint below names commands.
+    e.write(`${paint(['red', 'bold'], err.code, e)} ${err.summary}\n`)
+    if (err.candidates !== undefined && err.candidates.length > 0 && !err.candidates.every(c => err.summary.includes(c))) {
       e.write('use one of:\n' + err.candidates.map(c => `  ${c}`).join('\n') + '\n')
     }
+    const advice = cliAdvice(err)
+    if (advice !== undefined) e.write(`${paint('dim', 'hint:', e)} ${advice}\n`)
   } else if (err instanceof ControlUnavailableError || err instanceof InvalidSecretError) {
     e.write(`${paint(['red', 'bold'], 'error', e)} ${err.message}\n`)
   } else {

@@ -6,7 +6,7 @@
 import { createConnection, type Socket } from 'node:net'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { MeshError, isMeshErrorCode } from '../errors.ts'
+import { MeshError, isMeshErrorCode, parseMeshErrorHint } from '../errors.ts'
 import {
   CONTROL_SOCKET_SUFFIX, MAX_CONTROL_LINE_BYTES, controlDir, controlSocketPath,
   type ControlMethod, type ControlMethods, type ControlResponse
@@ -122,9 +122,13 @@ export class ControlClient {
   }
 }
 
-function fromControlError (error: { code?: unknown, message?: unknown, candidates?: unknown, gateway?: unknown, remote?: unknown }): MeshError {
+function fromControlError (error: { code?: unknown, message?: unknown, summary?: unknown, hint?: unknown, candidates?: unknown, gateway?: unknown, remote?: unknown }): MeshError {
   const code = isMeshErrorCode(error.code) ? error.code : 'REMOTE_ERROR'
-  return new MeshError(code, typeof error.message === 'string' ? error.message : code, {
+  const hint = parseMeshErrorHint(error.hint)
+  // With a hint, the summary is rebuilt into the same message the node had; without one the message is all there is.
+  const summary = hint !== undefined && typeof error.summary === 'string' ? error.summary : typeof error.message === 'string' ? error.message : code
+  return new MeshError(code, summary, {
+    ...(hint !== undefined && typeof error.summary === 'string' ? { hint } : {}),
     ...(Array.isArray(error.candidates) ? { candidates: error.candidates.filter((c): c is string => typeof c === 'string') } : {}),
     ...(typeof error.gateway === 'string' ? { gateway: error.gateway } : {}),
     ...(error.remote === true ? { remote: true } : {})

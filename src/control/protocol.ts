@@ -19,7 +19,7 @@
  * use `BAD_REQUEST` (malformed request, unknown method).
  */
 import { join } from 'node:path'
-import type { MeshErrorCode } from '../errors.ts'
+import type { MeshErrorCode, MeshErrorHint } from '../errors.ts'
 import type { MeshStatus, PeerStatus, Resolution, SendResult, SessionEntry } from '../types.ts'
 import type { MeshSnapshot } from '../observe/snapshot.ts'
 
@@ -114,6 +114,10 @@ export interface ControlRequest {
 export interface ControlError {
   code: MeshErrorCode
   message: string
+  /** `MeshError.summary`: the message without the library's advice. */
+  summary?: string
+  /** `MeshError.hint`: what to do, for the client to word in its own terms. */
+  hint?: MeshErrorHint
   candidates?: string[]
   gateway?: string
   remote?: boolean

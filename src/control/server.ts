@@ -208,6 +208,7 @@ export function toControlError (err: unknown): ControlError {
     return {
       code: err.code,
       message: err.message,
+      ...(err.hint !== undefined ? { summary: err.summary, hint: err.hint } : {}),
       ...(err.candidates !== undefined ? { candidates: err.candidates } : {}),
       ...(err.gateway !== undefined ? { gateway: err.gateway } : {}),
       ...(err.remote ? { remote: true } : {})

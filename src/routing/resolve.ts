@@ -59,9 +59,9 @@ export function findGateway (token: string, ctx: ResolveContext, sessionKey?: st
   if (matches.length === 1) return matches[0] as OriginState
   if (matches.length > 1) {
     const candidates = matches.map(s => `${QUALIFIED_PREFIX}${s.origin}:${sessionKey ?? '<sessionKey>'}`)
-    throw new MeshError('AMBIGUOUS', `"${token}" names ${matches.length} Gateways (${matches.map(s => s.gateway.name).join(', ')}); use a peer ID: ${candidates.join(', ')}`, { candidates })
+    throw new MeshError('AMBIGUOUS', `"${token}" names ${matches.length} Gateways (${matches.map(s => s.gateway.name).join(', ')}); use a peer ID: ${candidates.join(', ')}`, { candidates, hint: { kind: 'pick-candidate' } })
   }
-  throw new MeshError('NOT_FOUND', `No Gateway "${token}" in the mesh. Known Gateways: ${knownGateways(ctx)}`, { gateway: token })
+  throw new MeshError('NOT_FOUND', `No Gateway "${token}" in the mesh. Known Gateways: ${knownGateways(ctx)}`, { gateway: token, hint: { kind: 'list-gateways' } })
 }
 
 function knownGateways (ctx: ResolveContext): string {
@@ -88,7 +88,7 @@ function splitQualified (target: string, ctx: ResolveContext): { gateway: string
   if (cut < 0 || cut === rest.length - 1) {
     throw new MeshError('BAD_REQUEST', `"${target}" is not gateway:<gateway>:<sessionKey>`)
   }
-  throw new MeshError('NOT_FOUND', `No Gateway "${gateway}" in the mesh. Known Gateways: ${knownGateways(ctx)}`, { gateway })
+  throw new MeshError('NOT_FOUND', `No Gateway "${gateway}" in the mesh. Known Gateways: ${knownGateways(ctx)}`, { gateway, hint: { kind: 'list-gateways' } })
 }
 
 function resolution (state: OriginState, sessionKey: string, via: Resolution['via'], ctx: ResolveContext): Resolution {
@@ -110,7 +110,7 @@ function onGateway (state: OriginState, key: string, via: Resolution['via'], ctx
   for (const entry of state.entries.values()) {
     if (entry.sessionId === key || entry.label === key) return resolution(state, entry.sessionKey, via, ctx)
   }
-  throw new MeshError('NOT_FOUND', `Gateway ${state.gateway.name} has no session "${key}". Its sessions: ${sample([...state.entries.keys()])}`, { gateway: state.gateway.name })
+  throw new MeshError('NOT_FOUND', `Gateway ${state.gateway.name} has no session "${key}". Its sessions: ${sample([...state.entries.keys()])}`, { gateway: state.gateway.name, hint: { kind: 'list-sessions', gateway: state.gateway.name } })
 }
 
 function sample (keys: string[]): string {
@@ -126,7 +126,7 @@ function pick (origins: string[], key: string, via: Resolution['via'], ctx: Reso
   }
   if (origins.length === 1) return resolution(ctx.registry.get(origins[0] as string) as OriginState, key, via, ctx)
   const candidates = origins.map(o => qualify(ctx.registry.get(o) as OriginState, key)).sort()
-  throw new MeshError('AMBIGUOUS', `"${target}" exists on ${origins.length} Gateways; say which one: ${candidates.join(', ')}`, { candidates })
+  throw new MeshError('AMBIGUOUS', `"${target}" exists on ${origins.length} Gateways; say which one: ${candidates.join(', ')}`, { candidates, hint: { kind: 'pick-candidate' } })
 }
 
 export function resolveTarget (target: string, ctx: ResolveContext, targetGateway?: string): Resolution {
@@ -141,7 +141,7 @@ export function resolveTarget (target: string, ctx: ResolveContext, targetGatewa
   }
   if (SESSION_ID.test(target)) {
     const at = ctx.registry.bySession(target)
-    if (at === undefined) throw new MeshError('NOT_FOUND', `No session with ID ${target} in the mesh`)
+    if (at === undefined) throw new MeshError('NOT_FOUND', `No session with ID ${target} in the mesh`, { hint: { kind: 'list-sessions' } })
     return resolution(ctx.registry.get(at.origin) as OriginState, at.sessionKey, 'sessionId', ctx)
   }
   const byKey = pick(ctx.registry.ownersOfKey(target), target, 'key', ctx, target)
@@ -155,7 +155,7 @@ export function resolveTarget (target: string, ctx: ResolveContext, targetGatewa
       return resolution(ctx.registry.get(only.origin) as OriginState, only.sessionKey, 'label', ctx)
     }
     const candidates = labelled.map(l => qualify(ctx.registry.get(l.origin) as OriginState, l.sessionKey)).sort()
-    throw new MeshError('AMBIGUOUS', `label "${target}" is used on ${labelled.length} sessions; say which one: ${candidates.join(', ')}`, { candidates })
+    throw new MeshError('AMBIGUOUS', `label "${target}" is used on ${labelled.length} sessions; say which one: ${candidates.join(', ')}`, { candidates, hint: { kind: 'pick-candidate' } })
   }
-  throw new MeshError('NOT_FOUND', `No session "${target}" in the mesh (use mesh.sessions() to list them, or gateway:<gateway>:<sessionKey>)`)
+  throw new MeshError('NOT_FOUND', `No session "${target}" in the mesh`, { hint: { kind: 'list-sessions' } })
 }

@@ -111,7 +111,16 @@ describe('clawmesh run + control commands', () => {
 
     const missing = await clawmesh(['resolve', 'agent:nobody:main', ...nodeArgs('hq')])
     assert.equal(missing.code, 10)
-    assert.match(missing.stderr, /NOT_FOUND/)
+    // Advice in the CLI's words, not the library's API.
+    assert.equal(missing.stderr, 'NOT_FOUND No session "agent:nobody:main" in the mesh\nhint: `clawmesh sessions` lists the sessions of the mesh; `gateway:<gateway>:<key>` names one on a given Gateway\n')
+    const json = JSON.parse((await clawmesh(['send', 'agent:nobody:main', 'x', '--json', ...nodeArgs('hq')])).stdout) as { error: { code: string, hint: unknown } }
+    assert.deepEqual(json.error.hint, { kind: 'list-sessions' })
+
+    const noGateway = await clawmesh(['send', 'gateway:atlantis:agent:main:main', 'x', ...nodeArgs('hq')])
+    assert.equal(noGateway.code, 10)
+    assert.match(noGateway.stderr, /^NOT_FOUND No Gateway "atlantis" in the mesh\. Known Gateways: .*\nhint: `clawmesh peers` lists the connected Gateways/)
+    const wrongKey = await clawmesh(['send', 'gateway:hangzhou:agent:nobody:main', 'x', ...nodeArgs('hq')])
+    assert.match(wrongKey.stderr, /\nhint: `clawmesh sessions --owner hangzhou` lists hangzhou's sessions\n$/)
 
     const resolved = await clawmesh(['resolve', 'agent:research:main', '--json', ...nodeArgs('hq')])
     assert.equal(resolved.code, 0, resolved.stderr)
@@ -145,6 +154,8 @@ describe('clawmesh run + control commands', () => {
     const r = await clawmesh(['send', 'gateway:hangzhou:agent:main:main', 'there?', '--json', '--state-dir', stateDir])
     assert.equal(r.code, 12, r.stdout)
     assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, 'UNREACHABLE')
+    const human = await clawmesh(['send', 'gateway:hangzhou:agent:main:main', 'there?', '--state-dir', stateDir])
+    assert.match(human.stderr, /^UNREACHABLE Gateway hangzhou .*\nhint: `clawmesh peers` shows whether hangzhou is connected; `clawmesh doctor` checks why it cannot be reached\n$/)
     assert.equal(await hq.stop('SIGTERM'), 0)
     const gone = await clawmesh(['status', '--state-dir', stateDir])
     assert.equal(gone.code, 3)
