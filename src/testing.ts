@@ -14,6 +14,9 @@ import { MeshError } from './errors.ts'
 import { meshProtector } from './security/protector.ts'
 import { generateSecret, parseSecret } from './security/secret.ts'
 import type { MeshEvents, MeshOptions } from './types.ts'
+import { waitUntil } from './util/wait-until.ts'
+
+export { waitUntil }
 
 export interface TestMeshOptions {
   /** `full`: everyone dials everyone before it; `chain`: each dials only its predecessor. @default 'full' */
@@ -97,43 +100,6 @@ export async function waitForEvent<K extends keyof MeshEvents> (
       resolve(event.detail)
     }
     mesh.addEventListener(type, listener)
-  })
-}
-
-/**
- * Re-checks `condition` after the mesh's registry or peers change (once per
- * burst of events: a snapshot adds thousands of sessions at once), and every
- * 20 ms for conditions on state outside the mesh, until it holds.
- */
-export async function waitUntil (mesh: Mesh, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  if (condition()) return
-  const types = ['session:add', 'session:remove', 'peer:join', 'peer:leave', 'gateway:reachability'] as const
-  await new Promise<void>((resolve, reject) => {
-    let done = false
-    let queued = false
-    const check = (): void => {
-      queued = false
-      if (done || !condition()) return
-      cleanup()
-      resolve()
-    }
-    const onChange = (): void => {
-      if (queued) return
-      queued = true
-      setImmediate(check)
-    }
-    const timer = setTimeout(() => {
-      cleanup()
-      reject(new MeshError('TIMEOUT', `condition not met within ${timeoutMs} ms`))
-    }, timeoutMs)
-    const recheck = setInterval(check, 20)
-    const cleanup = (): void => {
-      done = true
-      clearTimeout(timer)
-      clearInterval(recheck)
-      for (const type of types) mesh.removeEventListener(type, onChange)
-    }
-    for (const type of types) mesh.addEventListener(type, onChange)
   })
 }
 
