@@ -93,7 +93,12 @@ export class ControlClient {
       this.buffer = this.buffer.slice(nl + 1)
       if (line.trim() !== '') this.onResponse(line)
     }
-    if (this.buffer.length > MAX_CONTROL_LINE_BYTES) this.fail(new ControlUnavailableError('disconnected', 'control response too long'))
+    if (this.buffer.length > MAX_CONTROL_LINE_BYTES) {
+      // Stop reading too: a node that never ends its line must not grow our buffer without bound.
+      this.buffer = ''
+      this.fail(new ControlUnavailableError('disconnected', 'control response too long'))
+      this.socket.destroy()
+    }
   }
 
   private onResponse (line: string): void {

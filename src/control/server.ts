@@ -101,7 +101,10 @@ export class ControlServer {
       }
       if (buffer.length > MAX_CONTROL_LINE_BYTES) {
         write(socket, { id: null, ok: false, error: { code: 'TOO_LARGE', message: `control request longer than ${MAX_CONTROL_LINE_BYTES} bytes` } })
-        socket.end()
+        // end() alone would go on reading (and buffering) a client that keeps sending: close after the answer.
+        buffer = ''
+        socket.pause()
+        socket.end(() => { socket.destroy() })
       }
     })
     socket.on('error', () => {})
