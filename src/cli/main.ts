@@ -3,10 +3,12 @@
  *
  *   clawmesh run --name hq --gateway-port 18789 --session agent:main:main
  *   clawmesh status | peers | sessions | resolve TARGET | send TARGET MESSAGE | secret | top
+ *   clawmesh doctor
  *   clawmesh demo
  *   clawmesh completion bash|zsh|fish|powershell
  *
- * `run` and `demo` start mesh nodes; every other command talks to a running
+ * `run` and `demo` start mesh nodes; `doctor` checks the setup (asking a running
+ * node and probing the network itself); every other command talks to a running
  * node through its control socket (`<stateDir>/run/<name>.sock`).
  * Exit codes: see `EXIT` and `MESH_EXIT_CODES` in ./output.ts and docs/operations.md.
  */
@@ -44,6 +46,8 @@ Exit codes:
   2   usage error (bad arguments; several nodes run and no --node)
   3   no node answers on the control socket (not running, or another user's)
   4   the mesh secret cannot be parsed
+  5   doctor: warnings (nothing failed)
+  6   doctor: a check failed
 ${Object.entries(MESH_EXIT_CODES).map(([code, n]) => `  ${String(n).padEnd(3)} ${code}`).join('\n')}
 `
 
@@ -232,6 +236,26 @@ export function buildProgram (): Command {
         const { runTop } = await import('./top.ts')
         await runTop(c, opts)
       })
+    })
+
+  program.command('doctor')
+    .description('check this machine\'s clawmesh setup and say what to fix (Node, key file, running node, secret, mDNS, bootstrap peers, OpenClaw)')
+    .option('--json', 'the checks as JSON')
+    .option('--node <name>', 'the running node to ask (when several run)')
+    .option('--state-dir <dir>', 'state directory (default: $CLAWMESH_HOME, $XDG_STATE_HOME/clawmesh or ~/.clawmesh)')
+    .option('--peer <multiaddr>', 'also probe this address, as a bootstrap peer (repeatable)', collect, [])
+    .option('--no-mdns', 'skip the mDNS self-test (it sends one query to the LAN)')
+    .addOption(new Option('--timeout <seconds>', 'give each network probe this long').argParser(seconds).default(5))
+    .option('--openclaw-config <path>', 'the OpenClaw config to check (default: $OPENCLAW_CONFIG_PATH or ~/.openclaw/openclaw.json)')
+    .option('-v, --verbose', 'print the details of every check, not only of warnings and failures')
+    .addHelpText('after', '\nEach check prints ok, warn or FAIL with the one thing to do. Exit code: 0 all good, 5 warnings, 6 a failure.')
+    .action(async (opts: { json?: boolean, node?: string, stateDir?: string, peer: string[], mdns: boolean, timeout: number, openclawConfig?: string, verbose?: boolean }) => {
+      try {
+        const { doctorCommand } = await import('./doctor.ts')
+        process.exitCode = await doctorCommand(opts)
+      } catch (err) {
+        process.exitCode = reportError(err, opts.json === true)
+      }
     })
 
   program.command('demo')

@@ -23,7 +23,11 @@ export const EXIT = {
   /** No node answers on the control socket (not running, another user's, or gone). */
   NO_NODE: 3,
   /** The mesh secret given (`CLAWMESH_SECRET`, key file) cannot be parsed. */
-  BAD_SECRET: 4
+  BAD_SECRET: 4,
+  /** `clawmesh doctor` found something to look at (its worst finding is a warning). */
+  DOCTOR_WARN: 5,
+  /** `clawmesh doctor` found something broken. */
+  DOCTOR_FAIL: 6
 } as const
 
 export const MESH_EXIT_CODES: Record<MeshErrorCode, number> = {

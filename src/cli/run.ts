@@ -89,7 +89,7 @@ export async function runNode (opts: RunOptions): Promise<void> {
     control = await startControlServer({
       mesh,
       path: controlSocketPath(stateDir, name),
-      info: { name, meshId: secret.meshId, stateDir },
+      info: { name, meshId: secret.meshId, stateDir, bootstrap: opts.peer },
       snapshot: () => observer.snapshot(),
       secret: () => ({
         meshId: secret.meshId,

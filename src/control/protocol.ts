@@ -57,6 +57,8 @@ export interface NodeInfo {
   stateDir?: string
   socket: string
   protocol: number
+  /** The bootstrap addresses the node was started with (what `clawmesh doctor` probes). */
+  bootstrap?: string[]
 }
 
 export interface SendParams {

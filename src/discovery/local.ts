@@ -297,7 +297,7 @@ function localAddrs (addrs: Multiaddr[]): string[] {
 }
 
 /** Whether a process exists (EPERM: it exists but belongs to someone else). */
-function isAlive (pid: number): boolean {
+export function isAlive (pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
@@ -306,7 +306,7 @@ function isAlive (pid: number): boolean {
   }
 }
 
-async function readEntry (path: string): Promise<RendezvousEntry | undefined> {
+export async function readEntry (path: string): Promise<RendezvousEntry | undefined> {
   let text: string
   try {
     const handle = await open(path, 'r')
