@@ -293,7 +293,7 @@ describe('clawmesh demo', () => {
 })
 
 describe('--help', () => {
-  for (const command of [[], ['run'], ['status'], ['peers'], ['sessions'], ['resolve'], ['send'], ['secret'], ['demo']]) {
+  for (const command of [[], ['run'], ['status'], ['peers'], ['sessions'], ['resolve'], ['send'], ['secret'], ['doctor'], ['demo']]) {
     it(`clawmesh ${command.join(' ')} --help`, async () => {
       const r = await clawmesh([...command, '--help'])
       assert.equal(r.code, 0, r.stderr)
