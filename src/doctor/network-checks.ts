@@ -46,6 +46,13 @@ export async function checkMdns (ctx: NetworkContext, run: () => Promise<MdnsPro
   details.push(...answered.map(a => `answer: ${a}`))
   const summary = `works: our query came back; ${probe.answers.length} Gateway${probe.answers.length === 1 ? '' : 's'} of this mesh answered${answered.length > 0 ? ` (${answered.join(', ')})` : ''}`
   const self = ctx.node?.status.self.peerId
+  // Found but not reachable is the classic firewall case: a member answers mDNS, its mesh port does not.
+  const blocked = await unreachableAnswers(probe, ctx)
+  if (blocked.length > 0) {
+    const first = blocked[0] as { name: string, address: string, result: ProbeResult }
+    return check('mdns', title, 'warn', `${summary}, but ${blocked.map(b => b.name).join(', ')} cannot be reached at the address${blocked.length === 1 ? '' : 'es'} it announces: ${describe(first.result, ctx)}`,
+      `open the mesh port on ${first.name} (${first.address}) to this host, or listen on a fixed port your firewall allows`, [...details, ...blocked.map(b => `${b.name} at ${b.address}: ${describe(b.result, ctx)}`)])
+  }
   if (self !== undefined && ctx.node?.status.discovery?.mdns === true && !probe.answers.some(a => a.peerId === self)) {
     return check('mdns', title, 'warn', `${summary}, but not ${ctx.node.name}, which has mDNS on`,
       `${ctx.node.name} answers only with private or loopback addresses: listen on one (\`--listen /ip4/0.0.0.0/tcp/PORT\`)`, details)
@@ -54,6 +61,21 @@ export async function checkMdns (ctx: NetworkContext, run: () => Promise<MdnsPro
 }
 
 const LOOPBACK = /^\/ip[46]\/(127\.|::1\/)/
+/** Our probe is a stranger to an allowlist, so a refusal after the handshake still proves the address works. */
+const works = (r: ProbeResult): boolean => r.result === 'ok' || r.result === 'not-allowed'
+
+/** Members that answered mDNS, are not linked to the node, and whose announced address does not complete a handshake. */
+async function unreachableAnswers (probe: MdnsProbeResult, ctx: NetworkContext): Promise<Array<{ name: string, address: string, result: ProbeResult }>> {
+  const linked = new Set([ctx.node?.status.self.peerId, ...(ctx.node?.peers.map(p => p.peerId) ?? [])])
+  const found = await Promise.all(probe.answers.filter(a => !linked.has(a.peerId)).map(async a => {
+    const addr = a.addrs.find(x => !LOOPBACK.test(x)) ?? a.addrs[0]
+    if (addr === undefined) return undefined
+    const address = `${addr}/p2p/${a.peerId}`
+    const result = await probeAddress(address, { secret: ctx.secret, timeoutMs: ctx.timeoutMs })
+    return works(result) ? undefined : { name: ctx.names.get(a.peerId) ?? a.peerId, address, result }
+  }))
+  return found.filter(f => f !== undefined)
+}
 
 /** The node's listen addresses: does the handshake complete there, and can other machines get at them at all. */
 export async function checkListen (ctx: NetworkContext): Promise<Check> {
@@ -63,8 +85,6 @@ export async function checkListen (ctx: NetworkContext): Promise<Check> {
   const addresses = node.status.addresses
   if (addresses.length === 0) return check('listen', title, 'fail', `${node.name} listens nowhere: no Gateway can connect to it`, 'start it with `--listen /ip4/0.0.0.0/tcp/PORT`')
   const results = await Promise.all(addresses.map(async a => ({ address: a, result: await probeAddress(a, { secret: ctx.secret, timeoutMs: ctx.timeoutMs }) })))
-  // Our probe is a stranger to an allowlist, so a refusal after the handshake still proves the address works.
-  const works = (r: ProbeResult): boolean => r.result === 'ok' || r.result === 'not-allowed'
   const details = results.map(r => `${works(r.result) ? 'answers' : 'FAILS  '} ${r.address}${works(r.result) ? '' : `: ${describe(r.result, ctx)}`}`)
   const failed = results.filter(r => !works(r.result))
   if (failed.length > 0) {

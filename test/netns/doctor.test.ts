@@ -4,6 +4,7 @@
  * these namespaces.
  */
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -53,6 +54,15 @@ async function doctor (host: Host, args: string[]): Promise<{ code: number | str
 }
 
 const byId = (r: Report, id: string): Report['checks'] => r.checks.filter(c => c.id === id)
+
+function hasNft (): boolean {
+  try {
+    execFileSync('nft', ['--version'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
 
 void describe('clawmesh doctor across network namespaces', { timeout: 120_000 }, () => {
   void it('finds nothing wrong on a working LAN, and sees the other Gateway answer mDNS', async () => {
@@ -112,6 +122,27 @@ void describe('clawmesh doctor across network namespaces', { timeout: 120_000 },
       a.proc.kill()
       stranger.proc.kill()
       await Promise.all([a.proc.exited, stranger.proc.exited])
+    }
+  })
+
+  void it('warns of a member that answers mDNS but whose mesh port a firewall drops', { skip: hasNft() ? false : 'needs nft' }, async () => {
+    const secret = generateSecret()
+    const walled = net.addHost()
+    const b = await run(walled, 'b', await stateDir(secret))
+    try {
+      const port = /\/tcp\/(\d+)\//.exec(b.address)?.[1] as string
+      for (const args of [['add', 'table', 'inet', 'wall'], ['add', 'chain', 'inet', 'wall', 'in', '{ type filter hook input priority 0 ; }'], ['add', 'rule', 'inet', 'wall', 'in', 'tcp', 'dport', port, 'drop']]) {
+        const nft = walled.spawn('nft', args)
+        assert.equal(await nft.exited, 0, nft.stderr.join('\n'))
+      }
+      const r = await doctor(net.hosts[0]!, ['--state-dir', await stateDir(secret), '--timeout', '2'])
+      const mdns = byId(r.report, 'mdns')[0]
+      assert.equal(mdns?.status, 'warn', r.text)
+      assert.match(mdns?.summary ?? '', /cannot be reached at the address it announces: unreachable \(no answer within 2000 ms\)$/)
+      assert.match(mdns?.fix ?? '', /^open the mesh port on /)
+    } finally {
+      b.proc.kill()
+      await b.proc.exited
     }
   })
 
