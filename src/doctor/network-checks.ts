@@ -82,7 +82,8 @@ export async function checkListen (ctx: NetworkContext): Promise<Check> {
   const title = 'listen addresses'
   const node = ctx.node
   if (node === undefined) return check('listen', title, 'skip', 'no running node to ask')
-  const addresses = node.status.addresses
+  // Relayed addresses go through another Gateway; the direct ones are what can be probed from here.
+  const addresses = node.status.addresses.filter(a => !a.includes('/p2p-circuit'))
   if (addresses.length === 0) return check('listen', title, 'fail', `${node.name} listens nowhere: no Gateway can connect to it`, 'start it with `--listen /ip4/0.0.0.0/tcp/PORT`')
   const results = await Promise.all(addresses.map(async a => ({ address: a, result: await probeAddress(a, { secret: ctx.secret, timeoutMs: ctx.timeoutMs }) })))
   const details = results.map(r => `${works(r.result) ? 'answers' : 'FAILS  '} ${r.address}${works(r.result) ? '' : `: ${describe(r.result, ctx)}`}`)
@@ -101,6 +102,7 @@ export async function checkListen (ctx: NetworkContext): Promise<Check> {
 /** One bootstrap peer: connected already, or probed and classified. */
 export async function checkBootstrap (address: string, source: string, ctx: NetworkContext): Promise<Check> {
   const title = `bootstrap peer (${source})`
+  if (address.includes('/p2p-circuit')) return check('bootstrap', title, 'skip', `${address}: a relayed address, not probed (doctor dials direct addresses only)`)
   const expected = /\/p2p\/([^/]+)$/.exec(address)?.[1]
   const connected = expected !== undefined ? ctx.node?.peers.find(p => p.peerId === expected) : undefined
   if (connected !== undefined) {

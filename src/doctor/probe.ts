@@ -65,6 +65,7 @@ export async function probeAddress (address: string, options: ProbeOptions): Pro
   let port: number
   try {
     ma = multiaddr(address)
+    if (ma.getComponents().some(c => c.name === 'p2p-circuit')) return { result: 'bad-address', why: 'a relayed (/p2p-circuit) address: only direct TCP addresses can be probed' }
     const net = getNetConfig(ma)
     if (net.protocol !== 'tcp' || net.port === undefined) return { result: 'bad-address', why: 'only TCP addresses (…/tcp/<port>) can be probed' }
     host = net.host

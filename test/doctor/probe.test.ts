@@ -72,7 +72,7 @@ describe('probeAddress', () => {
   })
 
   it('refuses what it cannot dial', async () => {
-    for (const address of ['hello', '/ip4/127.0.0.1/udp/53', '/unix/tmp/x.sock']) {
+    for (const address of ['hello', '/ip4/127.0.0.1/udp/53', '/unix/tmp/x.sock', '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWCPnHAHP8QxwBoUi6x5wFP1KARDVxT2j76uaDViibmarr/p2p-circuit/p2p/12D3KooWCPnHAHP8QxwBoUi6x5wFP1KARDVxT2j76uaDViibmarr']) {
       assert.equal((await probe(address)).result, 'bad-address', address)
     }
   })
