@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { createServer, type Socket } from 'node:net'
+import { createInterface } from 'node:readline'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,17 +23,8 @@ async function fakeServer (path: string, onLine: (line: string, socket: Socket) 
   const server = createServer(socket => {
     sockets.add(socket)
     socket.on('close', () => { sockets.delete(socket) })
-    socket.setEncoding('utf8')
-    let buffer = ''
-    socket.on('data', (chunk: string) => {
-      buffer += chunk
-      let nl
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        onLine(buffer.slice(0, nl), socket)
-        buffer = buffer.slice(nl + 1)
-      }
-    })
     socket.on('error', () => {})
+    createInterface({ input: socket }).on('line', (line) => { onLine(line, socket) }).on('error', () => {})
   })
   await new Promise<void>(resolve => { server.listen(path, resolve) })
   return {

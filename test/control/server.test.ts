@@ -7,6 +7,7 @@ import { after, afterEach, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { createConnection, type Socket } from 'node:net'
+import { createInterface } from 'node:readline'
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -21,21 +22,13 @@ import { FakeMesh, aborted } from './fake-mesh.ts'
 async function raw (path: string): Promise<{ socket: Socket, send: (line: string) => void, next: () => Promise<Record<string, unknown>>, closed: Promise<void> }> {
   const socket = createConnection(path)
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
-  socket.setEncoding('utf8')
   const lines: string[] = []
   const waiting: Array<(line: string) => void> = []
-  let buffer = ''
-  socket.on('data', (chunk: string) => {
-    buffer += chunk
-    let nl
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl)
-      buffer = buffer.slice(nl + 1)
-      const w = waiting.shift()
-      if (w !== undefined) w(line)
-      else lines.push(line)
-    }
-  })
+  createInterface({ input: socket }).on('line', (line) => {
+    const w = waiting.shift()
+    if (w !== undefined) w(line)
+    else lines.push(line)
+  }).on('error', () => {})
   const closed = new Promise<void>(resolve => { socket.once('close', () => { resolve() }) })
   return {
     socket,
