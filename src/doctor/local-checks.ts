@@ -71,12 +71,16 @@ export async function checkKeyFile (stateDir: string, env: NodeJS.ProcessEnv): P
   const path = join(stateDir, SECRET_FILE_NAME)
   const fromEnv = env[SECRET_ENV]
   if (fromEnv !== undefined && fromEnv.trim() !== '') {
+    let secret: MeshSecret
     try {
-      const secret = parseSecret(fromEnv)
-      return { check: check('key-file', title, 'ok', `${SECRET_ENV} is set (mesh ${secret.meshId}); it wins over ${path}`), local: { secret, source: 'env' } }
+      secret = parseSecret(fromEnv)
     } catch {
       return { check: check('key-file', title, 'fail', `${SECRET_ENV} is set but is not a mesh secret`, `unset it, or set it to the 64 hex digits \`clawmesh secret\` prints on a member machine`) }
     }
+    // The variable wins, but a key file others can read still gives a secret away.
+    const file = await checkKeyFile(stateDir, {})
+    if (file.check.status === 'fail' && file.check.fix?.startsWith('chmod') === true) return { check: file.check, local: { secret, source: 'env' } }
+    return { check: check('key-file', title, 'ok', `${SECRET_ENV} is set (mesh ${secret.meshId}); it wins over ${path}`), local: { secret, source: 'env' } }
   }
   let s
   try {

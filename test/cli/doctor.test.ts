@@ -50,6 +50,8 @@ describe('clawmesh doctor', () => {
     assert.deepEqual(status('mdns'), ['skip'])
     assert.deepEqual(status('bootstrap'), ['fail'])
     assert.match(report.checks.find(c => c.id === 'bootstrap')?.summary ?? '', /connection refused/)
+    // The node hands doctor its secret to probe with; doctor never shows it.
+    for (const secret of [nodeSecret, keyFile]) assert.ok(!r.stdout.includes(secret.trim().split('\n').pop() as string))
 
     const human = await clawmesh(['doctor', '--state-dir', stateDir, ...OFFLINE], { env: { CLAWMESH_SECRET: '' } })
     assert.equal(human.code, 6)

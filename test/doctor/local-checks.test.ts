@@ -54,6 +54,12 @@ describe('doctor: this machine', () => {
     assert.equal(env.check.status, 'ok')
     assert.equal(env.local?.source, 'env')
     assert.equal((await checkKeyFile(dir, { CLAWMESH_SECRET: 'nope' })).check.status, 'fail')
+    // The variable wins, but a key file anyone can read is still a leak.
+    await writeFile(join(dir, 'mesh.key'), generateSecret(), { mode: 0o644 })
+    await chmod(join(dir, 'mesh.key'), 0o644)
+    const leaky = await checkKeyFile(dir, { CLAWMESH_SECRET: generateSecret() })
+    assert.equal(leaky.check.status, 'fail')
+    assert.equal(leaky.local?.source, 'env')
   })
 
   it('state folder: fails when others can write it, warns when they can list it', async () => {
