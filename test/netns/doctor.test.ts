@@ -44,13 +44,15 @@ async function run (host: Host, name: string, dir: string, extra: string[] = [],
 
 interface Report { checks: Array<{ id: string, title: string, status: string, summary: string, fix?: string }>, worst: string, exitCode: number }
 
-/** `clawmesh doctor` on `host`: its exit code, its human output and its JSON report. */
-async function doctor (host: Host, args: string[]): Promise<{ code: number | string, text: string, report: Report }> {
-  const human = host.spawn(process.execPath, [BIN, 'doctor', ...NO_OPENCLAW, ...args], { env })
-  const code = await human.exited
+/** `clawmesh doctor` on `host`: its JSON report and exit code, and (a second run) its human output unless `jsonOnly`. */
+async function doctor (host: Host, args: string[], jsonOnly = false): Promise<{ code: number | string, text: string, report: Report }> {
   const json = host.spawn(process.execPath, [BIN, 'doctor', '--json', ...NO_OPENCLAW, ...args], { env })
-  await json.exited
-  return { code, text: human.stdout.join('\n'), report: JSON.parse(json.stdout.join('\n')) as Report }
+  const code = await json.exited
+  const report = JSON.parse(json.stdout.join('\n')) as Report
+  if (jsonOnly) return { code, text: JSON.stringify(report, null, 2), report }
+  const human = host.spawn(process.execPath, [BIN, 'doctor', ...NO_OPENCLAW, ...args], { env })
+  assert.equal(await human.exited, code)
+  return { code, text: human.stdout.join('\n'), report }
 }
 
 const byId = (r: Report, id: string): Report['checks'] => r.checks.filter(c => c.id === id)
@@ -135,7 +137,7 @@ void describe('clawmesh doctor across network namespaces', { timeout: 120_000 },
         const nft = walled.spawn('nft', args)
         assert.equal(await nft.exited, 0, nft.stderr.join('\n'))
       }
-      const r = await doctor(net.hosts[0]!, ['--state-dir', await stateDir(secret), '--timeout', '2'])
+      const r = await doctor(net.hosts[0]!, ['--state-dir', await stateDir(secret), '--timeout', '2'], true)
       const mdns = byId(r.report, 'mdns')[0]
       assert.equal(mdns?.status, 'warn', r.text)
       assert.match(mdns?.summary ?? '', /cannot be reached at the address it announces: unreachable \(no answer within 2000 ms\)$/)
@@ -151,7 +153,7 @@ void describe('clawmesh doctor across network namespaces', { timeout: 120_000 },
     const holder = host.spawn('python3', ['-c', 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 5353)); print("bound", flush=True); sys.stdin.read()'])
     try {
       await holder.waitForLine(l => l === 'bound', 10_000, 'python holds 5353')
-      const r = await doctor(host, ['--state-dir', await stateDir(generateSecret())])
+      const r = await doctor(host, ['--state-dir', await stateDir(generateSecret())], true)
       const mdns = byId(r.report, 'mdns')[0]
       assert.equal(mdns?.status, 'fail', r.text)
       assert.equal(mdns?.summary, `UDP port 5353 cannot be used (EADDRINUSE): held by python3 (pid ${holder.pid}), which does not share it`)
