@@ -8,7 +8,8 @@ import { createInterface } from 'node:readline'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 
-export type Unit = 'ms' | 'msg/s' | 'bytes' | 'kbit/s'
+/** `ratio`: a same-run ratio of two rates (above 1: the first is faster). */
+export type Unit = 'ms' | 'msg/s' | 'MB/s' | 'bytes' | 'kbit/s' | 'ratio'
 
 export interface Figure {
   median: number
@@ -26,11 +27,11 @@ export function percentile (values: number[], p: number): number {
 }
 
 /**
- * A figure from its samples. For rates (msg/s) "p99" is the slow end: the rate
- * that 99 % of the measurement windows reached (the 1st percentile).
+ * A figure from its samples. For rates (msg/s, MB/s, ratios of rates) "p99" is the slow end:
+ * the rate that 99 % of the measurement windows reached (the 1st percentile).
  */
 export function figure (values: number[], unit: Unit): Figure {
-  const slowEnd = unit === 'msg/s' ? percentile(values, 1) : percentile(values, 99)
+  const slowEnd = unit === 'msg/s' || unit === 'MB/s' || unit === 'ratio' ? percentile(values, 1) : percentile(values, 99)
   return { median: round(percentile(values, 50)), p99: round(slowEnd), unit, samples: values.length }
 }
 

@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createMesh, type Mesh } from '../src/index.ts'
 import { addressOf, createTestMeshes, loopbackOptions, waitForResolvable } from '../src/testing.ts'
+import { protectorThroughput, rawCipher, type CipherFigures } from './cipher.ts'
 import { countingProxy, figure, gc, portOf, round, sleep, startChild, stopChild, type Child, type Figure } from './lib.ts'
 
 const quick = process.argv.includes('--quick')
@@ -458,8 +459,8 @@ await section('converge', async () => {
   for (const size of [2, 5, 10, 20]) await convergence(size, q ? 8 : 40)
 })
 await section('late_join', async () => {
-  // Each size in a fresh process: the pnet cipher's shared WASM memory only grows and,
-  // past a few large syncs in one process, crashes it (see docs/performance.md).
+  // Each size in a fresh process, so that one size's heap does not weigh on the next one's figures.
+  // (It began as a workaround for the old WebAssembly pnet cipher, whose memory only grew.)
   await lateJoinInChild(1_000, '1k')
   await lateJoinInChild(10_000, '10k')
   if (q) {
@@ -479,6 +480,13 @@ await section('discovery', async () => {
     return
   }
   await discovery('mdns', q ? 3 : 10)
+})
+await section('cipher', async () => {
+  const cipher: CipherFigures = { rates: {}, ratios: {} }
+  rawCipher(q ? 3 : 10, cipher)
+  await protectorThroughput(q ? 3 : 10, cipher)
+  for (const [name, values] of Object.entries(cipher.rates)) record(name, values, 'MB/s')
+  for (const [name, values] of Object.entries(cipher.ratios)) record(name, values, 'ratio')
 })
 await section('detect', async () => {
   const rss: number[] = []

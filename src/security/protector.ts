@@ -1,7 +1,8 @@
 /**
  * The mesh-secret connection protector: libp2p's private-network encryption
  * (`@libp2p/pnet`, XSalsa20 keyed by the mesh secret, same bytes on the wire
- * so it interoperates with `preSharedKey`), plus one thing pnet lacks: it tells
+ * so it interoperates with `preSharedKey`, but on a cipher that holds no
+ * shared memory: see ./xsalsa20.ts), plus one thing pnet lacks: it tells
  * a wrong secret apart from a slow network, at once.
  *
  * With plain pnet a peer holding a different key decrypts garbage, the
@@ -15,7 +16,7 @@
  */
 
 import { byteStream, AbstractMultiaddrConnection } from '@libp2p/utils'
-import xsalsa20 from 'xsalsa20'
+import { XSalsa20Stream } from './xsalsa20.ts'
 import type { AbortOptions, ComponentLogger, ConnectionProtector, Logger, MessageStream, MultiaddrConnection } from '@libp2p/interface'
 import type { SendResult } from '@libp2p/utils'
 import type { MeshSecret } from './secret.ts'
@@ -146,21 +147,31 @@ interface VerifyingBoxInit {
 /** pnet's XSalsa20 box, checking the first decrypted bytes against the multistream header. */
 class VerifyingBox extends AbstractMultiaddrConnection {
   private readonly maConn: MultiaddrConnection
-  private readonly inboundXor: xsalsa20.Xor
-  private readonly outboundXor: xsalsa20.Xor
+  private readonly inboundXor: XSalsa20Stream
+  private readonly outboundXor: XSalsa20Stream
   /** How many header bytes are still to be checked; 0 once verified. */
   private checked = 0
   private failed = false
+  /** The transport closed: the ciphers are wiped. */
+  private closed = false
 
   constructor (init: VerifyingBoxInit) {
     super({ log: init.log, remoteAddr: init.maConn.remoteAddr, direction: init.maConn.direction })
     this.maConn = init.maConn
-    this.inboundXor = xsalsa20(init.remoteNonce, init.psk)
-    this.outboundXor = xsalsa20(init.localNonce, init.psk)
+    this.inboundXor = new XSalsa20Stream(init.remoteNonce, init.psk)
+    this.outboundXor = new XSalsa20Stream(init.localNonce, init.psk)
 
     const receive = (chunk: Uint8Array): void => {
-      if (this.failed) return
-      const plain = xorInChunks(this.inboundXor, chunk)
+      if (this.failed || this.closed) return
+      let plain: Uint8Array
+      try {
+        plain = this.inboundXor.update(chunk)
+      } catch (err) {
+        // Only after 256 GiB in one direction (KeystreamExhaustedError); a throw here would escape the event listener.
+        this.failed = true
+        this.abort(err as Error)
+        return
+      }
       if (this.checked < MSS_HEADER.byteLength) {
         const n = Math.min(plain.byteLength, MSS_HEADER.byteLength - this.checked)
         for (let i = 0; i < n; i++) {
@@ -184,6 +195,10 @@ class VerifyingBox extends AbstractMultiaddrConnection {
     })
     this.maConn.addEventListener('drain', () => { this.onMuxerDrain() })
     this.maConn.addEventListener('close', (evt) => {
+      // Nothing more comes in or goes out: wipe the keys (the ciphers hold nothing else).
+      this.closed = true
+      this.inboundXor.destroy()
+      this.outboundXor.destroy()
       // A TCP reset by the remote surfaces as a local abort carrying ECONNRESET.
       const byRemote = !evt.local || REMOTE_RESET_CODES.has((evt.error as NodeJS.ErrnoException | undefined)?.code ?? '')
       if (!this.failed && byRemote && this.checked < MSS_HEADER.byteLength) {
@@ -204,9 +219,10 @@ class VerifyingBox extends AbstractMultiaddrConnection {
   }
 
   sendData (data: { byteLength: number, subarray: () => Uint8Array }): SendResult {
+    if (this.closed) throw new Error('the connection is closed')
     return {
       sentBytes: data.byteLength,
-      canSendMore: this.maConn.send(xorInChunks(this.outboundXor, data.subarray()))
+      canSendMore: this.maConn.send(this.outboundXor.update(data.subarray()))
     }
   }
 
@@ -221,30 +237,6 @@ class VerifyingBox extends AbstractMultiaddrConnection {
   sendResume (): void {
     this.maConn.resume()
   }
-}
-
-/**
- * The xsalsa20 package shares one WebAssembly memory between all ciphers but
- * sizes each growth from the cipher's own, possibly stale, view of it: with two
- * ciphers taking turns on large buffers it grows by the buffer size every time,
- * until `Memory.grow()` throws and the process dies (a 100k-session sync did;
- * upstream `@libp2p/pnet` has the same bug). Feeding it pieces of at most
- * 16 KiB bounds the scratch space any update needs, so memory stops growing.
- */
-export const XOR_CHUNK_BYTES = 16 * 1024
-
-/** The part of an xsalsa20 cipher we use, declared here so the published types need no `@types/xsalsa20`. */
-export interface StreamXor {
-  update: (input: Uint8Array, output?: Uint8Array) => Uint8Array
-}
-
-export function xorInChunks (xor: StreamXor, input: Uint8Array): Uint8Array {
-  if (input.byteLength <= XOR_CHUNK_BYTES) return xor.update(input)
-  const output = new Uint8Array(input.byteLength)
-  for (let offset = 0; offset < input.byteLength; offset += XOR_CHUNK_BYTES) {
-    xor.update(input.subarray(offset, offset + XOR_CHUNK_BYTES), output.subarray(offset, offset + XOR_CHUNK_BYTES))
-  }
-  return output
 }
 
 function startsWith (bytes: Uint8Array, prefix: Uint8Array): boolean {

@@ -14,7 +14,8 @@ export class LoopbackGateway {
   readonly name: string
   private readonly child: ChildProcess
   private readonly pending = new Map<number, { resolve: (value: unknown) => void, reject: (err: Error) => void }>()
-  private readonly stderrTail: string[] = []
+  /** The last 50 lines of its stderr (for a failure message). */
+  readonly stderrTail: string[] = []
   private nextId = 1
   private exited = false
   readonly ready: Promise<void>

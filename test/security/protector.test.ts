@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import { preSharedKey } from '@libp2p/pnet'
 import { after, describe, it } from 'node:test'
 import xsalsa20 from 'xsalsa20'
 import { meshConnectionGater, RejectionRecorder } from '../../src/security/gater.ts'
-import { meshProtector, xorInChunks, type ProtectorRejectEvent } from '../../src/security/protector.ts'
+import { meshProtector, type ProtectorRejectEvent } from '../../src/security/protector.ts'
+import { KeystreamExhaustedError, XSalsa20Stream } from '../../src/security/xsalsa20.ts'
 import { generateSecret, parseSecret } from '../../src/security/secret.ts'
 import { createTestNode, waitFor } from '../helpers/libp2p.ts'
 import type { Libp2p } from '@libp2p/interface'
@@ -105,21 +107,34 @@ void describe('allowlist gater and rejection recorder', () => {
   })
 })
 
-describe('mesh protector cipher', () => {
-  it('keeps the shared WebAssembly memory bounded when two ciphers take turns on large buffers', () => {
-    const key = new Uint8Array(32)
-    const inbound = xsalsa20(new Uint8Array(24).fill(1), key)
-    const outbound = xsalsa20(new Uint8Array(24).fill(2), key)
-    const data = new Uint8Array(1 << 20).fill(7)
-    // Unchunked, this loop makes Memory.grow() throw well before 300 rounds (it took the process down).
-    for (let i = 0; i < 300; i++) {
-      xorInChunks(inbound, data)
-      xorInChunks(outbound, data)
+void describe('the protector\'s XSalsa20 stream', () => {
+  void it('gives the bytes of the xsalsa20 package (what @libp2p/pnet uses) for any split of the stream, aligned or not', () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const key = randomBytes(32)
+      const nonce = randomBytes(24)
+      const reference = xsalsa20(nonce, key)
+      const ours = new XSalsa20Stream(nonce, key)
+      for (let piece = 0; piece < 200; piece++) {
+        const length = piece % 17 === 0 ? 5_000 + (piece * 7919) % 70_000 : (piece * 131) % 300
+        const offset = piece % 4
+        const data = new Uint8Array(randomBytes(length + offset).buffer, offset, length)
+        assert.deepEqual(ours.update(data), reference.update(data), `trial ${trial}, piece ${piece} (${length} bytes at offset ${offset})`)
+      }
+      reference.finalize()
     }
-    // And chunking changes nothing on the wire: same bytes as one update on a fresh cipher pair.
-    const a = xsalsa20(new Uint8Array(24).fill(3), key)
-    const b = xsalsa20(new Uint8Array(24).fill(3), key)
-    const big = Uint8Array.from({ length: 100_000 }, (_, i) => i % 251)
-    assert.deepEqual(xorInChunks(a, big), b.update(big))
+  })
+
+  void it('refuses to run past its 32-bit block counter instead of repeating keystream', () => {
+    const stream = new XSalsa20Stream(randomBytes(24), randomBytes(32))
+    ;(stream as unknown as { block: number }).block = 2 ** 32 - 1 - 4
+    // The first piece makes its 4 blocks of keystream ahead, the last ones the counter allows.
+    stream.update(new Uint8Array(64))
+    assert.throws(() => stream.update(new Uint8Array(64 * 64)), KeystreamExhaustedError)
+  })
+
+  void it('is unusable once destroyed (the connection closed and its keys were wiped)', () => {
+    const stream = new XSalsa20Stream(randomBytes(24), randomBytes(32))
+    stream.destroy()
+    assert.throws(() => stream.update(new Uint8Array(1)))
   })
 })
