@@ -115,9 +115,13 @@ export class Mesh {
   }
 }
 
-const LOOPBACK_AND_PRIVATE = [
-  '/ip4/127.0.0.0/ipcidr/8', '/ip4/10.0.0.0/ipcidr/8', '/ip4/172.16.0.0/ipcidr/12', '/ip4/192.168.0.0/ipcidr/16', '/ip6/::1/ipcidr/128'
-]
+/**
+ * Hosts libp2p's connection manager lets through without its own limits (inbound rate per host,
+ * pending connections, maxConnections): loopback only. Co-located Gateways all come from
+ * 127.0.0.1; a LAN host is subject to the limits like any other (issue 11: private ranges
+ * were exempt, so a stranger on the LAN was not limited at all).
+ */
+const LOOPBACK = ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128']
 
 /**
  * Streams are long-lived and opened in bursts right after a dial. A paused stream (its reader is
@@ -143,10 +147,14 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux(MUXER_OPTIONS)],
     connectionManager: {
-      // libp2p resets more than 5 new connections per second from one host; co-located
-      // Gateways all come from 127.0.0.1 and LAN peers from a handful of hosts.
-      allow: LOOPBACK_AND_PRIVATE,
-      inboundConnectionThreshold: 100
+      allow: LOOPBACK,
+      // libp2p refuses more than 5 new connections per second from one host (counting successful
+      // ones): too few for a relay member or several Gateways behind one NAT address. Strangers
+      // are held back by our own per-host limits on pending and failed handshakes (`inboundLimits`).
+      inboundConnectionThreshold: 100,
+      // libp2p's default (10, for all hosts together) would let two flooding hosts hold every slot;
+      // one host holds at most `inboundLimits.pendingPerHost` (8) of these.
+      maxIncomingPendingConnections: 64
     },
     // Our own heartbeats judge liveness; libp2p's ping aborts busy connections.
     connectionMonitor: { abortConnectionOnPingFailure: false },

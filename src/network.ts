@@ -14,6 +14,7 @@ import { meshDialer, type MeshDialer } from './discovery/dialer.ts'
 import { localDiscovery, type LocalDiscovery } from './discovery/local.ts'
 import { meshMdns, type MeshMdns } from './discovery/mdns.ts'
 import { meshConnectionGater, RejectionRecorder, type RejectedPeerRecord } from './security/gater.ts'
+import { InboundLimiter } from './security/inbound-limit.ts'
 import { meshProtector } from './security/protector.ts'
 import { resolveSecret, resolveStateDir, type ResolvedSecret } from './security/secret.ts'
 import type { ComponentLogger, ConnectionGater, ConnectionProtector } from '@libp2p/interface'
@@ -22,7 +23,7 @@ import type { MeshOptions, RejectedPeer } from './types.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 
 /** The security and discovery options of `createMesh` (see `MeshOptions` for each one's meaning and default). */
-export type MeshNetworkOptions = Pick<MeshOptions, 'secret' | 'stateDir' | 'discovery' | 'mdns' | 'peers' | 'allow' | 'dialTimeoutMs'>
+export type MeshNetworkOptions = Pick<MeshOptions, 'secret' | 'stateDir' | 'discovery' | 'mdns' | 'peers' | 'allow' | 'inboundLimits' | 'dialTimeoutMs'>
 
 /** Where refusals go once the mesh service exists (`MeshService.recordRejection`). */
 export type RejectionSink = (rejection: RejectedPeer) => void
@@ -72,7 +73,8 @@ export async function meshNetwork (options: MeshNetworkOptions = {}, logger?: Co
     onRejected: (r, fresh) => { if (fresh) forward(r) },
     silent: () => sink != null
   })
-  const gater = meshConnectionGater({ allow: options.allow ?? [], recorder })
+  const limiter = options.inboundLimits === false ? undefined : new InboundLimiter(options.inboundLimits ?? {})
+  const gater = meshConnectionGater({ allow: options.allow ?? [], recorder, ...(limiter !== undefined ? { limiter } : {}) })
 
   const mdnsOption = options.discovery?.mdns ?? options.mdns ?? true
   const localOption = options.discovery?.local ?? true

@@ -1,5 +1,8 @@
 /** Public types of clawmesh: what a Gateway embedding the mesh sees. */
 import type { MeshErrorCode } from './errors.ts'
+import type { InboundLimits } from './security/inbound-limit.ts'
+
+export type { InboundLimits }
 
 /** How a Gateway is known in the mesh. */
 export interface GatewayInfo {
@@ -264,6 +267,13 @@ export interface MeshOptions extends MeshServiceInit {
   discovery?: DiscoveryOptions
   /** Peer IDs allowed to connect, on top of the secret. @default every holder of the secret */
   allow?: string[]
+  /**
+   * Per-host limits on inbound handshakes that have not (yet) proven the secret: pending ones
+   * and failed ones. Successful connections never count, so members behind one NAT address
+   * are not throttled. `false` turns them off. See docs/security.md.
+   * @default `{ pendingPerHost: 8, maxFailures: 20, failureWindowMs: 10000, exempt: ['127.0.0.0/8', '::1/128'] }`
+   */
+  inboundLimits?: InboundLimits | false
   /**
    * Serve Prometheus metrics (clawmesh's and libp2p's own) on `http://<host>:<port>/metrics`,
    * and beside them a read-only live page of the mesh (`/`) with its JSON (`/mesh.json`).

@@ -14,6 +14,7 @@
 import { defaultLogger } from '@libp2p/logger'
 import type { ComponentLogger, ConnectionGater, Logger, MultiaddrConnection, PeerId } from '@libp2p/interface'
 import type { RejectedPeer } from '../types.ts'
+import type { InboundLimiter } from './inbound-limit.ts'
 
 /** Refusals kept for `status()`. Old ones fall off; the log keeps the history. */
 export const MAX_REJECTED_KEPT = 64
@@ -21,7 +22,7 @@ export const MAX_REJECTED_KEPT = 64
 export const REJECTION_LOG_WINDOW_MS = 60_000
 
 /** Machine-readable kind of a refusal; `reason` is the sentence for people. */
-export type RejectionKind = 'wrong-secret' | 'no-secret' | 'not-allowed' | 'bad-signature' | 'policy' | 'other'
+export type RejectionKind = 'wrong-secret' | 'no-secret' | 'not-allowed' | 'throttled' | 'bad-signature' | 'policy' | 'other'
 
 export interface Rejection {
   kind: RejectionKind
@@ -128,6 +129,8 @@ export interface MeshGaterInit {
    */
   allow?: Iterable<string>
   recorder?: RejectionRecorder
+  /** Per-host limits on inbound handshakes (see ./inbound-limit.ts); none when absent. */
+  limiter?: InboundLimiter
   /** A gater of your own to consult as well (a peer is denied when either denies). */
   also?: ConnectionGater
 }
@@ -139,6 +142,8 @@ export function meshConnectionGater (init: MeshGaterInit = {}): ConnectionGater 
   const isAllowed = (peerId: PeerId | string): boolean => !enforcing || allow.has(peerId.toString())
 
   const check = (direction: 'inbound' | 'outbound') => async (peerId: PeerId, maConn: MultiaddrConnection): Promise<boolean> => {
+    // Through pnet and Noise: it holds the secret and proved a peer ID, so it is no stranger's handshake.
+    if (direction === 'inbound') init.limiter?.proven(maConn)
     if (!isAllowed(peerId)) {
       init.recorder?.record({
         kind: 'not-allowed',
@@ -159,6 +164,14 @@ export function meshConnectionGater (init: MeshGaterInit = {}): ConnectionGater 
     denyDialPeer: async (peerId: PeerId): Promise<boolean> => {
       if (!isAllowed(peerId)) return true
       return await (init.also?.denyDialPeer?.(peerId) ?? false)
+    },
+    denyInboundConnection: async (maConn: MultiaddrConnection): Promise<boolean> => {
+      const refusal = init.limiter?.admit(maConn)
+      if (refusal !== undefined) {
+        init.recorder?.record({ kind: 'throttled', address: maConn.remoteAddr.toString(), reason: refusal.reason })
+        return true
+      }
+      return await (init.also?.denyInboundConnection?.(maConn) ?? false)
     },
     denyInboundEncryptedConnection: check('inbound'),
     denyOutboundEncryptedConnection: check('outbound')
