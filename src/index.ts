@@ -19,6 +19,8 @@ export type { MeshNetworkServices } from './network.ts'
 export { clawmesh, MeshService, type MeshComponents } from './service.ts'
 export { MeshError, MESH_ERROR_CODES, type MeshErrorCode, type MeshErrorOptions } from './errors.ts'
 export { REGISTRY_PROTOCOL, DELIVER_PROTOCOL } from './constants.ts'
+export { connectionKey, type ConnectionKey } from './security/protector.ts'
+export { formatKeyring, keyringOf, parseKeyring, type MeshKey, type MeshKeyring } from './security/keyring.ts'
 export type * from './types.ts'
 /** The live views' JSON (`/mesh.json`, `clawmesh top --json`). */
 export type { MeshSnapshot, GatewayView, GatewayLink, SendTally } from './observe/snapshot.ts'

@@ -16,6 +16,7 @@ import { meshMdns, type MeshMdns } from './discovery/mdns.ts'
 import { meshConnectionGater, RejectionRecorder, type RejectedPeerRecord } from './security/gater.ts'
 import { InboundLimiter } from './security/inbound-limit.ts'
 import { meshProtector } from './security/protector.ts'
+import { keysOf } from './security/keyring.ts'
 import { resolveSecret, resolveStateDir, type ResolvedSecret } from './security/secret.ts'
 import type { ComponentLogger, ConnectionGater, ConnectionProtector } from '@libp2p/interface'
 import { MeshError } from './errors.ts'
@@ -36,12 +37,15 @@ export interface MeshNetwork {
     connectionProtector: (components: { logger: ComponentLogger }) => ConnectionProtector
     connectionGater: ConnectionGater
   }
-  /** Spread into `createLibp2p`'s `services`: `mdns`, `local` (when on) and `dialer`. */
+  /**
+   * Spread into `createLibp2p`'s `services`: `mdns`, `local` (when on) and `dialer`; during a
+   * rotation also `mdns:<meshId>` and `local:<meshId>` for each other key of the ring.
+   */
   services: {
     mdns?: ReturnType<typeof meshMdns>
     local?: ReturnType<typeof localDiscovery>
     dialer: ReturnType<typeof meshDialer>
-  }
+  } & Partial<Record<`mdns:${string}`, ReturnType<typeof meshMdns>>> & Partial<Record<`local:${string}`, ReturnType<typeof localDiscovery>>>
   /** Which discovery methods are on. */
   enabled: { mdns: boolean, local: boolean, bootstrap: number }
   recorder: RejectionRecorder
@@ -54,7 +58,7 @@ export type MeshNetworkServices = {
   mdns?: MeshMdns
   local?: LocalDiscovery
   dialer: MeshDialer
-}
+} & Partial<Record<`mdns:${string}`, MeshMdns>> & Partial<Record<`local:${string}`, LocalDiscovery>>
 
 /** Resolve the secret and build the protector, gater and discovery services. */
 export async function meshNetwork (options: MeshNetworkOptions = {}, logger?: ComponentLogger): Promise<MeshNetwork> {
@@ -86,23 +90,32 @@ export async function meshNetwork (options: MeshNetworkOptions = {}, logger?: Co
       throw new MeshError('BAD_REQUEST', `peer address "${address}" is not a multiaddr`, { cause: err })
     }
   }
+  // Discovery runs under the primary's mesh ID and, during a rotation, under each other key's
+  // (keys that expire, such as an invite's, are for dialling by address, never announced), so
+  // Gateways on the old and the new primary still find each other.
+  const discoveryMeshIds = keysOf(secret.keyring).filter(k => k === secret.keyring.primary || k.expiresAt === undefined).map(k => k.meshId)
+  const name = <B extends 'mdns' | 'local'>(base: B, meshId: string): B | `${B}:${string}` => meshId === secret.meshId ? base : `${base}:${meshId}` as const
+  const names = (base: 'mdns' | 'local'): string[] => discoveryMeshIds.map(meshId => name(base, meshId))
   const services: MeshNetwork['services'] = {
     dialer: meshDialer({
       peers,
-      discovery: ['mdns', 'local'],
+      discovery: [...names('mdns'), ...names('local')],
       shouldDial: gater.isAllowed,
       ...(options.dialTimeoutMs != null ? { dialTimeoutMs: options.dialTimeoutMs } : {})
     })
   }
-  if (mdnsOption !== false) services.mdns = meshMdns({ ...(typeof mdnsOption === 'object' ? mdnsOption : {}), meshId: secret.meshId })
-  if (localOption !== false) services.local = localDiscovery({ ...(typeof localOption === 'object' ? localOption : {}), stateDir, meshId: secret.meshId })
+  for (const meshId of discoveryMeshIds) {
+    if (mdnsOption !== false) services[name('mdns', meshId)] = meshMdns({ ...(typeof mdnsOption === 'object' ? mdnsOption : {}), meshId })
+    if (localOption !== false) services[name('local', meshId)] = localDiscovery({ ...(typeof localOption === 'object' ? localOption : {}), stateDir, meshId })
+  }
 
   return {
     secret,
     stateDir,
     libp2p: {
       connectionProtector: meshProtector({
-        secret,
+        secret: secret.keyring.primary,
+        accept: secret.keyring.accept,
         onReject: (e) => { recorder.record({ kind: e.kind, address: e.address, reason: e.reason }) }
       }),
       connectionGater: gater

@@ -1,8 +1,9 @@
 /** Public types of clawmesh: what a Gateway embedding the mesh sees. */
 import type { MeshErrorCode } from './errors.ts'
 import type { InboundLimits } from './security/inbound-limit.ts'
+import type { AcceptedKeyOption, KeyringOption, SecretOption } from './security/keyring.ts'
 
-export type { InboundLimits }
+export type { AcceptedKeyOption, InboundLimits, KeyringOption, SecretOption }
 
 /** How a Gateway is known in the mesh. */
 export interface GatewayInfo {
@@ -253,11 +254,13 @@ export interface MeshOptions extends MeshServiceInit {
   /** Multicast DNS discovery on the LAN. Set `false` where multicast must not leave the host. Shortcut for `discovery.mdns` (which wins). @default true */
   mdns?: boolean
   /**
-   * The mesh secret: swarm-key text or 64 hex digits (see `clawmesh secret`).
-   * Only Gateways holding the same secret can connect at all.
+   * The mesh secret: swarm-key text or 64 hex digits (see `clawmesh secret`). Only Gateways
+   * holding one of its keys can connect at all. A keyring `{ primary, accept: [...] }` (or its
+   * text form, one key a line, the primary first) dials with the primary and accepts every key:
+   * for rotating the secret without an outage, and for invites (docs/security.md).
    * @default `CLAWMESH_SECRET`, else `<stateDir>/mesh.key` (created, mode 0600, by the first Gateway)
    */
-  secret?: string | Uint8Array
+  secret?: SecretOption
   /**
    * Where the mesh key file and the local-discovery rendezvous folder live.
    * @default `CLAWMESH_HOME`, else `$XDG_STATE_HOME/clawmesh`, else `~/.clawmesh`

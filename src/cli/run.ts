@@ -11,6 +11,7 @@ import { startControlServer, type ControlServer } from '../control/server.ts'
 import { controlSocketPath, safeName } from '../control/protocol.ts'
 import { MeshObserver } from '../observe/snapshot.ts'
 import { isLoopbackHost } from '../observe/server.ts'
+import { formatKeyring } from '../security/keyring.ts'
 import { exportSecret, formatSecret, resolveSecret, resolveStateDir, shareInstructions } from '../security/secret.ts'
 import type { MeshEvents } from '../types.ts'
 import { duration, paint } from './output.ts'
@@ -69,7 +70,8 @@ export async function runNode (opts: RunOptions): Promise<void> {
     name,
     ...(opts.gatewayPort !== undefined ? { gatewayPort: opts.gatewayPort } : {}),
     listen: opts.listen.length > 0 ? opts.listen : ['/ip4/0.0.0.0/tcp/0'],
-    secret: secret.swarmKey,
+    // The whole keyring (a rotation's accepted keys too), not only the primary.
+    secret: formatKeyring(secret.keyring),
     stateDir,
     dataDir: join(stateDir, 'nodes', safeName(name)),
     discovery: { mdns: opts.mdns, local: opts.local, bootstrap: opts.peer },

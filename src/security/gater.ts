@@ -22,7 +22,7 @@ export const MAX_REJECTED_KEPT = 64
 export const REJECTION_LOG_WINDOW_MS = 60_000
 
 /** Machine-readable kind of a refusal; `reason` is the sentence for people. */
-export type RejectionKind = 'wrong-secret' | 'no-secret' | 'not-allowed' | 'throttled' | 'bad-signature' | 'policy' | 'other'
+export type RejectionKind = 'wrong-secret' | 'no-secret' | 'expired-key' | 'not-allowed' | 'throttled' | 'bad-signature' | 'policy' | 'other'
 
 export interface Rejection {
   kind: RejectionKind

@@ -2,8 +2,10 @@
  * The mesh-secret connection protector: libp2p's private-network encryption
  * (`@libp2p/pnet`, XSalsa20 keyed by the mesh secret, same bytes on the wire
  * so it interoperates with `preSharedKey`, but on a cipher that holds no
- * shared memory: see ./xsalsa20.ts), plus one thing pnet lacks: it tells
- * a wrong secret apart from a slow network, at once.
+ * shared memory: see ./xsalsa20.ts), plus two things pnet lacks: it tells
+ * a wrong secret apart from a slow network, at once, and it accepts a
+ * keyring (several keys; see ./keyring.ts and ./verifying-box.ts), telling
+ * which key each connection runs on ({@link connectionKey}).
  *
  * With plain pnet a peer holding a different key decrypts garbage, the
  * encryption handshake waits for a length that never arrives, and the dial
@@ -15,24 +17,36 @@
  * {@link WrongSecretError} and the rejection is reported.
  */
 
-import { byteStream, AbstractMultiaddrConnection } from '@libp2p/utils'
-import { XSalsa20Stream } from './xsalsa20.ts'
+import { byteStream } from '@libp2p/utils'
+import { MSS_HEADER, VerifyingBox } from './verifying-box.ts'
 import type { AbortOptions, ComponentLogger, ConnectionProtector, Logger, MessageStream, MultiaddrConnection } from '@libp2p/interface'
-import type { SendResult } from '@libp2p/utils'
-import type { MeshSecret } from './secret.ts'
 
 /** Bytes of the nonce each side sends first (XSalsa20). */
 const NONCE_LENGTH = 24
-/** What every libp2p connection carries first: a varint length (19) and the multistream-select protocol line. */
-const MSS_HEADER = new TextEncoder().encode('\x13/multistream/1.0.0\n')
 /** The nonce exchange is one round trip; a peer that does not send 24 bytes this fast is not worth waiting for. */
 const DEFAULT_NONCE_TIMEOUT_MS = 5_000
 
-/** Socket errors that mean the remote hung up on us. */
-const REMOTE_RESET_CODES = new Set(['ECONNRESET', 'EPIPE'])
+/** A key the protector runs on: the 32 key bytes, the public mesh ID, and optionally a label and an expiry (see `MeshKey`). */
+export interface ProtectorKey {
+  psk: Uint8Array
+  meshId: string
+  /** @default the mesh ID */
+  label?: string
+  /** Inbound connections on this key are refused from then on (ms since the epoch). */
+  expiresAt?: number
+}
+
+/** Which key a connection runs on: what the connection gater and services read to restrict a connection (e.g. an invite's). */
+export interface ConnectionKey {
+  label: string
+  meshId: string
+  /** Whether it is this Gateway's primary key. */
+  primary: boolean
+  expiresAt?: number
+}
 
 /** Why a connection was refused by the protector. */
-export type ProtectorRejection = 'wrong-secret' | 'no-secret'
+export type ProtectorRejection = 'wrong-secret' | 'no-secret' | 'expired-key'
 
 export interface ProtectorRejectEvent {
   kind: ProtectorRejection
@@ -44,18 +58,23 @@ export interface ProtectorRejectEvent {
 }
 
 export interface MeshProtectorInit {
-  secret: Pick<MeshSecret, 'psk' | 'meshId'>
+  /** The primary key: it encrypts every connection we dial. */
+  secret: ProtectorKey
+  /** More keys accepted on connections we receive (the primary always is). */
+  accept?: ProtectorKey[]
   /** Called once per refused connection. */
   onReject?: (event: ProtectorRejectEvent) => void
   /** Bound on the nonce exchange when libp2p passes no signal. @default 5000 */
   nonceTimeoutMs?: number
+  /** The clock that keys expire by (tests). @default Date.now */
+  now?: () => number
 }
 
 export interface MeshProtectorComponents {
   logger: ComponentLogger
 }
 
-/** A connection refused because the remote holds a different mesh secret (or none). */
+/** A connection refused because the remote holds a different mesh secret (or none, or an expired key). */
 export class WrongSecretError extends Error {
   override name = 'WrongSecretError'
   readonly kind: ProtectorRejection
@@ -65,20 +84,51 @@ export class WrongSecretError extends Error {
   }
 }
 
+/**
+ * Keys of the connections our protectors let through, by the raw connection's
+ * `timeline` object, which libp2p's `Connection` shares (`connection.timeline`):
+ * a public handle on both, collected with the connection.
+ */
+const keysByConnection = new WeakMap<object, ConnectionKey>()
+
+/**
+ * The key a connection runs on, or undefined for one that no mesh protector
+ * handled (or that has not finished its handshake). Takes libp2p's `Connection`
+ * (in a service or `connection:open`) or the raw `MultiaddrConnection` (in a
+ * connection gater).
+ */
+export function connectionKey (connection: { timeline: object }): ConnectionKey | undefined {
+  const key = keysByConnection.get(connection.timeline)
+  return key === undefined ? undefined : { ...key }
+}
+
 /** `connectionProtector` for `createLibp2p`. */
 export function meshProtector (init: MeshProtectorInit): (components: MeshProtectorComponents) => ConnectionProtector {
   return (components) => new MeshProtector(components, init)
 }
 
+type Key = Required<Pick<ProtectorKey, 'psk' | 'meshId' | 'label'>> & ConnectionKey
+
 class MeshProtector implements ConnectionProtector {
   readonly [Symbol.toStringTag] = 'clawmesh:protector'
   private readonly log: Logger
   private readonly init: MeshProtectorInit
+  private readonly primary: Key
+  /** Every key accepted inbound, the primary first. */
+  private readonly accepted: Key[]
 
   constructor (components: MeshProtectorComponents, init: MeshProtectorInit) {
-    if (init.secret.psk.byteLength !== 32) throw new TypeError('the mesh secret must be 32 bytes')
     this.log = components.logger.forComponent('clawmesh:protector')
     this.init = init
+    const key = (k: ProtectorKey, primary: boolean): Key => {
+      if (k.psk.byteLength !== 32) throw new TypeError('a mesh key must be 32 bytes')
+      return { psk: k.psk, meshId: k.meshId, label: k.label ?? k.meshId, primary, ...(k.expiresAt !== undefined ? { expiresAt: k.expiresAt } : {}) }
+    }
+    this.primary = key(init.secret, true)
+    this.accepted = [this.primary]
+    for (const k of init.accept ?? []) {
+      if (!this.accepted.some(a => a.meshId === k.meshId)) this.accepted.push(key(k, false))
+    }
   }
 
   async protect (connection: MessageStream, options?: AbortOptions): Promise<MessageStream> {
@@ -104,25 +154,40 @@ class MeshProtector implements ConnectionProtector {
       throw err
     }
 
-    return new VerifyingBox({
+    return new VerifyingBox<Key>({
       maConn: raw,
       localNonce,
       remoteNonce,
-      psk: this.init.secret.psk,
+      // We dial on our primary; a dialer may use any key we accept (expired ones too, to say so).
+      keys: direction === 'outbound' ? [this.primary] : this.accepted,
       log,
+      onVerified: (key) => {
+        if (direction === 'inbound' && key.expiresAt !== undefined && key.expiresAt <= (this.init.now ?? Date.now)()) {
+          return this.reject('expired-key', address, direction, key)
+        }
+        const { label, meshId, primary, expiresAt } = key
+        keysByConnection.set(raw.timeline, { label, meshId, primary, ...(expiresAt !== undefined ? { expiresAt } : {}) })
+        log('the remote uses the key %s (mesh %s)', label, meshId)
+        return undefined
+      },
       onMismatch: () => this.reject('wrong-secret', address, direction),
       onEarlyClose: () => { this.reject('closed-early', address, direction) }
     })
   }
 
-  private reject (why: ProtectorRejection | 'closed-early', address: string, direction: 'inbound' | 'outbound'): WrongSecretError {
+  private reject (why: ProtectorRejection | 'closed-early', address: string, direction: 'inbound' | 'outbound', key?: Key): WrongSecretError {
     const what = `${direction} connection ${direction === 'inbound' ? 'from' : 'to'} ${address}`
-    const kind: ProtectorRejection = why === 'no-secret' ? 'no-secret' : 'wrong-secret'
+    const ours = direction === 'inbound' && this.accepted.length > 1
+      ? `this Gateway accepts the keys of meshes ${this.accepted.map(k => k.meshId).join(', ')}`
+      : `this mesh is ${this.primary.meshId}`
+    const kind: ProtectorRejection = why === 'closed-early' ? 'wrong-secret' : why
     const reason = why === 'no-secret'
       ? `${what} refused: the remote uses no mesh secret (not a clawmesh Gateway, or one started without a secret)`
       : why === 'wrong-secret'
-        ? `${what} refused: the remote uses a different mesh secret (it belongs to another mesh, or its secret was mistyped); this mesh is ${this.init.secret.meshId}`
-        : `${what} failed: the remote hung up right after the private-network handshake, before sending one valid byte; it most likely holds a different mesh secret (this mesh is ${this.init.secret.meshId})`
+        ? `${what} refused: the remote uses a different mesh secret (it belongs to another mesh, or its secret was mistyped); ${ours}`
+        : why === 'expired-key'
+          ? `${what} refused: the remote uses the key "${key?.label ?? '?'}", which expired at ${new Date(key?.expiresAt ?? 0).toISOString()}`
+          : `${what} failed: the remote hung up right after the private-network handshake, before sending one valid byte; it most likely holds a different mesh secret (${ours})`
     this.log.error('%s', reason)
     try {
       this.init.onReject?.({ kind, address, direction, reason })
@@ -130,112 +195,6 @@ class MeshProtector implements ConnectionProtector {
       this.log.error('onReject threw - %e', err)
     }
     return new WrongSecretError(kind, reason)
-  }
-}
-
-interface VerifyingBoxInit {
-  maConn: MultiaddrConnection
-  localNonce: Uint8Array
-  remoteNonce: Uint8Array
-  psk: Uint8Array
-  log: Logger
-  onMismatch: () => Error
-  /** The remote closed or reset the connection before its first bytes could be verified. */
-  onEarlyClose: () => void
-}
-
-/** pnet's XSalsa20 box, checking the first decrypted bytes against the multistream header. */
-class VerifyingBox extends AbstractMultiaddrConnection {
-  private readonly maConn: MultiaddrConnection
-  private readonly inboundXor: XSalsa20Stream
-  private readonly outboundXor: XSalsa20Stream
-  /** How many header bytes are still to be checked; 0 once verified. */
-  private checked = 0
-  private failed = false
-  /** The transport closed: the ciphers are wiped. */
-  private closed = false
-
-  constructor (init: VerifyingBoxInit) {
-    super({ log: init.log, remoteAddr: init.maConn.remoteAddr, direction: init.maConn.direction })
-    this.maConn = init.maConn
-    this.inboundXor = new XSalsa20Stream(init.remoteNonce, init.psk)
-    this.outboundXor = new XSalsa20Stream(init.localNonce, init.psk)
-
-    const receive = (chunk: Uint8Array): void => {
-      if (this.failed || this.closed) return
-      let plain: Uint8Array
-      try {
-        plain = this.inboundXor.update(chunk)
-      } catch (err) {
-        // Only after 256 GiB in one direction (KeystreamExhaustedError); a throw here would escape the event listener.
-        this.failed = true
-        this.abort(err as Error)
-        return
-      }
-      if (this.checked < MSS_HEADER.byteLength) {
-        const n = Math.min(plain.byteLength, MSS_HEADER.byteLength - this.checked)
-        for (let i = 0; i < n; i++) {
-          if (plain[i] !== MSS_HEADER[this.checked + i]) {
-            this.failed = true
-            this.abort(init.onMismatch())
-            return
-          }
-        }
-        this.checked += n
-      }
-      this.onData(plain)
-    }
-    this.maConn.addEventListener('message', (evt) => {
-      const data = evt.data
-      if (data instanceof Uint8Array) {
-        receive(data)
-      } else {
-        for (const buf of data) receive(buf)
-      }
-    })
-    this.maConn.addEventListener('drain', () => { this.onMuxerDrain() })
-    this.maConn.addEventListener('close', (evt) => {
-      // Nothing more comes in or goes out: wipe the keys (the ciphers hold nothing else).
-      this.closed = true
-      this.inboundXor.destroy()
-      this.outboundXor.destroy()
-      // A TCP reset by the remote surfaces as a local abort carrying ECONNRESET.
-      const byRemote = !evt.local || REMOTE_RESET_CODES.has((evt.error as NodeJS.ErrnoException | undefined)?.code ?? '')
-      if (!this.failed && byRemote && this.checked < MSS_HEADER.byteLength) {
-        this.failed = true
-        init.onEarlyClose()
-      }
-      if (evt.error != null) {
-        if (evt.local) this.abort(evt.error)
-        else this.onRemoteReset()
-      } else {
-        this.onTransportClosed()
-      }
-    })
-  }
-
-  async sendClose (options?: AbortOptions): Promise<void> {
-    await this.maConn.close(options)
-  }
-
-  sendData (data: { byteLength: number, subarray: () => Uint8Array }): SendResult {
-    if (this.closed) throw new Error('the connection is closed')
-    return {
-      sentBytes: data.byteLength,
-      canSendMore: this.maConn.send(this.outboundXor.update(data.subarray()))
-    }
-  }
-
-  sendReset (err: Error): void {
-    this.maConn.abort(err)
-  }
-
-  sendPause (): void {
-    this.maConn.pause()
-  }
-
-  sendResume (): void {
-    this.maConn.resume()
   }
 }
 

@@ -1,10 +1,11 @@
 /**
- * The mesh secret: a libp2p private-network (pnet) swarm key shared by every
- * Gateway of one mesh. Without it a peer cannot finish a connection handshake.
+ * The mesh secret a Gateway runs with: a keyring of libp2p private-network
+ * (pnet) swarm keys shared by the Gateways of one mesh (see ./keyring.ts).
+ * Without one of its keys a peer cannot finish a connection handshake.
  *
  * Resolution order (first hit wins):
- * 1. the explicit `secret` option (swarm-key text, bare hex, or raw key bytes);
- * 2. the `CLAWMESH_SECRET` environment variable (same formats);
+ * 1. the explicit `secret` option (a key, a keyring's text form, or `{ primary, accept }`);
+ * 2. the `CLAWMESH_SECRET` environment variable (a key or a keyring's text form);
  * 3. the key file `<stateDir>/mesh.key`: read when it exists, otherwise created
  *    (mode 0600, atomically) by the first Gateway on the host.
  *
@@ -13,30 +14,25 @@
  * An explicit option beats the environment, as for the secret itself.
  */
 
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { constants as fsConstants } from 'node:fs'
 import { chmod, link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { generateKey } from '@libp2p/pnet'
+import { generateSecret, InvalidSecretError, SECRET_ENV, SECRET_FILE_NAME, type MeshSecret } from './key.ts'
+import { keyringOf, parseKeyring, type MeshKeyring, type SecretOption } from './keyring.ts'
+
+export {
+  exportSecret, formatSecret, generateSecret, InvalidSecretError, meshIdOf, parseSecret, SECRET_ENV, SECRET_FILE_NAME,
+  shareInstructions, type MeshSecret
+} from './key.ts'
 
 /** Where a secret came from, for logs and `status()`. */
 export type SecretSource = 'option' | 'env' | 'file' | 'file-created'
 
-/** A parsed mesh secret. `psk` and `swarmKey` are secret; `meshId` is not. */
-export interface MeshSecret {
-  /** The 32 key bytes. */
-  psk: Uint8Array
-  /** The key in libp2p's swarm-key format, as `@libp2p/pnet` `preSharedKey({ psk })` wants it. */
-  swarmKey: Uint8Array
-  /**
-   * A public name of the mesh derived one-way from the key: safe to show, put
-   * in mDNS service tags and folder names; it reveals nothing of the key.
-   */
-  meshId: string
-}
-
 export interface ResolvedSecret extends MeshSecret {
+  /** Every key the Gateway holds; the fields above are its primary's. */
+  keyring: MeshKeyring
   source: SecretSource
   /** The key file, when the secret came from (or was written to) one. */
   path?: string
@@ -50,27 +46,12 @@ export interface StateDirOptions {
 }
 
 export interface ResolveSecretOptions extends StateDirOptions {
-  /** An explicit secret: swarm-key text, bare 64-hex-digit key, or the swarm-key bytes. */
-  secret?: string | Uint8Array
+  /** An explicit secret: a key (swarm-key text, 64 hex digits, bytes), a keyring's text form, or `{ primary, accept }`. */
+  secret?: SecretOption
 }
 
-/** Name of the key file inside the state directory. */
-export const SECRET_FILE_NAME = 'mesh.key'
-/** The environment variable that carries a secret. */
-export const SECRET_ENV = 'CLAWMESH_SECRET'
 /** The environment variable that moves the state directory. */
 export const HOME_ENV = 'CLAWMESH_HOME'
-
-const SWARM_KEY_HEADER = '/key/swarm/psk/1.0.0/'
-const SWARM_KEY_CODEC = '/base16/'
-const SWARM_KEY_BYTES = 95
-/** Domain separation, so the mesh ID can never equal some other hash of the key. */
-const MESH_ID_CONTEXT = 'clawmesh/mesh-id/v1\0'
-
-/** Thrown for a secret that cannot be parsed. The message says what was expected. */
-export class InvalidSecretError extends Error {
-  override name = 'InvalidSecretError'
-}
 
 /** The state directory, per the resolution order in this module's doc. */
 export function resolveStateDir (options: StateDirOptions = {}): string {
@@ -83,69 +64,6 @@ export function resolveStateDir (options: StateDirOptions = {}): string {
   return join(homedir(), '.clawmesh')
 }
 
-/** A fresh random secret, as swarm-key text (what `clawmesh secret --new` prints). */
-export function generateSecret (): string {
-  const bytes = new Uint8Array(SWARM_KEY_BYTES)
-  generateKey(bytes)
-  return new TextDecoder().decode(bytes)
-}
-
-/**
- * Parse a secret as a person would paste it: the full swarm-key text (three
- * lines), a bare 64-digit hex key, or the swarm-key bytes. Whitespace around
- * it and Windows line ends are tolerated.
- */
-export function parseSecret (input: string | Uint8Array): MeshSecret {
-  const text = (typeof input === 'string' ? input : new TextDecoder().decode(input)).trim()
-  let hex: string
-  if (/^[0-9a-fA-F]{64}$/.test(text)) {
-    hex = text
-  } else {
-    const lines = text.split(/\r?\n/).map(l => l.trim()).filter(l => l !== '')
-    if (lines.length !== 3 || lines[0] !== SWARM_KEY_HEADER || lines[1] !== SWARM_KEY_CODEC || !/^[0-9a-fA-F]{64}$/.test(lines[2] ?? '')) {
-      throw new InvalidSecretError(`a mesh secret is either 64 hex digits or a swarm key (three lines: ${SWARM_KEY_HEADER}, ${SWARM_KEY_CODEC}, 64 hex digits); got ${text.length} characters that are neither. Print a valid one with \`clawmesh secret\` on a member machine`)
-    }
-    hex = lines[2] as string
-  }
-  hex = hex.toLowerCase()
-  const psk = Uint8Array.from(Buffer.from(hex, 'hex'))
-  return {
-    psk,
-    swarmKey: new TextEncoder().encode(`${SWARM_KEY_HEADER}\n${SWARM_KEY_CODEC}\n${hex}`),
-    meshId: meshIdOf(psk)
-  }
-}
-
-/** The swarm-key text of a secret (what goes into `mesh.key`). */
-export function formatSecret (secret: MeshSecret): string {
-  return new TextDecoder().decode(secret.swarmKey)
-}
-
-/**
- * The compact form to carry a secret to another machine: 64 hex digits, which
- * `CLAWMESH_SECRET`, the `secret` option and {@link parseSecret} all accept.
- */
-export function exportSecret (secret: MeshSecret): string {
-  return Buffer.from(secret.psk).toString('hex')
-}
-
-/** Instructions a person can follow to make another machine join this mesh. */
-export function shareInstructions (secret: MeshSecret): string {
-  const hex = exportSecret(secret)
-  return [
-    `Mesh ${secret.meshId}. Keep this secret: anyone who has it can join the mesh.`,
-    'On the other machine, either set the environment variable',
-    `  ${SECRET_ENV}=${hex}`,
-    `or write the following three lines to ${join('~/.clawmesh', SECRET_FILE_NAME)} (mode 0600):`,
-    formatSecret(secret)
-  ].join('\n')
-}
-
-/** The public mesh ID of a key: 16 hex digits of SHA-256 over a context string and the key. */
-export function meshIdOf (psk: Uint8Array): string {
-  return createHash('sha256').update(MESH_ID_CONTEXT).update(psk).digest('hex').slice(0, 16)
-}
-
 /**
  * Find the mesh secret per the resolution order; create the key file when
  * none exists. Safe against several Gateways starting at once: the file is
@@ -153,14 +71,11 @@ export function meshIdOf (psk: Uint8Array): string {
  * Gateway ends up reading the one winner's complete key.
  */
 export async function resolveSecret (options: ResolveSecretOptions = {}): Promise<ResolvedSecret> {
-  if (options.secret != null) {
-    return { ...parseSecret(options.secret), source: 'option' }
-  }
-  const env = options.env ?? process.env
-  const fromEnv = env[SECRET_ENV]
+  if (options.secret != null) return resolved(keyringOf(options.secret), 'option')
+  const fromEnv = takeEnvSecret(options.env)
   if (fromEnv != null && fromEnv.trim() !== '') {
     try {
-      return { ...parseSecret(fromEnv), source: 'env' }
+      return resolved(keyringOf(fromEnv), 'env')
     } catch (err) {
       throw new InvalidSecretError(`${SECRET_ENV} is set but invalid: ${(err as Error).message}`)
     }
@@ -168,16 +83,40 @@ export async function resolveSecret (options: ResolveSecretOptions = {}): Promis
   const dir = resolveStateDir(options)
   const path = join(dir, SECRET_FILE_NAME)
   const existing = await readKeyFile(path)
-  if (existing != null) return { ...existing, source: 'file', path }
+  if (existing != null) return resolved(existing, 'file', path)
 
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const created = await createKeyFile(path)
   const winner = await readKeyFile(path)
   if (winner == null) throw new Error(`the mesh key file ${path} vanished right after it was created`)
-  return { ...winner, source: created ? 'file-created' : 'file', path }
+  return resolved(winner, created ? 'file-created' : 'file', path)
 }
 
-async function readKeyFile (path: string): Promise<MeshSecret | undefined> {
+function resolved (keyring: MeshKeyring, source: SecretSource, path?: string): ResolvedSecret {
+  const { psk, swarmKey, meshId } = keyring.primary
+  return { psk, swarmKey, meshId, keyring, source, ...(path !== undefined ? { path } : {}) }
+}
+
+/** `CLAWMESH_SECRET` as this process was started with it, once read (see {@link takeEnvSecret}). */
+let secretFromProcessEnv: string | undefined
+
+/**
+ * Reads `CLAWMESH_SECRET`. From the real environment it is also removed, so the
+ * processes this Gateway starts (agents' tools, in plugin mode) do not inherit
+ * it; this process keeps it in memory, so a mesh restarted in-process still
+ * finds it. An `env` passed by a caller (tests) is read and left as it is.
+ */
+function takeEnvSecret (env: NodeJS.ProcessEnv | undefined): string | undefined {
+  if (env !== undefined && env !== process.env) return env[SECRET_ENV]
+  const value = process.env[SECRET_ENV]
+  if (value !== undefined) {
+    secretFromProcessEnv = value
+    delete process.env[SECRET_ENV]
+  }
+  return secretFromProcessEnv
+}
+
+async function readKeyFile (path: string): Promise<MeshKeyring | undefined> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -186,7 +125,7 @@ async function readKeyFile (path: string): Promise<MeshSecret | undefined> {
     throw err
   }
   try {
-    return parseSecret(text)
+    return parseKeyring(text)
   } catch (err) {
     throw new InvalidSecretError(`the mesh key file ${path} is invalid (${(err as Error).message}); fix or delete it`)
   }

@@ -98,4 +98,24 @@ void describe('mesh secret', () => {
     assert.equal(ids.size, 1, `all processes agree on one mesh: ${runs.join(', ')}`)
     assert.equal(runs.filter(r => r.startsWith('file-created')).length, 1, 'exactly one process created the file')
   })
+
+  void it('CLAWMESH_SECRET is removed from the environment once read (child processes do not inherit it), and kept for this process', async () => {
+    const hex = exportSecret(parseSecret(generateSecret()))
+    const moduleUrl = new URL('../../src/security/secret.ts', import.meta.url).href
+    const script = `
+      const { execFileSync } = await import('node:child_process')
+      const { resolveSecret } = await import(${JSON.stringify(moduleUrl)})
+      const first = await resolveSecret({ stateDir: process.argv[1] })
+      const child = execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.env.CLAWMESH_SECRET))'], { encoding: 'utf8' })
+      const again = await resolveSecret({ stateDir: process.argv[1] })
+      process.stdout.write(JSON.stringify({ first: first.source, again: again.source, same: first.meshId === again.meshId, inEnv: 'CLAWMESH_SECRET' in process.env, child }))`
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script, '/nonexistent-state-dir'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CLAWMESH_SECRET: hex } })
+      let text = ''
+      child.stdout.on('data', (d: Buffer) => { text += d.toString() })
+      child.on('error', reject)
+      child.on('exit', code => { if (code === 0) resolve(text); else reject(new Error(`exit ${code}`)) })
+    })
+    assert.deepEqual(JSON.parse(out), { first: 'env', again: 'env', same: true, inEnv: false, child: 'undefined' })
+  })
 })
