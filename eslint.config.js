@@ -4,7 +4,7 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', 'docs/api/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', 'docs/api/**', 'src/pb/*.js', 'src/pb/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -16,8 +16,14 @@ export const SNAPSHOT_CHUNK_ENTRIES = 2_000
 
 /** sessions_send's own default wait. */
 export const DEFAULT_SEND_TIMEOUT_MS = 30_000
-/** How long to wait for a dial + stream negotiation before calling a Gateway unreachable. */
+/** How long to wait for a dial + stream negotiation before calling a Gateway unreachable (or abandoning a discovery dial). */
 export const DEFAULT_DIAL_TIMEOUT_MS = 5_000
+/** How long the higher peer ID waits for the lower one to dial a discovered peer before dialing itself. */
+export const DEFAULT_YIELD_MS = 750
+/** First redial delay after a failed dial. */
+export const DEFAULT_MIN_BACKOFF_MS = 1_000
+/** Redial delays stop growing here: a bootstrap peer that comes back is reconnected within this long. */
+export const DEFAULT_MAX_BACKOFF_MS = 30_000
 
 /** Changes within this window travel in one signed delta (bursts of announces). */
 export const DEFAULT_DELTA_BATCH_MS = 2

@@ -103,9 +103,79 @@ export function isMeshErrorCode (value: unknown): value is MeshErrorCode {
   return typeof value === 'string' && (MESH_ERROR_CODES as readonly string[]).includes(value)
 }
 
-/** The error an aborted signal stands for: its own `MeshError` reason, or `ABORTED`. */
+/**
+ * The error an aborted signal stands for: its own `MeshError` reason, `TIMEOUT`
+ * for a timeout (`AbortSignal.timeout`), else `ABORTED`. The one mapping of an
+ * abort to an error, for sends, deliveries and the control socket alike.
+ */
 export function abortError (signal: AbortSignal, what: string): MeshError {
   const reason: unknown = signal.reason
   if (reason instanceof MeshError) return reason
+  if (reason instanceof Error && reason.name === 'TimeoutError') return new MeshError('TIMEOUT', `${what} timed out`, { cause: reason })
   return new MeshError('ABORTED', `${what} was aborted`, { cause: reason })
+}
+
+/** A `MeshError` as it crosses a wire (the deliver protocol, the control socket). */
+export interface WireError {
+  code: MeshErrorCode
+  message: string
+  /** `MeshError.summary`: the message without the library's advice (sent with a hint). */
+  summary?: string
+  /** `MeshError.hint`: what to do, for the receiving side to word in its own terms. */
+  hint?: MeshErrorHint
+  candidates?: string[]
+  gateway?: string
+  remote?: boolean
+}
+
+/** Longest error message sent over a wire: enough to say what to do, small enough to bound a frame. */
+export const MAX_WIRE_ERROR_MESSAGE = 8 * 1024
+
+/** Anything thrown, as it crosses a wire: a `MeshError` keeps its code, anything else is `REMOTE_ERROR`. */
+export function toWireError (err: unknown): WireError {
+  if (err instanceof MeshError) {
+    return {
+      code: err.code,
+      message: err.message.slice(0, MAX_WIRE_ERROR_MESSAGE),
+      ...(err.hint !== undefined ? { summary: err.summary.slice(0, MAX_WIRE_ERROR_MESSAGE), hint: err.hint } : {}),
+      ...(err.candidates !== undefined ? { candidates: err.candidates } : {}),
+      ...(err.gateway !== undefined ? { gateway: err.gateway } : {}),
+      ...(err.remote ? { remote: true } : {})
+    }
+  }
+  return { code: 'REMOTE_ERROR', message: describeThrown(err).slice(0, MAX_WIRE_ERROR_MESSAGE) }
+}
+
+/**
+ * Rebuilds the `MeshError` a wire carried. Every field is untrusted: an unknown
+ * code becomes `REMOTE_ERROR`, fields of the wrong type are dropped.
+ */
+export function fromWireError (error: { code?: unknown, message?: unknown, summary?: unknown, hint?: unknown, candidates?: unknown, gateway?: unknown, remote?: unknown }, options: MeshErrorOptions = {}): MeshError {
+  const code = isMeshErrorCode(error.code) ? error.code : 'REMOTE_ERROR'
+  const hint = parseMeshErrorHint(error.hint)
+  // With a hint, the summary is rebuilt into the same message the sender had; without one the message is all there is.
+  const withHint = hint !== undefined && typeof error.summary === 'string'
+  const summary = withHint ? error.summary as string : typeof error.message === 'string' ? error.message : code
+  return new MeshError(code, summary, {
+    ...(withHint ? { hint } : {}),
+    ...(Array.isArray(error.candidates) ? { candidates: error.candidates.filter((c): c is string => typeof c === 'string') } : {}),
+    ...(typeof error.gateway === 'string' ? { gateway: error.gateway } : {}),
+    ...(error.remote === true ? { remote: true } : {}),
+    ...options
+  })
+}
+
+/**
+ * A thrown value as text, without trusting it: `String(v)` throws on an object
+ * like `{"toString": ""}` (found by the decoder fuzz test).
+ */
+export function describeThrown (value: unknown): string {
+  if (value instanceof Error) return value.message
+  let text: string
+  try {
+    text = JSON.stringify(value) ?? typeof value
+  } catch {
+    text = typeof value
+  }
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text
 }

@@ -6,7 +6,7 @@
 import { createConnection, type Socket } from 'node:net'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { MeshError, isMeshErrorCode, parseMeshErrorHint } from '../errors.ts'
+import { abortError, fromWireError } from '../errors.ts'
 import {
   CONTROL_SOCKET_SUFFIX, MAX_CONTROL_LINE_BYTES, controlDir, controlSocketPath,
   type ControlMethod, type ControlMethods, type ControlResponse
@@ -69,7 +69,7 @@ export class ControlClient {
     this.waiting.set(id, { resolve, reject })
     const onAbort = (): void => {
       this.waiting.delete(id)
-      reject(new MeshError('ABORTED', `control request "${method}" was aborted`, { cause: options.signal?.reason }))
+      if (options.signal !== undefined) reject(abortError(options.signal, `control request "${method}"`))
     }
     options.signal?.addEventListener('abort', onAbort, { once: true })
     this.socket.write(JSON.stringify({ id, method, params: params ?? {} }) + '\n')
@@ -110,14 +110,14 @@ export class ControlClient {
     }
     if (typeof response.id !== 'number') {
       // An error the server could not tie to a request: fail everything pending.
-      if (!response.ok) this.fail(fromControlError(response.error))
+      if (!response.ok) this.fail(fromWireError(response.error))
       return
     }
     const waiter = this.waiting.get(response.id)
     if (waiter === undefined) return
     this.waiting.delete(response.id)
     if (response.ok) waiter.resolve(response.result)
-    else waiter.reject(fromControlError(response.error))
+    else waiter.reject(fromWireError(response.error))
   }
 
   private fail (err: Error): void {
@@ -125,19 +125,6 @@ export class ControlClient {
     for (const w of this.waiting.values()) w.reject(err)
     this.waiting.clear()
   }
-}
-
-function fromControlError (error: { code?: unknown, message?: unknown, summary?: unknown, hint?: unknown, candidates?: unknown, gateway?: unknown, remote?: unknown }): MeshError {
-  const code = isMeshErrorCode(error.code) ? error.code : 'REMOTE_ERROR'
-  const hint = parseMeshErrorHint(error.hint)
-  // With a hint, the summary is rebuilt into the same message the node had; without one the message is all there is.
-  const summary = hint !== undefined && typeof error.summary === 'string' ? error.summary : typeof error.message === 'string' ? error.message : code
-  return new MeshError(code, summary, {
-    ...(hint !== undefined && typeof error.summary === 'string' ? { hint } : {}),
-    ...(Array.isArray(error.candidates) ? { candidates: error.candidates.filter((c): c is string => typeof c === 'string') } : {}),
-    ...(typeof error.gateway === 'string' ? { gateway: error.gateway } : {}),
-    ...(error.remote === true ? { remote: true } : {})
-  })
 }
 
 /** Names of the nodes with a socket in the state directory (live or stale). */

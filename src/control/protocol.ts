@@ -19,7 +19,7 @@
  * use `BAD_REQUEST` (malformed request, unknown method).
  */
 import { join } from 'node:path'
-import type { MeshErrorCode, MeshErrorHint } from '../errors.ts'
+import type { WireError } from '../errors.ts'
 import type { MeshStatus, PeerStatus, Resolution, SendResult, SessionEntry } from '../types.ts'
 import type { MeshSnapshot } from '../observe/snapshot.ts'
 
@@ -113,17 +113,7 @@ export interface ControlRequest {
 }
 
 /** A MeshError as it crosses the socket. */
-export interface ControlError {
-  code: MeshErrorCode
-  message: string
-  /** `MeshError.summary`: the message without the library's advice. */
-  summary?: string
-  /** `MeshError.hint`: what to do, for the client to word in its own terms. */
-  hint?: MeshErrorHint
-  candidates?: string[]
-  gateway?: string
-  remote?: boolean
-}
+export type ControlError = WireError
 
 export type ControlResponse =
   | { id: number | string | null, ok: true, result: unknown }

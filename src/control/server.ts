@@ -11,10 +11,10 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { chmod, mkdir, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { MeshError, isMeshErrorCode } from '../errors.ts'
+import { MeshError, toWireError } from '../errors.ts'
 import {
   CONTROL_PROTOCOL_VERSION, MAX_CONTROL_LINE_BYTES,
-  type ControlError, type ControlRequest, type ControlResponse, type NodeInfo, type SecretResult, type SendParams, type ResolveParams
+  type ControlRequest, type ControlResponse, type NodeInfo, type SecretResult, type SendParams, type ResolveParams
 } from './protocol.ts'
 import type { Mesh } from '../mesh.ts'
 import type { MeshSnapshot } from '../observe/snapshot.ts'
@@ -131,7 +131,7 @@ export class ControlServer {
     this.pending.add(controller)
     this.dispatch(request.method, request.params ?? {}, controller.signal).then(
       result => { write(socket, { id, ok: true, result }) },
-      (err: unknown) => { write(socket, { id, ok: false, error: toControlError(err) }) }
+      (err: unknown) => { write(socket, { id, ok: false, error: toWireError(err) }) }
     ).finally(() => {
       controllers.delete(controller)
       this.pending.delete(controller)
@@ -203,21 +203,6 @@ function optionalString (params: Record<string, unknown>, key: string): string |
   if (value === undefined || value === null) return undefined
   if (typeof value !== 'string') throw new MeshError('BAD_REQUEST', `"${key}" must be a string`)
   return value
-}
-
-/** A thrown value as it crosses the socket; non-MeshErrors become `REMOTE_ERROR`. */
-export function toControlError (err: unknown): ControlError {
-  if (err instanceof MeshError && isMeshErrorCode(err.code)) {
-    return {
-      code: err.code,
-      message: err.message,
-      ...(err.hint !== undefined ? { summary: err.summary, hint: err.hint } : {}),
-      ...(err.candidates !== undefined ? { candidates: err.candidates } : {}),
-      ...(err.gateway !== undefined ? { gateway: err.gateway } : {}),
-      ...(err.remote ? { remote: true } : {})
-    }
-  }
-  return { code: 'REMOTE_ERROR', message: err instanceof Error ? err.message : String(err) }
 }
 
 function write (socket: Socket, response: ControlResponse): void {

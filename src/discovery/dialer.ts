@@ -19,30 +19,23 @@
 import { KEEP_ALIVE, serviceCapabilities } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_MAX_BACKOFF_MS, DEFAULT_MIN_BACKOFF_MS, DEFAULT_YIELD_MS } from '../constants.ts'
+import { backoffDelay } from '../util/backoff.ts'
+import type { MeshServiceInit } from '../types.ts'
 import type { ComponentLogger, Connection, Logger, PeerDiscovery, PeerId, PeerInfo, PeerStore, Startable, TypedEventTarget, Libp2pEvents, AbortOptions } from '@libp2p/interface'
 
-/** How long the higher peer ID waits for the lower one to dial before dialing itself. */
-export const DEFAULT_YIELD_MS = 750
-/** A dial that has not completed by then is abandoned (the peer is probably down or unreachable). */
-export const DEFAULT_DIAL_TIMEOUT_MS = 5_000
-/** First retry delay after a failed dial. */
-export const DEFAULT_MIN_BACKOFF_MS = 1_000
-/** Retry delays stop growing here: a bootstrap peer that comes back is reconnected within this long. */
-export const DEFAULT_MAX_BACKOFF_MS = 30_000
 /** How often bootstrap peers are checked. */
 const MAINTAIN_INTERVAL_MS = 1_000
 /** The tag that marks bootstrap peers in the peer store. */
 export const BOOTSTRAP_TAG = `${KEEP_ALIVE}-clawmesh-bootstrap`
 
-export interface MeshDialerInit {
+export interface MeshDialerInit extends Pick<MeshServiceInit, 'dialTimeoutMs'> {
   /** Bootstrap multiaddrs to dial and keep connected. */
   peers?: string[]
   /** Names of the discovery services (in `services`) whose `peer` events to dial. @default ['mdns', 'local'] */
   discovery?: string[]
   /** @default {@link DEFAULT_YIELD_MS} */
   yieldMs?: number
-  /** @default {@link DEFAULT_DIAL_TIMEOUT_MS} */
-  dialTimeoutMs?: number
   /** @default {@link DEFAULT_MIN_BACKOFF_MS} */
   minBackoffMs?: number
   /** @default {@link DEFAULT_MAX_BACKOFF_MS} */
@@ -258,11 +251,7 @@ export class MeshDialer implements Startable {
     }
   }
 
-  /** Exponential backoff with ±20 % jitter, capped. */
   private delay (failures: number): number {
-    const min = this.init.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS
-    const max = this.init.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS
-    const base = Math.min(max, min * 2 ** Math.min(failures - 1, 20))
-    return Math.round(base * (0.8 + Math.random() * 0.4))
+    return backoffDelay(failures, { minMs: this.init.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS, maxMs: this.init.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS })
   }
 }

@@ -29,6 +29,7 @@ import { join } from 'node:path'
 import { peerDiscoverySymbol, serviceCapabilities, TypedEventEmitter } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { LocalDiscoveryOptions } from '../types.ts'
 import type { ComponentLogger, Logger, PeerDiscovery, PeerDiscoveryEvents, PeerId, PeerInfo, Startable, TypedEventTarget, Libp2pEvents } from '@libp2p/interface'
 
 /** Rewrite our entry this often so others can tell we are alive. */
@@ -44,19 +45,12 @@ const MAX_ENTRY_BYTES = 16 * 1024
 /** Addresses per entry we accept. */
 const MAX_ENTRY_ADDRS = 32
 
-export interface LocalDiscoveryInit {
+/** `LocalDiscoveryOptions` (the public option, see types.ts) plus what `createMesh` derives. */
+export interface LocalDiscoveryInit extends LocalDiscoveryOptions {
   /** The state directory; the rendezvous folder is `<stateDir>/rendezvous/<meshId>/`. */
   stateDir: string
   /** The public mesh ID (see `MeshSecret.meshId`). */
   meshId: string
-  /** @default {@link DEFAULT_LOCAL_REFRESH_MS} */
-  refreshIntervalMs?: number
-  /** @default {@link DEFAULT_LOCAL_RESCAN_MS} */
-  rescanIntervalMs?: number
-  /** @default {@link DEFAULT_LOCAL_STALE_MS} */
-  staleAfterMs?: number
-  /** Watch the folder for changes (turn off to test the rescan fallback). @default true */
-  watch?: boolean
 }
 
 export interface LocalDiscoveryComponents {

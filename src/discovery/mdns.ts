@@ -25,6 +25,7 @@ import { networkInterfaces } from 'node:os'
 import { mdns } from '@libp2p/mdns'
 import { peerDiscoverySymbol, serviceCapabilities, TypedEventEmitter } from '@libp2p/interface'
 import type { MulticastDNSComponents } from '@libp2p/mdns'
+import type { MdnsDiscoveryOptions } from '../types.ts'
 import type { Libp2pEvents, TypedEventTarget, Logger, PeerDiscovery, PeerDiscoveryEvents, PeerInfo, Startable } from '@libp2p/interface'
 
 /** Query interval: short, because mDNS packets get lost and each query costs only a few small packets. */
@@ -34,17 +35,10 @@ const ANNOUNCE_AT_MS = [0, 150, 1_000]
 /** Our own query must have looped back by then, or multicast does not work here. */
 const SELF_TEST_MS = 3_000
 
-export interface MeshMdnsInit {
+/** `MdnsDiscoveryOptions` (the public option, see types.ts) plus what `createMesh` derives. */
+export interface MeshMdnsInit extends MdnsDiscoveryOptions {
   /** The public mesh ID; the service tag is derived from it. */
   meshId: string
-  /** @default {@link DEFAULT_MDNS_INTERVAL_MS} */
-  intervalMs?: number
-  /** Announce ourselves unasked at start. @default true */
-  announce?: boolean
-  /** Multicast port (tests may use another). @default 5353 */
-  port?: number
-  /** Multicast group. @default 224.0.0.251 */
-  ip?: string
 }
 
 /** The mDNS service tag of a mesh. */

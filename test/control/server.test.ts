@@ -12,10 +12,10 @@ import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { MeshError } from '../../src/errors.ts'
+import { MeshError, toWireError } from '../../src/errors.ts'
 import { ControlClient } from '../../src/control/client.ts'
 import { CONTROL_PROTOCOL_VERSION, MAX_CONTROL_LINE_BYTES, controlSocketPath } from '../../src/control/protocol.ts'
-import { ControlServer, startControlServer, toControlError } from '../../src/control/server.ts'
+import { ControlServer, startControlServer } from '../../src/control/server.ts'
 import { FakeMesh, aborted } from './fake-mesh.ts'
 
 /** A raw client: write lines, read parsed response lines as they come. */
@@ -128,7 +128,7 @@ describe('control server', () => {
     const odd = await c.request('send', { target: 'k', message: 'm' }).catch((e: unknown) => e)
     assert.ok(odd instanceof MeshError)
     assert.equal(odd.code, 'REMOTE_ERROR')
-    assert.equal(toControlError('a string').code, 'REMOTE_ERROR')
+    assert.equal(toWireError('a string').code, 'REMOTE_ERROR')
   })
 
   it('refuses bad requests with BAD_REQUEST and keeps serving', async () => {
