@@ -21,6 +21,11 @@ export { MeshError, MESH_ERROR_CODES, type MeshErrorCode, type MeshErrorOptions 
 export { REGISTRY_PROTOCOL, DELIVER_PROTOCOL } from './constants.ts'
 export { connectionKey, type ConnectionKey } from './security/protector.ts'
 export { formatKeyring, keyringOf, parseKeyring, type MeshKey, type MeshKeyring } from './security/keyring.ts'
+/** The one address parser and the naming rules (also what the OpenClaw plugin uses). */
+export {
+  parseTarget, parseGatewayRef, splitQualifiedKey, formatQualifiedKey, isValidGatewayName, gatewayNameProblem,
+  type Target, type GatewayRef
+} from './routing/address.ts'
 export type * from './types.ts'
 /** The live views' JSON (`/mesh.json`, `clawmesh top --json`). */
 export type { MeshSnapshot, GatewayView, GatewayLink, SendTally } from './observe/snapshot.ts'

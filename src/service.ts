@@ -17,8 +17,12 @@ import { ChannelLost, DeliveryClient } from './delivery/client.ts'
 import { DeliveryServer } from './delivery/server.ts'
 import { MeshError } from './errors.ts'
 import { RegistrySync } from './registry/sync.ts'
+import { checkGatewayName, checkSessionKey, defaultGatewayName, formatQualifiedKey, MAX_SESSION_KEY_LENGTH } from './routing/address.ts'
+import { NameConflicts } from './routing/conflicts.ts'
+import type { OwnerDirectory } from './routing/directory.ts'
 import { compilePolicy } from './routing/policy.ts'
-import { gatewayInfo, qualify, qualifiedKeyOf, resolveTarget, type ResolveContext } from './routing/resolve.ts'
+import { registryDirectory } from './routing/registry-directory.ts'
+import { gatewayInfo, nameCounts, qualifiedKeyFor, resolveTarget, type ResolveContext } from './routing/resolve.ts'
 import { deadline, raceSignal } from './util/deadline.ts'
 import type { GatewayMeta } from './registry/records.ts'
 import type { OriginState, RegistryChanges } from './registry/registry.ts'
@@ -46,7 +50,6 @@ const MAX_REJECTED_KEPT = 50
 
 /** How a send ended, before the resolution's details are added. */
 type Delivered = Pick<SendResult, 'status' | 'reply'>
-const MAX_SESSION_KEY_LENGTH = 1024
 
 export class MeshService extends TypedEventEmitter<MeshEvents> implements Startable {
   readonly [Symbol.toStringTag] = '@clawmesh/service'
@@ -54,6 +57,8 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
   private readonly init: MeshServiceInit
   private readonly log: Logger
   private readonly sync: RegistrySync
+  private readonly directory: OwnerDirectory
+  private readonly conflicts: NameConflicts
   private readonly server: DeliveryServer
   private readonly client: DeliveryClient
   private readonly stopController = new AbortController()
@@ -71,7 +76,7 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
     this.components = components
     this.init = init
     this.log = components.logger.forComponent('clawmesh:service')
-    this.name = init.name ?? `${this.host}-${init.gatewayPort ?? components.peerId.toString().slice(-6)}`
+    this.name = init.name !== undefined ? checkGatewayName(init.name) : defaultGatewayName(this.host, String(init.gatewayPort ?? components.peerId.toString().slice(-6)))
     this.maxMessageBytes = init.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
     if (init.deliver !== undefined) this.deliverHandler = init.deliver
     const openStream = async (peer: PeerId, protocol: string, signal: AbortSignal): Promise<Stream> =>
@@ -99,16 +104,22 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
       onReachability: origin => { this.safeDispatchEvent('gateway:reachability', { detail: this.infoFor(origin, undefined) }) },
       onRejected: (peerId, reason) => { this.recordRejection({ peerId, reason, at: Date.now() }) }
     })
+    this.directory = registryDirectory(this.sync, components.peerId.toString())
+    this.conflicts = new NameConflicts(this.directory, conflict => {
+      this.log.error('another Gateway shares our %s "%s" (%s): it is AMBIGUOUS in the mesh until one of us is renamed', conflict.kind === 'name' ? 'name' : 'host:port', conflict.value, conflict.peerIds.join(', '))
+      this.safeDispatchEvent('gateway:conflict', { detail: conflict })
+    })
     this.server = new DeliveryServer({
       log: components.logger.forComponent('clawmesh:deliver'),
       maxMessageBytes: this.maxMessageBytes,
       handler: () => this.deliverHandler,
       exposed: key => {
-        const entry = this.sync.local.get(key) ?? this.localBySessionId(key)
+        const self = this.directory.selfId
+        const entry = this.directory.session(self, key) ?? this.localBySessionId(key)
         return entry === undefined ? undefined : { sessionKey: entry.sessionKey, ...(entry.sessionId !== undefined ? { sessionId: entry.sessionId } : {}) }
       },
-      authorize: compilePolicy(init.policy),
-      nameOf: peerId => this.sync.registry.get(peerId)?.gateway.name,
+      authorize: compilePolicy(init.policy, this.directory),
+      nameOf: peerId => this.directory.gateway(peerId)?.name,
       onDelivered: duplicate => {
         if (duplicate) this.counters.duplicates++
         else this.counters.received++
@@ -175,7 +186,7 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
 
   /** Announces that this Gateway owns `sessionKey`. Resolves once the change is signed and pushed to connected peers. */
   async announce (sessionKey: string, details: SessionAnnouncement = {}): Promise<void> {
-    checkKey(sessionKey)
+    checkSessionKey(sessionKey)
     for (const field of ['sessionId', 'label', 'agentId'] as const) {
       const value = details[field]
       if (value !== undefined && (typeof value !== 'string' || value.length === 0 || value.length > MAX_SESSION_KEY_LENGTH)) {
@@ -193,7 +204,7 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
 
   /** This Gateway no longer owns `sessionKey`. */
   async withdraw (sessionKey: string): Promise<void> {
-    checkKey(sessionKey)
+    checkSessionKey(sessionKey)
     this.sync.stage({ sessionKey, removed: true })
     await this.sync.flushed()
   }
@@ -207,8 +218,7 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
 
   resolve (target: string, options: ResolveOptions = {}): Resolution {
     const ctx: ResolveContext = {
-      registry: this.sync.registry,
-      selfId: this.components.peerId.toString(),
+      directory: this.directory,
       selfHost: this.host,
       localFirst: options.localFirst ?? this.init.localFirst ?? true
     }
@@ -346,11 +356,11 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
 
   /** Every session in the mesh, ours included. */
   sessions (): SessionEntry[] {
-    const selfId = this.components.peerId.toString()
+    const counts = nameCounts(this.directory)
     const out: SessionEntry[] = []
-    for (const state of this.sync.registry.all()) {
-      const owner = gatewayInfo(state, selfId)
-      for (const entry of state.entries.values()) out.push({ ...entry, owner, qualifiedKey: qualify(state, entry.sessionKey) })
+    for (const gateway of this.directory.gateways()) {
+      const owner = gatewayInfo(gateway, this.directory.selfId)
+      for (const entry of this.directory.sessions(gateway.peerId)) out.push({ ...entry, owner, qualifiedKey: qualifiedKeyFor(gateway, entry.sessionKey, counts) })
     }
     return out
   }
@@ -381,6 +391,7 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
       incarnation: this.sync.local.incarnation,
       startedAt: this.startedAt,
       rejected: [...this.rejected],
+      conflicts: this.conflicts.list(),
       counters: { ...this.counters, ...this.sync.counters }
     }
   }
@@ -394,15 +405,16 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
   }
 
   private infoFor (peerId: string, name: string | undefined): GatewayInfo {
-    const state = this.sync.registry.get(peerId)
-    if (state !== undefined) return gatewayInfo(state, this.components.peerId.toString())
+    const gateway = this.directory.gateway(peerId)
+    if (gateway !== undefined) return gatewayInfo(gateway, this.directory.selfId)
     return { name: name ?? peerId, peerId, host: '', self: peerId === this.components.peerId.toString(), reachable: this.sync.isConnected(peerId) }
   }
 
+  /** Our own session with this ID: others announcing the same UUID never hide ours. */
   private localBySessionId (sessionId: string): { sessionKey: string, sessionId?: string } | undefined {
-    const at = this.sync.registry.bySession(sessionId)
-    if (at === undefined || at.origin !== this.components.peerId.toString()) return undefined
-    return this.sync.local.get(at.sessionKey)
+    const self = this.directory.selfId
+    const at = this.directory.ownersOfSessionId(sessionId).find(o => o.origin === self)
+    return at === undefined ? undefined : this.directory.session(self, at.sessionKey)
   }
 
   private gatewayMeta (): GatewayMeta {
@@ -417,37 +429,34 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
 
   private emitChanges (changes: RegistryChanges): void {
     if (!this.running) return
-    const selfId = this.components.peerId.toString()
+    this.conflicts.check()
+    // Nobody listening (the usual case for a Gateway): a snapshot of thousands of entries costs no events.
+    const removed = this.listenerCount('session:remove') > 0 ? changes.removed : []
+    const added = this.listenerCount('session:add') > 0 ? changes.added : []
+    if (removed.length === 0 && added.length === 0) return
     // A snapshot changes thousands of entries of one origin: describe each owner once.
-    const owners = new Map<string, GatewayInfo>()
-    const ownerOf = (origin: string): GatewayInfo => {
+    const counts = nameCounts(this.directory)
+    const owners = new Map<string, { info: GatewayInfo, qualify: (key: string) => string }>()
+    const ownerOf = (origin: string): { info: GatewayInfo, qualify: (key: string) => string } => {
       let owner = owners.get(origin)
       if (owner === undefined) {
-        const state = this.sync.registry.get(origin)
-        owner = state !== undefined ? gatewayInfo(state, selfId) : this.infoFor(origin, undefined)
+        const gateway = this.directory.gateway(origin)
+        owner = gateway !== undefined
+          ? { info: gatewayInfo(gateway, this.directory.selfId), qualify: key => qualifiedKeyFor(gateway, key, counts) }
+          : { info: this.infoFor(origin, undefined), qualify: key => formatQualifiedKey(origin, key) }
         owners.set(origin, owner)
       }
       return owner
     }
-    // Nobody listening (the usual case for a Gateway): a snapshot of thousands of entries costs no events.
-    const removed = this.listenerCount('session:remove') > 0 ? changes.removed : []
-    const added = this.listenerCount('session:add') > 0 ? changes.added : []
     for (const { origin, entry } of removed) {
       const owner = ownerOf(origin)
-      this.safeDispatchEvent('session:remove', { detail: { ...entry, owner, qualifiedKey: qualifiedKeyOf(owner.name, entry.sessionKey) } })
+      this.safeDispatchEvent('session:remove', { detail: { ...entry, owner: owner.info, qualifiedKey: owner.qualify(entry.sessionKey) } })
     }
     for (const { origin, entry } of added) {
       const owner = ownerOf(origin)
-      this.safeDispatchEvent('session:add', { detail: { ...entry, owner, qualifiedKey: qualifiedKeyOf(owner.name, entry.sessionKey) } })
+      this.safeDispatchEvent('session:add', { detail: { ...entry, owner: owner.info, qualifiedKey: owner.qualify(entry.sessionKey) } })
     }
   }
-}
-
-function checkKey (sessionKey: string): void {
-  if (typeof sessionKey !== 'string' || sessionKey.length === 0 || sessionKey.length > MAX_SESSION_KEY_LENGTH) {
-    throw new MeshError('BAD_REQUEST', `session key must be a non-empty string of at most ${MAX_SESSION_KEY_LENGTH} characters`)
-  }
-  if (sessionKey.startsWith('gateway:')) throw new MeshError('BAD_REQUEST', 'a session key cannot start with "gateway:" (that prefix qualifies targets)')
 }
 
 async function sleep (ms: number, signal: AbortSignal): Promise<void> {

@@ -157,6 +157,8 @@ export interface MeshStatus {
   metricsPort?: number
   /** Recent refusals (bad signature, wrong secret, not allowed), newest last. */
   rejected: RejectedPeer[]
+  /** Gateways that share our name or host:port (see the `gateway:conflict` event); empty when there are none. */
+  conflicts?: NameConflict[]
   counters: {
     sent: number
     received: number
@@ -181,6 +183,17 @@ export interface MeshEvents {
   'peer:rejected': CustomEvent<RejectedPeer>
   /** A `send` finished, successfully or not (for metrics and logs). */
   'send:done': CustomEvent<SendOutcome>
+  /** Another Gateway holds our name (or our host:port): that name is `AMBIGUOUS` until one of us is renamed. */
+  'gateway:conflict': CustomEvent<NameConflict>
+}
+
+/** A name (or `host:port`) held by several Gateways, this one among them. */
+export interface NameConflict {
+  kind: 'name' | 'hostPort'
+  /** The shared name, or `host:port`. */
+  value: string
+  /** Every Gateway holding it, this one included: address them by peer ID. */
+  peerIds: string[]
 }
 
 /** How one `send` ended. */
@@ -204,7 +217,11 @@ export interface InboundPolicy {
 }
 
 export interface PolicyRule {
-  /** Gateway name or peer ID pattern. @default '*' */
+  /**
+   * The sender's peer ID (proven by its connection), or a Gateway name that the registry gives that peer ID
+   * when the message arrives; `*` is a wildcard. A name held by several Gateways matches all of them in
+   * `deny` and none of them in `allow`: for trust, use peer IDs. @default '*'
+   */
   from?: string
   /** Local session key pattern. @default '*' */
   sessionKey?: string
@@ -212,7 +229,12 @@ export interface PolicyRule {
 
 /** Options of the clawmesh libp2p service (for people who run their own libp2p node). */
 export interface MeshServiceInit {
-  /** This Gateway's mesh name. @default `<host>-<gatewayPort>` or `<host>-<short peer ID>` */
+  /**
+   * This Gateway's mesh name: 1 to 64 characters of `A-Z a-z 0-9 . _ -`, not all digits, not shaped like a
+   * peer ID (see docs/architecture.md, addressing). Unique in the mesh by convention: a name held by several
+   * Gateways is `AMBIGUOUS` wherever it is used, and both warn (`gateway:conflict`).
+   * @default `<host>-<gatewayPort>` or `<host>-<short peer ID>`
+   */
   name?: string
   /** The OpenClaw Gateway's port, so peers can address us as `gateway:18790:...`. */
   gatewayPort?: number

@@ -140,6 +140,7 @@ export async function runNode (opts: RunOptions): Promise<void> {
   on('session:add', e => { if (!e.detail.owner.self) log('session:add', { qualifiedKey: e.detail.qualifiedKey, sessionId: e.detail.sessionId }, `  session ${e.detail.qualifiedKey} ${e.detail.sessionId ?? ''}`) })
   on('session:remove', e => { if (!e.detail.owner.self) log('session:remove', { qualifiedKey: e.detail.qualifiedKey }, `  session ${e.detail.qualifiedKey} removed`) })
   on('gateway:reachability', e => { log('gateway:reachability', { gateway: e.detail.name, reachable: e.detail.reachable }, `${e.detail.reachable ? paint('green', '✓') : paint('red', '✗')} ${e.detail.name} is ${e.detail.reachable ? 'reachable again' : 'UNREACHABLE'}`) })
+  on('gateway:conflict', e => { log('gateway:conflict', { ...e.detail }, `${paint('yellow', '!')} another Gateway shares our ${e.detail.kind === 'name' ? 'name' : 'host:port'} ${e.detail.value}: it is AMBIGUOUS in the mesh until one is renamed (${e.detail.peerIds.join(', ')})`) })
   on('peer:rejected', e => { log('peer:rejected', { ...e.detail }, `${paint('yellow', '!')} refused ${e.detail.peerId ?? e.detail.address ?? '?'}: ${e.detail.reason}`) })
 
   const refresh = (): void => {

@@ -31,8 +31,8 @@ export interface DeliveryServerInit {
   handler: () => DeliverHandler | undefined
   /** The local session a key names, if this Gateway exposes it. */
   exposed: (sessionKey: string) => { sessionKey: string, sessionId?: string } | undefined
-  /** Throws `FORBIDDEN` (naming the rule) when the sender may not reach the session. */
-  authorize: (from: { name: string, peerId: string }, sessionKey: string) => void
+  /** Throws `FORBIDDEN` (naming the rule) when the sender (its proven peer ID) may not reach the session. */
+  authorize: (peerId: string, sessionKey: string) => void
   /** The sender's Gateway name as our registry knows it (never trust the name in the frame alone). */
   nameOf: (peerId: string) => string | undefined
   onDelivered: (duplicate: boolean) => void
@@ -129,12 +129,13 @@ export class DeliveryServer {
   private start (peerId: string, req: RequestFrame): Delivery | { error: MeshError } {
     const handler = this.init.handler()
     const session = this.init.exposed(req.to.k)
-    const name = this.init.nameOf(peerId) ?? req.from.gw
+    // The registry's name for the proven peer ID; never the name the frame claims.
+    const name = this.init.nameOf(peerId) ?? peerId
     if (handler === undefined || session === undefined) {
       return { error: new MeshError('NOT_FOUND', `No session ${req.to.k} is exposed on this Gateway`) }
     }
     try {
-      this.init.authorize({ name, peerId }, session.sessionKey)
+      this.init.authorize(peerId, session.sessionKey)
     } catch (err) {
       return { error: err instanceof MeshError ? err : new MeshError('FORBIDDEN', String(err)) }
     }

@@ -62,7 +62,8 @@ function emptyChanges (): RegistryChanges {
 export class Registry {
   private readonly origins = new Map<string, OriginState>()
   private readonly byKey = new Map<string, Set<string>>()
-  private readonly bySessionId = new Map<string, { origin: string, sessionKey: string }>()
+  /** Per origin: a UUID announced by two origins is kept twice, never last-writer-wins (the resolver decides). */
+  private readonly bySessionId = new Map<string, Map<string, string>>()
   private readonly byLabel = new Map<string, Set<string>>()
   /** Snapshot chunks being assembled, one snapshot per origin at most. */
   private readonly assembling = new Map<string, { incarnation: number, seq: number, chunks: Array<SignedRecord | undefined>, received: number }>()
@@ -260,8 +261,9 @@ export class Registry {
     return [...(this.byKey.get(sessionKey) ?? [])]
   }
 
-  bySession (sessionId: string): { origin: string, sessionKey: string } | undefined {
-    return this.bySessionId.get(sessionId)
+  /** Every origin that announces this session ID, with its key for it. */
+  ownersOfSessionId (sessionId: string): Array<{ origin: string, sessionKey: string }> {
+    return [...(this.bySessionId.get(sessionId) ?? [])].map(([origin, sessionKey]) => ({ origin, sessionKey }))
   }
 
   withLabel (label: string): Array<{ origin: string, sessionKey: string }> {
@@ -312,7 +314,11 @@ export class Registry {
     let owners = this.byKey.get(entry.sessionKey)
     if (owners === undefined) this.byKey.set(entry.sessionKey, owners = new Set())
     owners.add(origin)
-    if (entry.sessionId !== undefined) this.bySessionId.set(entry.sessionId, { origin, sessionKey: entry.sessionKey })
+    if (entry.sessionId !== undefined) {
+      let byOrigin = this.bySessionId.get(entry.sessionId)
+      if (byOrigin === undefined) this.bySessionId.set(entry.sessionId, byOrigin = new Map())
+      byOrigin.set(origin, entry.sessionKey)
+    }
     if (entry.label !== undefined) {
       let set = this.byLabel.get(entry.label)
       if (set === undefined) this.byLabel.set(entry.label, set = new Set())
@@ -325,8 +331,9 @@ export class Registry {
     owners?.delete(origin)
     if (owners?.size === 0) this.byKey.delete(entry.sessionKey)
     if (entry.sessionId !== undefined) {
-      const at = this.bySessionId.get(entry.sessionId)
-      if (at?.origin === origin && at.sessionKey === entry.sessionKey) this.bySessionId.delete(entry.sessionId)
+      const byOrigin = this.bySessionId.get(entry.sessionId)
+      if (byOrigin?.get(origin) === entry.sessionKey) byOrigin.delete(origin)
+      if (byOrigin?.size === 0) this.bySessionId.delete(entry.sessionId)
     }
     if (entry.label !== undefined) {
       const set = this.byLabel.get(entry.label)

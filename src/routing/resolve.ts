@@ -1,116 +1,94 @@
 /**
- * Addressing (design §3): turns a target string into exactly one owner and
- * session, or a `MeshError` that tells the caller what to use instead.
+ * Addressing (design §3): turns a target into exactly one owner and session,
+ * or a `MeshError` that tells the caller what to use instead.
  *
  * Order: gateway-qualified key (`gateway:<gw>:<key>` or the `targetGateway`
  * option), session ID, bare key (local first, then the single remote owner),
- * label.
+ * label. Whatever matches several Gateways is `AMBIGUOUS`, listing qualified
+ * keys that each name one: a name held by two Gateways is never guessed at,
+ * and a session UUID announced by two origins goes to our own session, else
+ * to nobody.
  */
 import { MeshError } from '../errors.ts'
-import type { OriginState, Registry } from '../registry/registry.ts'
+import { formatQualifiedKey, parseGatewayRef, parseTarget, type GatewayRef } from './address.ts'
+import { displayName, type GatewayRecord, type OwnedKey, type OwnerDirectory } from './directory.ts'
 import type { GatewayInfo, Resolution } from '../types.ts'
 
-const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const QUALIFIED_PREFIX = 'gateway:'
-const LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1']
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1'])
 
 export interface ResolveContext {
-  registry: Registry
-  selfId: string
+  directory: OwnerDirectory
+  /** Our host name: `localhost:<port>` names Gateways on it. */
   selfHost: string
-  /** A bare key owned here goes here. */
+  /** A bare key (or label) owned here goes here. */
   localFirst: boolean
 }
 
-export function gatewayInfo (state: OriginState, selfId: string): GatewayInfo {
+export function gatewayInfo (gateway: GatewayRecord, selfId: string): GatewayInfo {
   return {
-    name: state.gateway.name,
-    peerId: state.origin,
-    ...(state.gateway.gatewayPort !== undefined ? { gatewayPort: state.gateway.gatewayPort } : {}),
-    host: state.gateway.host,
-    self: state.origin === selfId,
-    reachable: state.origin === selfId || state.reachable
+    name: displayName(gateway),
+    peerId: gateway.peerId,
+    ...(gateway.gatewayPort !== undefined ? { gatewayPort: gateway.gatewayPort } : {}),
+    host: gateway.host,
+    self: gateway.peerId === selfId,
+    reachable: gateway.peerId === selfId || gateway.reachable
   }
 }
 
-/** `gateway:<name>:<sessionKey>`: names exactly one session. */
-export function qualifiedKeyOf (gatewayName: string, sessionKey: string): string {
-  return `${QUALIFIED_PREFIX}${gatewayName}:${sessionKey}`
+/** How many Gateways hold each name: a qualified key uses a name only when it is unique. */
+export function nameCounts (directory: OwnerDirectory): Map<string, number> {
+  const counts = new Map<string, number>()
+  for (const g of directory.gateways()) if (g.name !== undefined) counts.set(g.name, (counts.get(g.name) ?? 0) + 1)
+  return counts
 }
 
-export function qualify (state: OriginState, sessionKey: string): string {
-  return qualifiedKeyOf(state.gateway.name, sessionKey)
+/** `gateway:<name>:<key>`, or `gateway:<peer ID>:<key>` when the name is missing or shared: it names exactly this session. */
+export function qualifiedKeyFor (gateway: GatewayRecord, sessionKey: string, counts: Map<string, number>): string {
+  const unique = gateway.name !== undefined && counts.get(gateway.name) === 1
+  return formatQualifiedKey(unique ? gateway.name as string : gateway.peerId, sessionKey)
 }
 
-/** Every string that names this Gateway: name, peer ID, port, host:port (and localhost:port on our host). */
-function namesOf (state: OriginState, ctx: ResolveContext): string[] {
-  const names = [state.gateway.name, state.origin]
-  const port = state.gateway.gatewayPort
-  if (port !== undefined) {
-    names.push(String(port), `${state.gateway.host}:${port}`)
-    if (state.gateway.host === ctx.selfHost) names.push(...LOCAL_HOSTS.map(h => `${h}:${port}`))
+function matches (gateway: GatewayRecord, ref: GatewayRef, ctx: ResolveContext): boolean {
+  switch (ref.kind) {
+    case 'peerId': return gateway.peerId === ref.peerId
+    case 'name': return gateway.name === ref.name
+    case 'port': return gateway.gatewayPort === ref.port
+    case 'hostPort':
+      return gateway.gatewayPort === ref.port && (gateway.host === ref.host || (LOCAL_HOSTS.has(ref.host) && gateway.host === ctx.selfHost))
   }
-  return names
-}
-
-/** Finds the Gateway a token names. Several Gateways with the same name or port → `AMBIGUOUS`. */
-export function findGateway (token: string, ctx: ResolveContext, sessionKey?: string): OriginState {
-  const matches = [...ctx.registry.all()].filter(state => namesOf(state, ctx).includes(token))
-  if (matches.length === 1) return matches[0] as OriginState
-  if (matches.length > 1) {
-    const candidates = matches.map(s => `${QUALIFIED_PREFIX}${s.origin}:${sessionKey ?? '<sessionKey>'}`)
-    throw new MeshError('AMBIGUOUS', `"${token}" names ${matches.length} Gateways (${matches.map(s => s.gateway.name).join(', ')}); use a peer ID: ${candidates.join(', ')}`, { candidates, hint: { kind: 'pick-candidate' } })
-  }
-  throw new MeshError('NOT_FOUND', `No Gateway "${token}" in the mesh. Known Gateways: ${knownGateways(ctx)}`, { gateway: token, hint: { kind: 'list-gateways' } })
 }
 
 function knownGateways (ctx: ResolveContext): string {
-  return [...ctx.registry.all()].map(s => `${s.gateway.name}${s.gateway.gatewayPort !== undefined ? ` (port ${s.gateway.gatewayPort})` : ''}`).join(', ')
+  return [...ctx.directory.gateways()].map(g => `${displayName(g)}${g.gatewayPort !== undefined ? ` (port ${g.gatewayPort})` : ''}`).join(', ')
 }
 
-/**
- * Splits `gateway:<gw>:<key>`. `<gw>` may itself contain a colon (`host:port`),
- * so we try every known Gateway name as a prefix and keep the longest match.
- */
-function splitQualified (target: string, ctx: ResolveContext): { gateway: string, key: string } {
-  const rest = target.slice(QUALIFIED_PREFIX.length)
-  let best: { gateway: string, key: string } | undefined
-  for (const state of ctx.registry.all()) {
-    for (const name of namesOf(state, ctx)) {
-      if (rest.startsWith(`${name}:`) && rest.length > name.length + 1 && (best === undefined || name.length > best.gateway.length)) {
-        best = { gateway: name, key: rest.slice(name.length + 1) }
-      }
-    }
-  }
-  if (best !== undefined) return best
-  const cut = rest.indexOf(':')
-  const gateway = cut < 0 ? rest : rest.slice(0, cut)
-  if (cut < 0 || cut === rest.length - 1) {
-    throw new MeshError('BAD_REQUEST', `"${target}" is not gateway:<gateway>:<sessionKey>`)
-  }
-  throw new MeshError('NOT_FOUND', `No Gateway "${gateway}" in the mesh. Known Gateways: ${knownGateways(ctx)}`, { gateway, hint: { kind: 'list-gateways' } })
+/** The one Gateway `text` names. Several → `AMBIGUOUS` with peer-ID-qualified choices; none → `NOT_FOUND`. */
+export function findGateway (text: string, ctx: ResolveContext, sessionKey?: string): GatewayRecord {
+  return findByRef(parseGatewayRef(text), text, ctx, sessionKey)
 }
 
-function resolution (state: OriginState, sessionKey: string, via: Resolution['via'], ctx: ResolveContext): Resolution {
-  const entry = state.entries.get(sessionKey)
+function findByRef (ref: GatewayRef, text: string, ctx: ResolveContext, sessionKey: string | undefined): GatewayRecord {
+  const found = [...ctx.directory.gateways()].filter(g => matches(g, ref, ctx))
+  if (found.length === 1) return found[0] as GatewayRecord
+  if (found.length > 1) {
+    const candidates = found.map(g => formatQualifiedKey(g.peerId, sessionKey ?? '<sessionKey>')).sort()
+    throw new MeshError('AMBIGUOUS', `"${text}" names ${found.length} Gateways (${found.map(displayName).join(', ')}); say which by peer ID: ${candidates.join(', ')}`, { candidates, hint: { kind: 'pick-candidate' } })
+  }
+  throw new MeshError('NOT_FOUND', `No Gateway "${text}" in the mesh. Known Gateways: ${knownGateways(ctx)}`, { gateway: text, hint: { kind: 'list-gateways' } })
+}
+
+function resolution (origin: string, sessionKey: string, via: Resolution['via'], ctx: ResolveContext): Resolution {
+  const gateway = ctx.directory.gateway(origin) as GatewayRecord
+  const entry = ctx.directory.session(origin, sessionKey)
   return {
-    owner: gatewayInfo(state, ctx.selfId),
+    owner: gatewayInfo(gateway, ctx.directory.selfId),
     sessionKey,
     ...(entry?.sessionId !== undefined ? { sessionId: entry.sessionId } : {}),
     ...(entry?.label !== undefined ? { label: entry.label } : {}),
     ...(entry?.agentId !== undefined ? { agentId: entry.agentId } : {}),
-    qualifiedKey: qualify(state, sessionKey),
+    qualifiedKey: qualifiedKeyFor(gateway, sessionKey, nameCounts(ctx.directory)),
     via
   }
-}
-
-/** Finds a session on one known Gateway by key, session ID or label. */
-function onGateway (state: OriginState, key: string, via: Resolution['via'], ctx: ResolveContext): Resolution {
-  if (state.entries.has(key)) return resolution(state, key, via, ctx)
-  for (const entry of state.entries.values()) {
-    if (entry.sessionId === key || entry.label === key) return resolution(state, entry.sessionKey, via, ctx)
-  }
-  throw new MeshError('NOT_FOUND', `Gateway ${state.gateway.name} has no session "${key}". Its sessions: ${sample([...state.entries.keys()])}`, { gateway: state.gateway.name, hint: { kind: 'list-sessions', gateway: state.gateway.name } })
 }
 
 function sample (keys: string[]): string {
@@ -118,44 +96,50 @@ function sample (keys: string[]): string {
   return keys.slice(0, 10).join(', ') + (keys.length > 10 ? `, … (${keys.length} in all)` : '')
 }
 
-/** One owner among several (`origins`), local first. */
-function pick (origins: string[], key: string, via: Resolution['via'], ctx: ResolveContext, target: string): Resolution | undefined {
-  if (origins.length === 0) return undefined
-  if (ctx.localFirst && origins.includes(ctx.selfId)) {
-    return resolution(ctx.registry.get(ctx.selfId) as OriginState, key, via, ctx)
-  }
-  if (origins.length === 1) return resolution(ctx.registry.get(origins[0] as string) as OriginState, key, via, ctx)
-  const candidates = origins.map(o => qualify(ctx.registry.get(o) as OriginState, key)).sort()
-  throw new MeshError('AMBIGUOUS', `"${target}" exists on ${origins.length} Gateways; say which one: ${candidates.join(', ')}`, { candidates, hint: { kind: 'pick-candidate' } })
+/** A session on one known Gateway, by key, session ID or label. */
+function onGateway (gateway: GatewayRecord, key: string, via: Resolution['via'], ctx: ResolveContext): Resolution {
+  const d = ctx.directory
+  if (d.session(gateway.peerId, key) !== undefined) return resolution(gateway.peerId, key, via, ctx)
+  const byId = d.ownersOfSessionId(key).find(o => o.origin === gateway.peerId) ?? d.withLabel(key).find(o => o.origin === gateway.peerId)
+  if (byId !== undefined) return resolution(gateway.peerId, byId.sessionKey, via, ctx)
+  const keys = [...d.sessions(gateway.peerId)].map(s => s.sessionKey)
+  throw new MeshError('NOT_FOUND', `Gateway ${displayName(gateway)} has no session "${key}". Its sessions: ${sample(keys)}`, { gateway: displayName(gateway), hint: { kind: 'list-sessions', gateway: displayName(gateway) } })
+}
+
+/** One of several owners: ours when allowed, the only one, or `AMBIGUOUS`. */
+function pick (owned: OwnedKey[], localFirst: boolean, via: Resolution['via'], what: string, ctx: ResolveContext): Resolution | undefined {
+  if (owned.length === 0) return undefined
+  const local = localFirst ? owned.find(o => o.origin === ctx.directory.selfId) : undefined
+  if (local !== undefined) return resolution(local.origin, local.sessionKey, via, ctx)
+  if (owned.length === 1) return resolution((owned[0] as OwnedKey).origin, (owned[0] as OwnedKey).sessionKey, via, ctx)
+  const counts = nameCounts(ctx.directory)
+  const candidates = owned.map(o => qualifiedKeyFor(ctx.directory.gateway(o.origin) as GatewayRecord, o.sessionKey, counts)).sort()
+  throw new MeshError('AMBIGUOUS', `${what} exists on ${owned.length} Gateways; say which one: ${candidates.join(', ')}`, { candidates, hint: { kind: 'pick-candidate' } })
 }
 
 export function resolveTarget (target: string, ctx: ResolveContext, targetGateway?: string): Resolution {
-  if (typeof target !== 'string' || target.length === 0) throw new MeshError('BAD_REQUEST', 'target must be a non-empty string')
+  const parsed = parseTarget(target)
   if (targetGateway !== undefined) {
-    const key = target.startsWith(QUALIFIED_PREFIX) ? splitQualified(target, ctx).key : target
+    const key = parsed.kind === 'qualified' ? parsed.sessionKey : target
     return onGateway(findGateway(targetGateway, ctx, key), key, 'targetGateway', ctx)
   }
-  if (target.startsWith(QUALIFIED_PREFIX)) {
-    const { gateway, key } = splitQualified(target, ctx)
-    return onGateway(findGateway(gateway, ctx, key), key, 'qualified', ctx)
-  }
-  if (SESSION_ID.test(target)) {
-    const at = ctx.registry.bySession(target)
-    if (at === undefined) throw new MeshError('NOT_FOUND', `No session with ID ${target} in the mesh`, { hint: { kind: 'list-sessions' } })
-    return resolution(ctx.registry.get(at.origin) as OriginState, at.sessionKey, 'sessionId', ctx)
-  }
-  const byKey = pick(ctx.registry.ownersOfKey(target), target, 'key', ctx, target)
-  if (byKey !== undefined) return byKey
-  const labelled = ctx.registry.withLabel(target)
-  if (labelled.length > 0) {
-    const local = ctx.localFirst ? labelled.find(l => l.origin === ctx.selfId) : undefined
-    if (local !== undefined) return resolution(ctx.registry.get(local.origin) as OriginState, local.sessionKey, 'label', ctx)
-    if (labelled.length === 1) {
-      const only = labelled[0] as { origin: string, sessionKey: string }
-      return resolution(ctx.registry.get(only.origin) as OriginState, only.sessionKey, 'label', ctx)
+  const d = ctx.directory
+  switch (parsed.kind) {
+    case 'qualified': {
+      return onGateway(findByRef(parsed.gateway, parsed.gatewayText, ctx, parsed.sessionKey), parsed.sessionKey, 'qualified', ctx)
     }
-    const candidates = labelled.map(l => qualify(ctx.registry.get(l.origin) as OriginState, l.sessionKey)).sort()
-    throw new MeshError('AMBIGUOUS', `label "${target}" is used on ${labelled.length} sessions; say which one: ${candidates.join(', ')}`, { candidates, hint: { kind: 'pick-candidate' } })
+    case 'sessionId': {
+      // A UUID is ours when we announce it, whatever others claim; otherwise it must be unique.
+      const found = pick(d.ownersOfSessionId(parsed.sessionId), true, 'sessionId', `session ID ${parsed.sessionId}`, ctx)
+      if (found === undefined) throw new MeshError('NOT_FOUND', `No session with ID ${parsed.sessionId} in the mesh`, { hint: { kind: 'list-sessions' } })
+      return found
+    }
+    case 'key': {
+      const byKey = pick(d.ownersOfKey(parsed.key).map(origin => ({ origin, sessionKey: parsed.key })), ctx.localFirst, 'key', `"${target}"`, ctx)
+      if (byKey !== undefined) return byKey
+      const labelled = pick(d.withLabel(parsed.key), ctx.localFirst, 'label', `label "${target}"`, ctx)
+      if (labelled !== undefined) return labelled
+      throw new MeshError('NOT_FOUND', `No session "${target}" in the mesh`, { hint: { kind: 'list-sessions' } })
+    }
   }
-  throw new MeshError('NOT_FOUND', `No session "${target}" in the mesh`, { hint: { kind: 'list-sessions' } })
 }

@@ -88,11 +88,11 @@ describe('Registry', () => {
     const r = new Registry()
     await sign({ kind: 'snap', incarnation: 1, seq: 0, chunk: 0, chunks: 1, gateway, entries: [{ sessionKey: 'k', sessionId: 'id-1', label: 'desk' }] } as Omit<RegistryRecord, 'origin'>).then(rec => r.apply(rec, 0))
     assert.deepEqual(r.ownersOfKey('k'), [origin])
-    assert.deepEqual(r.bySession('id-1'), { origin, sessionKey: 'k' })
+    assert.deepEqual(r.ownersOfSessionId('id-1'), [{ origin, sessionKey: 'k' }])
     assert.deepEqual(r.withLabel('desk'), [{ origin, sessionKey: 'k' }])
     r.apply(await delta(1, 0, 1, [], ['k']), 0)
     assert.deepEqual(r.ownersOfKey('k'), [])
-    assert.equal(r.bySession('id-1'), undefined)
+    assert.deepEqual(r.ownersOfSessionId('id-1'), [])
     assert.deepEqual(r.withLabel('desk'), [])
   })
 
