@@ -2,8 +2,8 @@
 
 /** Registry gossip: one long-lived stream per direction per peer pair. */
 export const REGISTRY_PROTOCOL = '/clawmesh/registry/1.0.0'
-/** Delivery: long-lived request/response streams, multiplexed by message ID. */
-export const DELIVER_PROTOCOL = '/clawmesh/deliver/1.0.0'
+/** Delivery: long-lived request/response streams, multiplexed by message ID (schema: src/pb/deliver.proto). */
+export const DELIVER_PROTOCOL = '/clawmesh/deliver/2.0.0'
 /** Version number carried in frames so a future peer can refuse politely. */
 export const WIRE_VERSION = 1
 
@@ -36,14 +36,25 @@ export const DEFAULT_PEER_SILENCE_MS = 4_500
 /** Unreachable sessions stay listed (as unreachable) this long, then are dropped. */
 export const DEFAULT_UNREACHABLE_GRACE_MS = 60_000
 
-/** Message IDs remembered for deduplication: a retry within this window is never delivered twice. */
+/**
+ * A finished delivery's message ID is remembered this long from its completion, so a retry within it is never
+ * delivered twice. It is also the longest deadline a send may have (`timeoutMs` and the wire's `ttl` are capped at it).
+ */
 export const DEDUP_WINDOW_MS = 10 * 60_000
-/** ...and at most this many, so a flood of IDs cannot grow memory without bound. */
+/** ...and at most this many finished IDs in all, so a flood of IDs cannot grow memory without bound... */
 export const DEDUP_MAX_ENTRIES = 100_000
+/** ...and at most this many per sender: past it a sender's own oldest go first, never another sender's. */
+export const DEDUP_MAX_PER_SENDER = 20_000
 /** Replies kept to answer duplicates, in all: past it the oldest replies are forgotten (their IDs are not). */
 export const MAX_RETAINED_REPLY_BYTES = 64 * 1024 * 1024
-/** Deliveries one peer may have in flight at once; past it we stop reading its stream (back-pressure). */
+/** Deliveries (and their unwritten answers) one deliver stream may have at once; past it we stop reading it (back-pressure). */
 export const MAX_INFLIGHT_PER_PEER = 256
+/** Answer bytes not yet written to one deliver stream past which we stop reading it. */
+export const MAX_QUEUED_ANSWER_BYTES = 4 * 1024 * 1024
+/** A sender whose stream takes none of our answers for this long (it does not read) loses the stream. */
+export const ANSWER_STALL_MS = 30_000
+/** A send whose stream breaks this often before its answer gives up (UNREACHABLE), deadline or not. */
+export const MAX_DELIVERY_ATTEMPTS = 6
 
 /** Streams per protocol per connection: ours are long-lived, a handful is plenty. */
 export const MAX_STREAMS_PER_PROTOCOL = 16

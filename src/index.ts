@@ -16,7 +16,7 @@
  */
 export { createMesh, Mesh, type MeshNodeServices, type MeshFacts, type MeshEventListener } from './mesh.ts'
 export type { MeshNetworkServices } from './network.ts'
-export { clawmesh, MeshService, type MeshComponents } from './service.ts'
+export { clawmesh, ClawmeshService, type MeshComponents } from './service.ts'
 export { MeshError, MESH_ERROR_CODES, type MeshErrorCode, type MeshErrorOptions } from './errors.ts'
 export { REGISTRY_PROTOCOL, DELIVER_PROTOCOL } from './constants.ts'
 export { connectionKey, type ConnectionKey } from './security/protector.ts'

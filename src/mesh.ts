@@ -10,7 +10,7 @@ import { Registry } from 'prom-client'
 import { loadIdentity, nextIncarnation } from './identity.ts'
 import { meshNetwork, type MeshNetworkServices } from './network.ts'
 import { startObservability, type Observability, type ObserveOptions } from './observe/index.ts'
-import { clawmesh, type MeshService } from './service.ts'
+import { clawmesh, type ClawmeshService } from './service.ts'
 import type {
   DeliverHandler, MeshEvents, MeshOptions, MeshStatus, PeerStatus, Resolution, ResolveOptions, SendOptions, SendResult,
   SessionAnnouncement, SessionEntry
@@ -22,7 +22,7 @@ import type { Ping } from '@libp2p/ping'
 export type MeshNodeServices = {
   identify: Identify
   ping: Ping
-  clawmesh: MeshService
+  clawmesh: ClawmeshService
 } & MeshNetworkServices
 
 /** A listener for one mesh event. */
@@ -38,7 +38,7 @@ export interface MeshFacts {
 export class Mesh {
   /** The underlying libp2p node, for advanced use. */
   readonly libp2p: Libp2p<MeshNodeServices>
-  private readonly service: MeshService
+  private readonly service: ClawmeshService
   private readonly facts: MeshFacts
   private observability?: Observability
   private stopped?: Promise<void>

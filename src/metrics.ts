@@ -2,11 +2,13 @@
  * Prometheus metrics of a running mesh node (served by `./observe/server.ts`).
  *
  * Built only on the public `Mesh` API (status, peers, events), so it works on
- * any mesh; every send's latency and outcome comes from the `send:done` event.
+ * any mesh. Send and delivery metrics (`clawmesh_sends_total`,
+ * `clawmesh_send_duration_seconds`, `clawmesh_deliveries_total`) are registered
+ * by the service itself through libp2p's metrics (src/delivery/metrics.ts).
  * `createMesh({ metrics })` also hands the same registry to libp2p
  * (`@libp2p/prometheus-metrics`), so libp2p's own metrics are served alongside.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { MeshEvents, MeshStatus, PeerStatus } from './types.ts'
 
 export interface MetricsInit {
@@ -16,7 +18,7 @@ export interface MetricsInit {
   registry?: Registry
 }
 
-type MetricEvents = 'peer:rejected' | 'send:done'
+type MetricEvents = 'peer:rejected'
 
 /** What the metrics read of a mesh (a `Mesh` from `createMesh` has it all). */
 export interface MeteredMesh {
@@ -29,14 +31,8 @@ export interface MeteredMesh {
 export class MeshMetrics {
   readonly registry: Registry
   private readonly mesh: MeteredMesh
-  private readonly sendDuration: Histogram<'outcome'>
-  private readonly sends: Counter<'outcome'>
   private readonly rejected: Counter
   private readonly onRejected = (): void => { this.rejected.inc() }
-  private readonly onSendDone = (event: MeshEvents['send:done']): void => {
-    this.sends.inc({ outcome: event.detail.outcome })
-    this.sendDuration.observe({ outcome: event.detail.outcome }, event.detail.durationMs / 1000)
-  }
 
   constructor (mesh: MeteredMesh, init: MetricsInit = {}) {
     this.mesh = mesh
@@ -55,19 +51,6 @@ export class MeshMetrics {
         const s = status()
         this.set({ owner: 'local' }, s.localSessions)
         this.set({ owner: 'remote' }, s.sessions - s.localSessions)
-      }
-    })
-    new Gauge({
-      name: 'clawmesh_messages',
-      help: 'Messages since start, by kind (sent, received, failed sends, duplicate deliveries); a counter exported as a gauge because it is read from status()',
-      labelNames: ['kind'],
-      registers,
-      collect () {
-        const c = status().counters
-        this.set({ kind: 'sent' }, c.sent)
-        this.set({ kind: 'received' }, c.received)
-        this.set({ kind: 'failed' }, c.failed)
-        this.set({ kind: 'duplicate' }, c.duplicates)
       }
     })
     new Gauge({
@@ -93,24 +76,14 @@ export class MeshMetrics {
       }
     })
     this.rejected = new Counter({ name: 'clawmesh_rejected_total', help: 'Refused connections and records (wrong secret, not allowed, bad signature)', registers })
-    this.sends = new Counter({ name: 'clawmesh_sends_total', help: 'Sends, by outcome (ok, accepted, or the MeshError code)', labelNames: ['outcome'], registers })
-    this.sendDuration = new Histogram({
-      name: 'clawmesh_send_duration_seconds',
-      help: 'Send latency, by outcome',
-      labelNames: ['outcome'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers
-    })
   }
 
-  /** Starts counting sends and refusals (the gauges read the mesh when scraped). */
+  /** Starts counting refusals (the gauges read the mesh when scraped). */
   start (): void {
     this.mesh.addEventListener('peer:rejected', this.onRejected)
-    this.mesh.addEventListener('send:done', this.onSendDone)
   }
 
   stop (): void {
     this.mesh.removeEventListener('peer:rejected', this.onRejected)
-    this.mesh.removeEventListener('send:done', this.onSendDone)
   }
 }

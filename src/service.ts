@@ -1,36 +1,38 @@
 /**
- * The clawmesh libp2p service: registry gossip + delivery + addressing on a
- * libp2p node. `createMesh` builds a node with it; people who run their own
- * libp2p node add `clawmesh(init)` to its `services`.
+ * The clawmesh libp2p service: lifecycle and the public methods. It wires the
+ * registry sync (gossip), the owner directory over it, the delivery server and
+ * the router; the work itself happens in those. `createMesh` builds a node with
+ * it; people who run their own libp2p node add `clawmesh(init)` to `services`.
  */
-import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import {
   DEFAULT_ANTI_ENTROPY_INTERVAL_MS, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_PEER_SILENCE_MS, DEFAULT_SEND_TIMEOUT_MS, DEFAULT_UNREACHABLE_GRACE_MS, DELIVER_PROTOCOL, MAX_STREAMS_PER_PROTOCOL,
-  REGISTRY_PROTOCOL, WIRE_VERSION
+  REGISTRY_PROTOCOL
 } from './constants.ts'
-import { ChannelLost, DeliveryClient } from './delivery/client.ts'
+import { AddressFilter } from './delivery/address-filter.ts'
+import { DeliveryClient } from './delivery/client.ts'
+import { Connector } from './delivery/connector.ts'
+import { DeliveryMetrics } from './delivery/metrics.ts'
+import { Router } from './delivery/router.ts'
 import { DeliveryServer } from './delivery/server.ts'
 import { MeshError } from './errors.ts'
 import { RegistrySync } from './registry/sync.ts'
-import { checkGatewayName, checkSessionKey, defaultGatewayName, formatQualifiedKey, MAX_SESSION_KEY_LENGTH } from './routing/address.ts'
+import { checkGatewayName, checkSessionKey, defaultGatewayName, MAX_SESSION_KEY_LENGTH } from './routing/address.ts'
 import { NameConflicts } from './routing/conflicts.ts'
-import type { OwnerDirectory } from './routing/directory.ts'
 import { compilePolicy } from './routing/policy.ts'
 import { registryDirectory } from './routing/registry-directory.ts'
-import { gatewayInfo, nameCounts, qualifiedKeyFor, resolveTarget, type ResolveContext } from './routing/resolve.ts'
-import { deadline, raceSignal } from './util/deadline.ts'
+import { resolveTarget } from './routing/resolve.ts'
+import { infoFor, sessionChanges, sessionsView } from './views.ts'
+import type { OwnerDirectory } from './routing/directory.ts'
 import type { GatewayMeta } from './registry/records.ts'
-import type { OriginState, RegistryChanges } from './registry/registry.ts'
+import type { RegistryChanges } from './registry/registry.ts'
 import type {
   DeliverHandler, GatewayInfo, MeshEvents, MeshServiceInit, MeshStatus, PeerStatus, RejectedPeer, Resolution, ResolveOptions,
-  SendOptions, SendOutcome, SendResult, SessionAnnouncement, SessionEntry
+  SendOptions, SendResult, SessionAnnouncement, SessionEntry
 } from './types.ts'
-import type { ComponentLogger, Libp2pEvents, Logger, PeerId, PeerStore, PrivateKey, Startable, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, Metrics, PeerId, PeerStore, PrivateKey, Startable, Stream } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { TypedEventTarget } from 'main-event'
 
@@ -44,14 +46,12 @@ export interface MeshComponents {
   peerStore: PeerStore
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
+  metrics?: Metrics
 }
 
 const MAX_REJECTED_KEPT = 50
 
-/** How a send ended, before the resolution's details are added. */
-type Delivered = Pick<SendResult, 'status' | 'reply'>
-
-export class MeshService extends TypedEventEmitter<MeshEvents> implements Startable {
+export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements Startable {
   readonly [Symbol.toStringTag] = '@clawmesh/service'
   private readonly components: MeshComponents
   private readonly init: MeshServiceInit
@@ -61,12 +61,13 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
   private readonly conflicts: NameConflicts
   private readonly server: DeliveryServer
   private readonly client: DeliveryClient
+  private readonly filter: AddressFilter
+  private readonly router: Router
   private readonly stopController = new AbortController()
   private readonly rejected: RejectedPeer[] = []
   private readonly counters = { sent: 0, received: 0, failed: 0, duplicates: 0 }
   private readonly host = hostname()
   private readonly name: string
-  private readonly maxMessageBytes: number
   private deliverHandler?: DeliverHandler
   private startedAt = 0
   private running = false
@@ -76,22 +77,22 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
     this.components = components
     this.init = init
     this.log = components.logger.forComponent('clawmesh:service')
-    this.name = init.name !== undefined ? checkGatewayName(init.name) : defaultGatewayName(this.host, String(init.gatewayPort ?? components.peerId.toString().slice(-6)))
-    this.maxMessageBytes = init.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+    const selfId = components.peerId.toString()
+    this.name = init.name !== undefined ? checkGatewayName(init.name) : defaultGatewayName(this.host, String(init.gatewayPort ?? selfId.slice(-6)))
+    const maxMessageBytes = init.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
     if (init.deliver !== undefined) this.deliverHandler = init.deliver
-    const openStream = async (peer: PeerId, protocol: string, signal: AbortSignal): Promise<Stream> =>
-      await components.connectionManager.openStream(peer, protocol, { signal, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL })
     this.sync = new RegistrySync({
       self: components.peerId,
       privateKey: components.privateKey,
       incarnation: init.incarnation ?? Date.now(),
-      gateway: () => this.gatewayMeta(),
+      gateway: () => this.gatewayMeta(maxMessageBytes),
       log: components.logger.forComponent('clawmesh:registry'),
       heartbeatIntervalMs: init.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
       peerSilenceMs: init.peerSilenceMs ?? DEFAULT_PEER_SILENCE_MS,
       antiEntropyIntervalMs: init.antiEntropyIntervalMs ?? DEFAULT_ANTI_ENTROPY_INTERVAL_MS,
       unreachableGraceMs: init.unreachableGraceMs ?? DEFAULT_UNREACHABLE_GRACE_MS,
-      openStream,
+      openStream: async (peer: PeerId, protocol: string, signal: AbortSignal): Promise<Stream> =>
+        await components.connectionManager.openStream(peer, protocol, { signal, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL }),
       hangUp: (peer, reason) => {
         for (const connection of components.connectionManager.getConnections(peer)) connection.abort(reason)
       },
@@ -104,32 +105,54 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
       onReachability: origin => { this.safeDispatchEvent('gateway:reachability', { detail: this.infoFor(origin, undefined) }) },
       onRejected: (peerId, reason) => { this.recordRejection({ peerId, reason, at: Date.now() }) }
     })
-    this.directory = registryDirectory(this.sync, components.peerId.toString())
+    this.directory = registryDirectory(this.sync, selfId)
     this.conflicts = new NameConflicts(this.directory, conflict => {
       this.log.error('another Gateway shares our %s "%s" (%s): it is AMBIGUOUS in the mesh until one of us is renamed', conflict.kind === 'name' ? 'name' : 'host:port', conflict.value, conflict.peerIds.join(', '))
       this.safeDispatchEvent('gateway:conflict', { detail: conflict })
     })
+    const metrics = new DeliveryMetrics(components.metrics)
     this.server = new DeliveryServer({
       log: components.logger.forComponent('clawmesh:deliver'),
-      maxMessageBytes: this.maxMessageBytes,
+      maxMessageBytes,
       handler: () => this.deliverHandler,
-      exposed: key => {
-        const self = this.directory.selfId
-        const entry = this.directory.session(self, key) ?? this.localBySessionId(key)
-        return entry === undefined ? undefined : { sessionKey: entry.sessionKey, ...(entry.sessionId !== undefined ? { sessionId: entry.sessionId } : {}) }
-      },
+      exposed: keyOrId => this.localSession(keyOrId),
       authorize: compilePolicy(init.policy, this.directory),
       nameOf: peerId => this.directory.gateway(peerId)?.name,
       onDelivered: duplicate => {
         if (duplicate) this.counters.duplicates++
         else this.counters.received++
+        metrics.received(duplicate)
       }
+    })
+    this.filter = new AddressFilter({ selfHost: this.host, ...(init.announcedAddresses !== undefined ? { policy: init.announcedAddresses } : {}) })
+    const connector = new Connector({
+      dialer: components.connectionManager,
+      directory: this.directory,
+      filter: this.filter,
+      dialTimeoutMs: init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
     })
     this.client = new DeliveryClient({
       log: components.logger.forComponent('clawmesh:send'),
-      openStream,
-      // The largest frame an owner may answer with: a reply as large as our own limit.
-      maxFrameBytes: this.maxMessageBytes * 2 + 64 * 1024
+      openStream: async (peer, protocol, signal) => await connector.openStream(peer, protocol, signal),
+      maxReplyBytes: maxMessageBytes
+    })
+    this.router = new Router({
+      name: this.name,
+      directory: this.directory,
+      client: this.client,
+      connector,
+      resolve: (target, options) => this.resolve(target, options),
+      handler: () => this.deliverHandler,
+      maxMessageBytes,
+      defaultTimeoutMs: init.defaultTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS,
+      log: components.logger.forComponent('clawmesh:router'),
+      metrics,
+      stopSignal: this.stopController.signal,
+      onDone: (outcome, ok) => {
+        if (ok) this.counters.sent++
+        else this.counters.failed++
+        this.safeDispatchEvent('send:done', { detail: outcome })
+      }
     })
   }
 
@@ -141,6 +164,7 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
     await this.components.registrar.handle(DELIVER_PROTOCOL, async (stream, connection) => { await this.server.handle(stream, connection) }, options)
     this.components.events.addEventListener('peer:connect', this.onPeerConnect)
     this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
+    this.components.events.addEventListener('connection:open', this.onConnectionOpen)
     this.components.events.addEventListener('self:peer:update', this.onSelfUpdate)
     this.components.events.addEventListener('transport:listening', this.onSelfUpdate)
   }
@@ -151,7 +175,10 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
     this.running = true
     await this.sync.start()
     this.onSelfUpdate()
-    for (const connection of this.components.connectionManager.getConnections()) this.sync.peerConnected(connection.remotePeer)
+    for (const connection of this.components.connectionManager.getConnections()) {
+      this.filter.noteConnection(connection.remotePeer.toString(), connection.remoteAddr)
+      this.sync.peerConnected(connection.remotePeer)
+    }
   }
 
   async beforeStop (): Promise<void> {
@@ -166,6 +193,7 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
   async stop (): Promise<void> {
     this.components.events.removeEventListener('peer:connect', this.onPeerConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
+    this.components.events.removeEventListener('connection:open', this.onConnectionOpen)
     this.components.events.removeEventListener('self:peer:update', this.onSelfUpdate)
     this.components.events.removeEventListener('transport:listening', this.onSelfUpdate)
     await this.components.registrar.unhandle(REGISTRY_PROTOCOL)
@@ -174,10 +202,12 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
 
   private readonly onPeerConnect = (evt: CustomEvent<PeerId>): void => { this.sync.peerConnected(evt.detail) }
   private readonly onPeerDisconnect = (evt: CustomEvent<PeerId>): void => { this.sync.peerDisconnected(evt.detail) }
+  /** Where members are actually reached: what the address filter lets us dial later. */
+  private readonly onConnectionOpen = (evt: CustomEvent<Connection>): void => { this.filter.noteConnection(evt.detail.remotePeer.toString(), evt.detail.remoteAddr) }
   /** Peers that learn of us by relay dial the addresses we announce: keep them current. */
   private readonly onSelfUpdate = (): void => {
     const published = this.sync.registry.get(this.components.peerId.toString())?.gateway.addrs ?? []
-    if (this.running && published.join() !== this.gatewayMeta().addrs.join()) {
+    if (this.running && published.join() !== this.currentAddrs().join()) {
       this.sync.republish().catch(err => { this.log.error('could not republish our addresses - %e', err) })
     }
   }
@@ -214,175 +244,38 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
     this.deliverHandler = handler
   }
 
-  // ---- addressing ----------------------------------------------------------
+  // ---- addressing and sending ----------------------------------------------
 
   resolve (target: string, options: ResolveOptions = {}): Resolution {
-    const ctx: ResolveContext = {
-      directory: this.directory,
-      selfHost: this.host,
-      localFirst: options.localFirst ?? this.init.localFirst ?? true
-    }
-    return resolveTarget(target, ctx, options.targetGateway)
+    return resolveTarget(target, { directory: this.directory, selfHost: this.host, localFirst: options.localFirst ?? this.init.localFirst ?? true }, options.targetGateway)
   }
-
-  // ---- sending ---------------------------------------------------------------
 
   async send (target: string, message: string, options: SendOptions = {}): Promise<SendResult> {
-    if (typeof message !== 'string') throw new MeshError('BAD_REQUEST', 'message must be a string')
-    const size = Buffer.byteLength(message)
-    if (size > this.maxMessageBytes) {
-      throw new MeshError('TOO_LARGE', `message is ${size} bytes; this Gateway sends at most ${this.maxMessageBytes}`, { hint: { kind: 'raise-limit', option: 'maxMessageBytes', limit: this.maxMessageBytes } })
-    }
     if (!this.running) throw new MeshError('STOPPED', 'the mesh is not running')
-    const timeoutMs = options.timeoutMs ?? this.init.defaultTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new MeshError('BAD_REQUEST', 'timeoutMs must be a positive number')
-    const waitForReply = options.waitForReply ?? true
-    const messageId = options.messageId ?? randomUUID()
-    const dl = deadline(timeoutMs, `send to ${target}`, options.signal, this.stopController.signal)
-    const started = performance.now()
-    let owner: string | undefined
-    try {
-      const to = this.resolve(target, {
-        ...(options.targetGateway !== undefined ? { targetGateway: options.targetGateway } : {}),
-        ...(options.localFirst !== undefined ? { localFirst: options.localFirst } : {})
-      })
-      owner = to.owner.name
-      const delivered = to.owner.self
-        ? await this.sendLocal(to, message, messageId, waitForReply, options, dl)
-        : await this.sendRemote(to, message, messageId, waitForReply, options, dl)
-      this.counters.sent++
-      this.sendDone(target, delivered.status, started, owner)
-      return {
-        ...delivered,
-        owner: to.owner,
-        sessionKey: to.sessionKey,
-        ...(to.sessionId !== undefined ? { sessionId: to.sessionId } : {}),
-        qualifiedKey: to.qualifiedKey,
-        messageId
-      }
-    } catch (err) {
-      this.counters.failed++
-      this.sendDone(target, err instanceof MeshError ? err.code : 'REMOTE_ERROR', started, owner)
-      throw err
-    } finally {
-      dl.clear()
-    }
-  }
-
-  private sendDone (target: string, outcome: SendOutcome['outcome'], started: number, owner: string | undefined): void {
-    this.safeDispatchEvent('send:done', { detail: { target, outcome, durationMs: performance.now() - started, ...(owner !== undefined ? { owner } : {}) } })
-  }
-
-  private async sendLocal (to: Resolution, text: string, id: string, waitForReply: boolean, options: SendOptions, dl: ReturnType<typeof deadline>): Promise<Delivered> {
-    const handler = this.deliverHandler
-    if (handler === undefined) throw new MeshError('NOT_FOUND', 'this Gateway has no deliver handler')
-    const delivered = handler({
-      id,
-      from: { gateway: this.name, peerId: this.components.peerId.toString(), ...(options.fromSessionKey !== undefined ? { sessionKey: options.fromSessionKey } : {}) },
-      sessionKey: to.sessionKey,
-      ...(to.sessionId !== undefined ? { sessionId: to.sessionId } : {}),
-      text,
-      ...(options.meta !== undefined ? { meta: options.meta } : {}),
-      waitForReply,
-      deadline: dl.at
-    }, { signal: dl.signal })
-    if (!waitForReply) {
-      delivered.catch(err => { this.log('local delivery of %s failed - %e', id, err) })
-      return { status: 'accepted' }
-    }
-    const result = await raceSignal(delivered, dl.signal, `send to ${to.qualifiedKey}`)
-    return result?.reply !== undefined ? { status: 'ok', reply: result.reply } : { status: 'ok' }
-  }
-
-  private async sendRemote (to: Resolution, text: string, id: string, waitForReply: boolean, options: SendOptions, dl: ReturnType<typeof deadline>): Promise<Delivered> {
-    const owner = this.sync.registry.get(to.owner.peerId) as OriginState
-    const size = Buffer.byteLength(text)
-    if (size > owner.gateway.maxMessageBytes) {
-      throw new MeshError('TOO_LARGE', `message is ${size} bytes; Gateway ${owner.gateway.name} accepts at most ${owner.gateway.maxMessageBytes}`, { gateway: owner.gateway.name, hint: { kind: 'raise-limit', option: 'maxMessageBytes', limit: owner.gateway.maxMessageBytes, gateway: owner.gateway.name } })
-    }
-    if (!to.owner.reachable) throw this.unreachable(owner)
-    const peer = peerIdFromStringCached(owner.origin)
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.ensureConnected(owner, peer, dl.signal)
-        const answer = await this.client.request(peer, {
-          t: 'req',
-          v: WIRE_VERSION,
-          id,
-          from: { gw: this.name, ...(options.fromSessionKey !== undefined ? { s: options.fromSessionKey } : {}) },
-          to: { k: to.sessionKey },
-          text,
-          ...(options.meta !== undefined ? { meta: options.meta } : {}),
-          wait: waitForReply,
-          ttl: dl.remaining()
-        }, dl.signal)
-        if ('accepted' in answer) return { status: 'accepted' }
-        return answer.reply !== undefined ? { status: 'ok', reply: answer.reply } : { status: 'ok' }
-      } catch (err) {
-        if (dl.signal.aborted) throw dl.signal.reason instanceof MeshError ? dl.signal.reason : new MeshError('ABORTED', 'send was aborted')
-        if (err instanceof MeshError) {
-          if (err.remote) throw new MeshError(err.code, err.summary, { remote: true, gateway: owner.gateway.name, cause: err, ...(err.hint !== undefined ? { hint: err.hint } : {}) })
-          throw err
-        }
-        if (!(err instanceof ChannelLost) || owner.departed) throw this.unreachable(owner, err)
-        // The stream broke before the final answer: send again with the same ID (never delivered twice).
-        this.log('send %s to %s lost its stream (attempt %d), retrying', id, owner.gateway.name, attempt + 1)
-        await sleep(Math.min(25 * 2 ** attempt, 500), dl.signal).catch(() => {})
-      }
-    }
-  }
-
-  /** Dials the owner when we have no connection yet, using the addresses it announced. */
-  private async ensureConnected (owner: OriginState, peer: PeerId, signal: AbortSignal): Promise<void> {
-    if (this.components.connectionManager.getConnections(peer).length > 0) return
-    try {
-      await this.components.peerStore.merge(peer, { multiaddrs: owner.gateway.addrs.map(a => multiaddr(a)) })
-      const dialSignal = AbortSignal.any([signal, AbortSignal.timeout(this.init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS)])
-      await this.components.connectionManager.openConnection(peer, { signal: dialSignal })
-    } catch (err) {
-      if (signal.aborted) throw err
-      this.sync.markUnreachable(owner.origin)
-      throw this.unreachable(owner, err)
-    }
-  }
-
-  private unreachable (owner: OriginState, cause?: unknown): MeshError {
-    const since = owner.unreachableSince !== undefined ? ` since ${new Date(owner.unreachableSince).toISOString()}` : ''
-    const why = owner.departed ? ' (it stopped)' : ''
-    return new MeshError('UNREACHABLE', `Gateway ${owner.gateway.name} (${owner.origin}) is unreachable${since}${why}; its sessions cannot receive messages until it is back`, { gateway: owner.gateway.name, cause, hint: { kind: 'check-gateway', gateway: owner.gateway.name } })
+    return await this.router.send(target, message, options)
   }
 
   // ---- views -----------------------------------------------------------------
 
   /** Every session in the mesh, ours included. */
   sessions (): SessionEntry[] {
-    const counts = nameCounts(this.directory)
-    const out: SessionEntry[] = []
-    for (const gateway of this.directory.gateways()) {
-      const owner = gatewayInfo(gateway, this.directory.selfId)
-      for (const entry of this.directory.sessions(gateway.peerId)) out.push({ ...entry, owner, qualifiedKey: qualifiedKeyFor(gateway, entry.sessionKey, counts) })
-    }
-    return out
+    return sessionsView(this.directory)
   }
 
   /** Connected mesh peers. */
   peers (): PeerStatus[] {
-    return this.sync.connectedPeers().map(link => {
-      const state = this.sync.registry.get(link.id)
-      const addresses = this.components.connectionManager.getConnections().filter(c => c.remotePeer.toString() === link.id).map(c => c.remoteAddr.toString())
-      return {
-        ...this.infoFor(link.id, link.name),
-        addresses,
-        sessions: state?.entries.size ?? 0,
-        ...(link.rttMs !== undefined ? { rttMs: link.rttMs } : {})
-      }
-    })
+    return this.sync.connectedPeers().map(link => ({
+      ...this.infoFor(link.id, link.name),
+      addresses: this.components.connectionManager.getConnections().filter(c => c.remotePeer.toString() === link.id).map(c => c.remoteAddr.toString()),
+      sessions: this.sync.registry.get(link.id)?.entries.size ?? 0,
+      ...(link.rttMs !== undefined ? { rttMs: link.rttMs } : {})
+    }))
   }
 
   status (): MeshStatus {
-    const self = this.sync.registry.get(this.components.peerId.toString())
+    const self = this.sync.registry.get(this.directory.selfId)
     return {
-      self: this.infoFor(this.components.peerId.toString(), this.name),
+      self: this.infoFor(this.directory.selfId, this.name),
       addresses: this.components.addressManager.getAddresses().map(a => a.toString()),
       peers: this.sync.connectedPeers().length,
       sessions: this.sync.registry.size,
@@ -405,25 +298,28 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
   }
 
   private infoFor (peerId: string, name: string | undefined): GatewayInfo {
-    const gateway = this.directory.gateway(peerId)
-    if (gateway !== undefined) return gatewayInfo(gateway, this.directory.selfId)
-    return { name: name ?? peerId, peerId, host: '', self: peerId === this.components.peerId.toString(), reachable: this.sync.isConnected(peerId) }
+    return infoFor(this.directory, peerId, name, this.sync.isConnected(peerId))
   }
 
-  /** Our own session with this ID: others announcing the same UUID never hide ours. */
-  private localBySessionId (sessionId: string): { sessionKey: string, sessionId?: string } | undefined {
+  /** Our own session a key or session ID names: others announcing the same UUID never hide ours. */
+  private localSession (keyOrId: string): { sessionKey: string, sessionId?: string } | undefined {
     const self = this.directory.selfId
-    const at = this.directory.ownersOfSessionId(sessionId).find(o => o.origin === self)
-    return at === undefined ? undefined : this.directory.session(self, at.sessionKey)
+    const byId = this.directory.ownersOfSessionId(keyOrId).find(o => o.origin === self)
+    const entry = this.directory.session(self, byId?.sessionKey ?? keyOrId)
+    return entry === undefined ? undefined : { sessionKey: entry.sessionKey, ...(entry.sessionId !== undefined ? { sessionId: entry.sessionId } : {}) }
   }
 
-  private gatewayMeta (): GatewayMeta {
+  private currentAddrs (): string[] {
+    return this.components.addressManager.getAddresses().map(a => a.toString()).slice(0, 16)
+  }
+
+  private gatewayMeta (maxMessageBytes: number): GatewayMeta {
     return {
       name: this.name,
       host: this.host,
       ...(this.init.gatewayPort !== undefined ? { gatewayPort: this.init.gatewayPort } : {}),
-      addrs: this.components.addressManager.getAddresses().map(a => a.toString()).slice(0, 16),
-      maxMessageBytes: this.maxMessageBytes
+      addrs: this.currentAddrs(),
+      maxMessageBytes
     }
   }
 
@@ -431,54 +327,18 @@ export class MeshService extends TypedEventEmitter<MeshEvents> implements Starta
     if (!this.running) return
     this.conflicts.check()
     // Nobody listening (the usual case for a Gateway): a snapshot of thousands of entries costs no events.
-    const removed = this.listenerCount('session:remove') > 0 ? changes.removed : []
-    const added = this.listenerCount('session:add') > 0 ? changes.added : []
-    if (removed.length === 0 && added.length === 0) return
-    // A snapshot changes thousands of entries of one origin: describe each owner once.
-    const counts = nameCounts(this.directory)
-    const owners = new Map<string, { info: GatewayInfo, qualify: (key: string) => string }>()
-    const ownerOf = (origin: string): { info: GatewayInfo, qualify: (key: string) => string } => {
-      let owner = owners.get(origin)
-      if (owner === undefined) {
-        const gateway = this.directory.gateway(origin)
-        owner = gateway !== undefined
-          ? { info: gatewayInfo(gateway, this.directory.selfId), qualify: key => qualifiedKeyFor(gateway, key, counts) }
-          : { info: this.infoFor(origin, undefined), qualify: key => formatQualifiedKey(origin, key) }
-        owners.set(origin, owner)
-      }
-      return owner
+    const wanted = {
+      added: this.listenerCount('session:add') > 0 ? changes.added : [],
+      removed: this.listenerCount('session:remove') > 0 ? changes.removed : []
     }
-    for (const { origin, entry } of removed) {
-      const owner = ownerOf(origin)
-      this.safeDispatchEvent('session:remove', { detail: { ...entry, owner: owner.info, qualifiedKey: owner.qualify(entry.sessionKey) } })
-    }
-    for (const { origin, entry } of added) {
-      const owner = ownerOf(origin)
-      this.safeDispatchEvent('session:add', { detail: { ...entry, owner: owner.info, qualifiedKey: owner.qualify(entry.sessionKey) } })
-    }
+    if (wanted.added.length === 0 && wanted.removed.length === 0) return
+    const { added, removed } = sessionChanges(this.directory, wanted, peerId => this.sync.isConnected(peerId))
+    for (const detail of removed) this.safeDispatchEvent('session:remove', { detail })
+    for (const detail of added) this.safeDispatchEvent('session:add', { detail })
   }
-}
-
-async function sleep (ms: number, signal: AbortSignal): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms)
-    signal.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason) }, { once: true })
-  })
 }
 
 /** The clawmesh service factory, for a libp2p node's `services`. */
-export function clawmesh (init: MeshServiceInit = {}): (components: MeshComponents) => MeshService {
-  return (components) => new MeshService(components, init)
-}
-
-/** Parsed peer IDs by string: parsing (base58 + multihash) is not free on the send path. */
-const peerIds = new Map<string, PeerId>()
-function peerIdFromStringCached (id: string): PeerId {
-  let peer = peerIds.get(id)
-  if (peer === undefined) {
-    peer = peerIdFromString(id)
-    if (peerIds.size > 10_000) peerIds.clear()
-    peerIds.set(id, peer)
-  }
-  return peer
+export function clawmesh (init: MeshServiceInit = {}): (components: MeshComponents) => ClawmeshService {
+  return (components) => new ClawmeshService(components, init)
 }

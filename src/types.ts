@@ -52,9 +52,18 @@ export interface PeerStatus extends GatewayInfo {
 
 /** A message as the owning Gateway's `deliver` handler receives it. */
 export interface InboundMessage {
-  /** Idempotency key: the same ID is never delivered twice. */
+  /** The sender's message ID: unique per sender only (another sender may use the same ID). */
   id: string
-  /** The Gateway (and optionally the session) that sent it. */
+  /**
+   * `<sender peer ID>/<message ID>`: unique mesh-wide, and what the mesh deduplicates on. Use it as the
+   * idempotency key of whatever the handler starts.
+   */
+  idempotencyKey: string
+  /**
+   * Who sent it. `peerId` is proven (the connection's Noise identity); `gateway` is the name our registry
+   * gives that peer ID (its peer ID when it has no valid name), never a name the message claims;
+   * `sessionKey` is the sender's claim, unchecked (at most 1,024 characters of any kind).
+   */
   from: { gateway: string, peerId: string, sessionKey?: string }
   /** The local session it is for. */
   sessionKey: string
@@ -72,6 +81,12 @@ export interface InboundMessage {
 export interface DeliverContext {
   /** Aborted when the sender gives up, the deadline passes or the mesh stops. */
   signal: AbortSignal
+  /**
+   * Says the message is safely queued (e.g. the agent run is started): a fire-and-forget sender gets its
+   * `accepted` now, a waiting one learns it before the reply. Without it, the handler's return counts as
+   * taking the message; a handler that throws first has not taken it (the sender gets the error).
+   */
+  accept: () => void
 }
 
 export interface DeliverResult {
@@ -83,7 +98,10 @@ export type DeliverHandler = (message: InboundMessage, context: DeliverContext) 
 
 /** Options of {@link Mesh.send}. */
 export interface SendOptions {
-  /** Give up after this long. @default 30000 */
+  /**
+   * Give up after this long. At most 600000 (10 minutes, the receivers' dedup window: a retry must find the
+   * first delivery's outcome for as long as the sender may wait); larger values are capped. @default 30000
+   */
   timeoutMs?: number
   /** Wait for the owner's reply (true) or return once the owner accepted the message (false). @default true */
   waitForReply?: boolean
@@ -100,7 +118,7 @@ export interface SendOptions {
 }
 
 export interface SendResult {
-  /** `ok`: delivered and, if asked, replied; `accepted`: the owner has it (fire-and-forget). */
+  /** `ok`: delivered and, if asked, replied; `accepted`: the owner's handler has taken it (fire-and-forget). */
   status: 'ok' | 'accepted'
   reply?: string
   owner: GatewayInfo
@@ -258,6 +276,13 @@ export interface MeshServiceInit {
   defaultTimeoutMs?: number
   /** How long a dial may take before the target is called unreachable. @default 5000 */
   dialTimeoutMs?: number
+  /**
+   * Which of the addresses other Gateways announce in their registry records this Gateway dials to deliver
+   * to them. `'reached'`: only where it or another member was actually reached, our own subnets, loopback for
+   * Gateways on this host, and relays we know (see docs/security.md); `'all'`: whatever they announce; a list
+   * of CIDR ranges (`10.0.0.0/8` or `/ip4/10.0.0.0/ipcidr/8`): `'reached'` plus those. @default 'reached'
+   */
+  announcedAddresses?: 'reached' | 'all' | string[]
   /**
    * A bare key (or label) this Gateway owns goes to the local session, as OpenClaw's own
    * `sessions_send` does. With `false`, a key owned here and elsewhere is `AMBIGUOUS`. @default true

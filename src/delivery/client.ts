@@ -1,97 +1,106 @@
 /**
- * The sending side of delivery: one long-lived deliver stream per peer,
+ * The sending side of delivery: one long-lived deliver stream per owner,
  * carrying many concurrent requests matched by message ID. Opening a stream
  * per message would cost a protocol negotiation each time (~0.7 ms here); a
- * reused stream costs one frame each way.
+ * reused stream costs one frame each way. The client builds its own frames
+ * (./codec.ts) from a `DeliveryRequest`.
  *
- * When the stream or connection breaks before the final answer, the request is
- * sent again with the same message ID on a new stream; the receiver's dedup
- * guarantees it reaches the session at most once.
+ * When the stream breaks before the final answer, the request fails with
+ * `ChannelLost`; the router sends it again with the same message ID on a new
+ * stream, and the owner's dedup guarantees it reaches the session at most once.
  */
+import { raceSignal } from 'race-signal'
 import { DELIVER_PROTOCOL } from '../constants.ts'
-import { MeshError } from '../errors.ts'
-import { raceSignal } from '../util/deadline.ts'
+import { abortError, fromWireError, MeshError } from '../errors.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
-import { decodeJson, encodeJson } from '../wire/json-frame.ts'
-import { parseResponse, type RequestFrame } from './frames.ts'
+import { decodeAnswer, encodeCancel, encodeRequest, FRAME_OVERHEAD_BYTES, type DeliveryRequest } from './codec.ts'
 import type { Logger, PeerId, Stream } from '@libp2p/interface'
+
+/** How a request ended well. */
+export type Answered = { status: 'accepted' } | { status: 'ok', reply?: string }
 
 interface Pending {
   wait: boolean
   accepted: boolean
-  resolve: (value: { accepted: true } | { reply?: string }) => void
+  resolve: (value: Answered) => void
   reject: (err: Error) => void
 }
 
-/** Thrown when the channel broke before a final answer: safe to retry with the same ID. */
+/** The channel broke before a final answer: safe to send again with the same ID. */
 export class ChannelLost extends Error {
   override name = 'ChannelLost'
+  /** The owner had accepted the message before the channel broke. */
   readonly accepted: boolean
+  /** The channel was torn down because the owner sent a frame over our limit. */
+  readonly oversized: boolean
   constructor (accepted: boolean, cause?: unknown) {
     super('delivery stream closed before the final answer', { cause })
     this.accepted = accepted
+    this.oversized = cause instanceof MeshError && cause.code === 'TOO_LARGE'
   }
 }
 
 class Channel {
   private readonly framed: FramedStream
-  readonly pending = new Map<string, Pending>()
+  private readonly pending = new Map<string, Pending>()
   private readonly log: Logger
+  private readonly maxReplyBytes: number
   private readonly onClose: () => void
   closed = false
 
-  constructor (stream: Stream, maxFrameBytes: number, log: Logger, onClose: () => void) {
+  constructor (stream: Stream, maxReplyBytes: number, log: Logger, onClose: () => void) {
     this.log = log
+    this.maxReplyBytes = maxReplyBytes
     this.onClose = onClose
-    this.framed = new FramedStream(stream, maxFrameBytes)
+    this.framed = new FramedStream(stream, maxReplyBytes + FRAME_OVERHEAD_BYTES)
     void this.readLoop()
-    stream.addEventListener('close', () => { this.fail(new ChannelLost(false)) })
+    stream.addEventListener('close', (evt) => { this.fail(new ChannelLost(false, evt.error)) })
   }
 
-  async request (frame: RequestFrame, signal: AbortSignal): Promise<{ accepted: true } | { reply?: string }> {
+  async request (request: DeliveryRequest, signal: AbortSignal): Promise<Answered> {
     if (this.closed) throw new ChannelLost(false)
-    if (this.pending.has(frame.id)) throw new MeshError('BAD_REQUEST', `message ${frame.id} is already in flight`)
-    const result = new Promise<{ accepted: true } | { reply?: string }>((resolve, reject) => {
-      this.pending.set(frame.id, { wait: frame.wait, accepted: false, resolve, reject })
+    if (this.pending.has(request.id)) throw new MeshError('BAD_REQUEST', `message ${request.id} is already in flight`)
+    const result = new Promise<Answered>((resolve, reject) => {
+      this.pending.set(request.id, { wait: request.wait, accepted: false, resolve, reject })
     })
     // A failed write means a broken stream: the caller retries with the same ID.
-    this.framed.write(encodeJson(frame)).catch(err => {
-      const p = this.pending.get(frame.id)
-      this.pending.delete(frame.id)
+    this.framed.write(encodeRequest(request)).catch(err => {
+      const p = this.pending.get(request.id)
+      this.pending.delete(request.id)
       p?.reject(signal.aborted ? err : new ChannelLost(false, err))
     })
     try {
       return await result
     } finally {
-      this.pending.delete(frame.id)
+      this.pending.delete(request.id)
     }
   }
 
-  /** Tells the receiver we gave up, so it can abort the handler. Best effort. */
+  /** Tells the owner we gave up, so it can abort the handler. Best effort. */
   cancel (id: string): void {
     if (this.closed) return
-    this.framed.write(encodeJson({ t: 'cancel', id })).catch(() => {})
+    this.framed.write(encodeCancel(id)).catch(() => {})
   }
 
   private async readLoop (): Promise<void> {
     try {
       while (!this.closed) {
-        const frame = parseResponse(decodeJson(await this.framed.read()))
-        const p = this.pending.get(frame.id)
+        const answer = decodeAnswer(await this.framed.read(), this.maxReplyBytes)
+        const p = this.pending.get(answer.id)
         if (p === undefined) continue
-        if (frame.t === 'acc') {
+        if (answer.kind === 'accepted') {
           p.accepted = true
-          if (!p.wait) p.resolve({ accepted: true })
-        } else if (frame.t === 'rep') {
-          p.resolve(frame.reply === undefined ? {} : { reply: frame.reply })
+          if (!p.wait) p.resolve({ status: 'accepted' })
+        } else if (answer.kind === 'ok') {
+          p.resolve(answer.reply === undefined ? { status: 'ok' } : { status: 'ok', reply: answer.reply })
         } else {
-          p.reject(new MeshError(frame.code, frame.msg, { remote: true }))
+          p.reject(fromWireError(answer.error, { remote: true }))
         }
       }
     } catch (err) {
       this.log('deliver stream ended - %e', err)
       this.fail(new ChannelLost(false, err))
-      this.framed.stream.abort(err instanceof Error ? err : new Error(String(err)))
+      this.framed.stream.abort(err instanceof Error ? err : new Error('deliver stream failed'))
     }
   }
 
@@ -107,7 +116,8 @@ class Channel {
 export interface DeliveryClientInit {
   log: Logger
   openStream: (peer: PeerId, protocol: string, signal: AbortSignal) => Promise<Stream>
-  maxFrameBytes: number
+  /** The largest reply we take (our own message limit); the frame limit follows from it. */
+  maxReplyBytes: number
 }
 
 export class DeliveryClient {
@@ -118,13 +128,13 @@ export class DeliveryClient {
     this.init = init
   }
 
-  /** Sends one request over the peer's channel (opening it if needed). */
-  async request (peer: PeerId, frame: RequestFrame, signal: AbortSignal): Promise<{ accepted: true } | { reply?: string }> {
+  /** Sends one request over the owner's channel (opening it if needed). Rejects with `ChannelLost` when the channel broke first. */
+  async request (peer: PeerId, request: DeliveryRequest, signal: AbortSignal): Promise<Answered> {
     const channel = await this.channel(peer, signal)
-    const onAbort = (): void => { channel.cancel(frame.id) }
+    const onAbort = (): void => { channel.cancel(request.id) }
     signal.addEventListener('abort', onAbort, { once: true })
     try {
-      return await raceSignal(channel.request(frame, signal), signal, `message ${frame.id}`)
+      return await raceSignal(channel.request(request, signal), signal, { translateError: s => abortError(s, `message ${request.id}`) })
     } finally {
       signal.removeEventListener('abort', onAbort)
     }
@@ -136,7 +146,7 @@ export class DeliveryClient {
     if (channel === undefined) {
       channel = (async () => {
         const stream = await this.init.openStream(peer, DELIVER_PROTOCOL, signal)
-        return new Channel(stream, this.init.maxFrameBytes, this.init.log, () => {
+        return new Channel(stream, this.init.maxReplyBytes, this.init.log, () => {
           if (this.channels.get(id) === channel) this.channels.delete(id)
         })
       })()

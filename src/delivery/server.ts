@@ -1,27 +1,29 @@
 /**
- * The receiving side of delivery: reads requests from a peer's deliver stream,
- * checks exposure and policy, deduplicates by message ID, hands the message to
- * the local `deliver` handler and writes `accepted`, then `reply` or `error`.
+ * The receiving side of delivery: reads requests from a sender's deliver
+ * stream, checks exposure and policy, deduplicates by (sender, message ID),
+ * hands the message to the local `deliver` handler, and answers: `ACCEPTED`
+ * once the handler has taken the message, then `OK` or an error.
+ *
+ * Every queue is bounded: at most MAX_INFLIGHT_PER_PEER deliveries and
+ * answers waiting to be written per stream, and MAX_QUEUED_ANSWER_BYTES of
+ * unwritten answers; past either we stop reading the stream (back-pressure),
+ * and a sender that reads none of its answers for ANSWER_STALL_MS loses it.
  */
-import { DEDUP_MAX_ENTRIES, DEDUP_WINDOW_MS, MAX_INFLIGHT_PER_PEER, MAX_RETAINED_REPLY_BYTES } from '../constants.ts'
-import { MeshError } from '../errors.ts'
-import { SeenCache } from '../util/seen-cache.ts'
+import { anySignal } from 'any-signal'
+import { DEDUP_MAX_ENTRIES, DEDUP_MAX_PER_SENDER, DEDUP_WINDOW_MS, MAX_INFLIGHT_PER_PEER, MAX_QUEUED_ANSWER_BYTES, MAX_RETAINED_REPLY_BYTES, ANSWER_STALL_MS } from '../constants.ts'
+import { abortError, describeThrown, MeshError, toWireError } from '../errors.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
-import { decodeJson, describeValue, encodeJson } from '../wire/json-frame.ts'
-import { parseRequest, type RequestFrame, type ResponseFrame } from './frames.ts'
+import { decodeClientFrame, encodeAnswer, FRAME_OVERHEAD_BYTES, type DeliveryAnswer, type DeliveryRequest } from './codec.ts'
+import { DedupStore, type Outcome } from './dedup.ts'
 import type { DeliverHandler, InboundMessage } from '../types.ts'
 import type { Connection, Logger, Stream } from '@libp2p/interface'
 
-/** The end state of one message, remembered for the dedup window. */
-type Outcome = { reply?: string } | { error: MeshError }
-
-interface Delivery {
+/** A delivery under way. */
+interface Running {
+  /** Settles once the handler has taken the message (called `accept()` or returned). */
+  taken: Promise<void>
   done: Promise<Outcome>
   controller: AbortController
-  /** Bytes of the reply kept to answer duplicates (0 once forgotten). */
-  replyBytes: number
-  /** Gone from the dedup window: its bytes no longer count. */
-  evicted: boolean
 }
 
 export interface DeliveryServerInit {
@@ -29,27 +31,29 @@ export interface DeliveryServerInit {
   maxMessageBytes: number
   /** The handler, looked up per message so it can be set after start. */
   handler: () => DeliverHandler | undefined
-  /** The local session a key names, if this Gateway exposes it. */
-  exposed: (sessionKey: string) => { sessionKey: string, sessionId?: string } | undefined
+  /** The local session a key (or session ID) names, if this Gateway exposes it. */
+  exposed: (sessionKeyOrId: string) => { sessionKey: string, sessionId?: string } | undefined
   /** Throws `FORBIDDEN` (naming the rule) when the sender (its proven peer ID) may not reach the session. */
   authorize: (peerId: string, sessionKey: string) => void
-  /** The sender's Gateway name as our registry knows it (never trust the name in the frame alone). */
+  /** The sender's Gateway name as our registry knows it (never the name a frame claims). */
   nameOf: (peerId: string) => string | undefined
   onDelivered: (duplicate: boolean) => void
+  /** @default Date.now */
+  now?: () => number
+  /** @default ANSWER_STALL_MS */
+  answerStallMs?: number
 }
 
 export class DeliveryServer {
   private readonly init: DeliveryServerInit
-  private readonly seen = new SeenCache<Delivery>(DEDUP_WINDOW_MS, DEDUP_MAX_ENTRIES, d => {
-    this.retainedBytes -= d.replyBytes
-    d.evicted = true
-  })
-  /** Reply bytes kept for duplicates; bounded so that retained replies cannot exhaust memory. */
-  private retainedBytes = 0
+  private readonly now: () => number
+  private readonly seen: DedupStore<Running>
   private readonly stopController = new AbortController()
 
   constructor (init: DeliveryServerInit) {
     this.init = init
+    this.now = init.now ?? Date.now
+    this.seen = new DedupStore<Running>({ windowMs: DEDUP_WINDOW_MS, maxPerSender: DEDUP_MAX_PER_SENDER, maxEntries: DEDUP_MAX_ENTRIES, maxReplyBytes: MAX_RETAINED_REPLY_BYTES, now: this.now })
   }
 
   stop (): void {
@@ -58,152 +62,142 @@ export class DeliveryServer {
 
   async handle (stream: Stream, connection: Connection): Promise<void> {
     const peerId = connection.remotePeer.toString()
-    // Room for the text plus JSON framing and escaping; larger frames reset the stream.
-    const framed = new FramedStream(stream, this.init.maxMessageBytes * 2 + 64 * 1024)
-    const respond = (frame: ResponseFrame): void => {
-      framed.write(encodeJson(frame)).catch(err => {
-        this.init.log('could not answer %s - %e', peerId, err)
+    const framed = new FramedStream(stream, this.init.maxMessageBytes + FRAME_OVERHEAD_BYTES)
+    let inflight = 0
+    const queued = { count: 0, bytes: 0 }
+    let progress: (() => void) | undefined
+    const wake = (): void => { progress?.(); progress = undefined }
+    const respond = (answer: DeliveryAnswer): void => {
+      const bytes = encodeAnswer(answer)
+      queued.count++
+      queued.bytes += bytes.byteLength
+      framed.write(bytes).catch(err => { this.init.log('could not answer %s - %e', peerId, err) }).finally(() => {
+        queued.count--
+        queued.bytes -= bytes.byteLength
+        wake()
       })
     }
-    let inflight = 0
-    let slotFreed: (() => void) | undefined
     try {
       while (!this.stopController.signal.aborted) {
-        if (inflight >= MAX_INFLIGHT_PER_PEER) {
-          // Back-pressure: stop reading until a delivery finishes.
-          await new Promise<void>(resolve => { slotFreed = resolve })
+        // Back-pressure: deliveries and unwritten answers are bounded per stream.
+        while (inflight + queued.count >= MAX_INFLIGHT_PER_PEER || queued.bytes >= MAX_QUEUED_ANSWER_BYTES) {
+          const stalled = queued.count > 0
+          const moved = await new Promise<boolean>(resolve => {
+            const timer = stalled ? setTimeout(() => { resolve(false) }, this.init.answerStallMs ?? ANSWER_STALL_MS) : undefined
+            progress = () => { clearTimeout(timer); resolve(true) }
+          })
+          if (!moved) throw new MeshError('TIMEOUT', `${peerId} reads none of its answers`)
         }
-        const bytes = await framed.read({ signal: this.stopController.signal })
-        let frame: RequestFrame | { t: 'cancel', id: string }
-        let id: string | undefined
-        try {
-          const json = decodeJson(bytes)
-          id = typeof json.id === 'string' ? json.id : undefined
-          frame = parseRequest(json, this.init.maxMessageBytes)
-        } catch (err) {
-          const error = err instanceof MeshError ? err : new MeshError('BAD_REQUEST', String(err))
-          if (id !== undefined) respond({ t: 'err', id, code: error.code, msg: error.message })
-          continue
+        const message = decodeClientFrame(await framed.read({ signal: this.stopController.signal }), this.init.maxMessageBytes)
+        switch (message.kind) {
+          case 'invalid':
+            if (message.id !== undefined) respond({ id: message.id, kind: 'error', error: toWireError(message.error) })
+            break
+          case 'cancel': {
+            const known = this.seen.get(peerId, message.id)
+            if (known !== undefined && 'inflight' in known) known.inflight.controller.abort(new MeshError('ABORTED', 'the sender cancelled'))
+            break
+          }
+          case 'request':
+            inflight++
+            void this.deliver(peerId, message.request, respond).finally(() => {
+              inflight--
+              wake()
+            })
         }
-        if (frame.t === 'cancel') {
-          this.seen.get(`${peerId}/${frame.id}`)?.controller.abort(new MeshError('ABORTED', 'the sender cancelled'))
-          continue
-        }
-        inflight++
-        void this.deliver(peerId, frame, respond).finally(() => {
-          inflight--
-          slotFreed?.()
-          slotFreed = undefined
-        })
       }
     } catch (err) {
-      if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)))
+      if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(describeThrown(err)))
     }
   }
 
-  private async deliver (peerId: string, req: RequestFrame, respond: (frame: ResponseFrame) => void): Promise<void> {
-    const key = `${peerId}/${req.id}`
-    let delivery = this.seen.get(key)
-    const duplicate = delivery !== undefined
-    if (delivery === undefined) {
+  private async deliver (peerId: string, req: DeliveryRequest, respond: (answer: DeliveryAnswer) => void): Promise<void> {
+    const known = this.seen.get(peerId, req.id)
+    let running: Running
+    if (known === undefined) {
       const started = this.start(peerId, req)
-      if ('error' in started) {
+      if (started instanceof MeshError) {
         // Refused before anything reached the session: nothing to remember.
-        respond({ t: 'err', id: req.id, code: started.error.code, msg: started.error.message })
+        respond({ id: req.id, kind: 'error', error: toWireError(started) })
         return
       }
-      delivery = started
-      this.seen.set(key, delivery)
+      running = started
+      this.init.onDelivered(false)
+    } else {
+      this.init.onDelivered(true)
+      if ('finished' in known) {
+        respond(this.answerOf(req, known.finished))
+        return
+      }
+      running = known.inflight
     }
-    this.init.onDelivered(duplicate)
-    // A sender that waits learns acceptance from the answer itself when it comes at
-    // once: skip the separate `acc` then (one frame less each way per quick reply).
-    const quick = req.wait ? await Promise.race([delivery.done, nextTurn()]) : undefined
-    if (quick === undefined) respond({ t: 'acc', id: req.id })
-    const outcome = quick ?? await delivery.done
-    if ('error' in outcome) respond({ t: 'err', id: req.id, code: outcome.error.code, msg: outcome.error.message })
-    else respond(outcome.reply === undefined ? { t: 'rep', id: req.id } : { t: 'rep', id: req.id, reply: outcome.reply })
+    // `taken` settles first only when the handler called accept() before it returned.
+    const first = await Promise.race([running.taken.then(() => 'taken' as const), running.done])
+    if (first === 'taken') {
+      respond({ id: req.id, kind: 'accepted' })
+      if (!req.wait) return
+    }
+    respond(this.answerOf(req, first === 'taken' ? await running.done : first))
   }
 
-  /** Checks the request and starts the handler; the same message ID never starts it twice. */
-  private start (peerId: string, req: RequestFrame): Delivery | { error: MeshError } {
-    const handler = this.init.handler()
-    const session = this.init.exposed(req.to.k)
-    // The registry's name for the proven peer ID; never the name the frame claims.
-    const name = this.init.nameOf(peerId) ?? peerId
-    if (handler === undefined || session === undefined) {
-      return { error: new MeshError('NOT_FOUND', `No session ${req.to.k} is exposed on this Gateway`) }
+  /** The answer for `outcome`, held to what this request's sender takes: an oversized reply is TOO_LARGE for this request only. */
+  private answerOf (req: DeliveryRequest, outcome: Outcome): DeliveryAnswer {
+    if ('error' in outcome) return { id: req.id, kind: 'error', error: toWireError(outcome.error) }
+    if (!req.wait) return { id: req.id, kind: 'accepted' }
+    const size = outcome.reply === undefined ? 0 : Buffer.byteLength(outcome.reply)
+    if (size > req.maxReplyBytes) {
+      return { id: req.id, kind: 'error', error: { code: 'TOO_LARGE', message: `the session's reply is ${size} bytes; the sender takes at most ${req.maxReplyBytes}` } }
     }
+    return outcome.reply === undefined ? { id: req.id, kind: 'ok' } : { id: req.id, kind: 'ok', reply: outcome.reply }
+  }
+
+  /** Checks the request and starts the handler; the same (sender, message ID) never starts it twice. */
+  private start (peerId: string, req: DeliveryRequest): Running | MeshError {
+    const handler = this.init.handler()
+    const session = this.init.exposed(req.to)
+    if (handler === undefined || session === undefined) return new MeshError('NOT_FOUND', `No session ${req.to} is exposed on this Gateway`)
     try {
       this.init.authorize(peerId, session.sessionKey)
     } catch (err) {
-      return { error: err instanceof MeshError ? err : new MeshError('FORBIDDEN', String(err)) }
+      return err instanceof MeshError ? err : new MeshError('FORBIDDEN', describeThrown(err))
     }
     const controller = new AbortController()
-    const ttl = Math.max(1, req.ttl)
-    const signal = AbortSignal.any([controller.signal, this.stopController.signal, AbortSignal.timeout(ttl)])
+    const ttl = Math.max(1, req.ttlMs)
+    const signal = anySignal([controller.signal, this.stopController.signal, AbortSignal.timeout(ttl)])
     const message: InboundMessage = {
       id: req.id,
-      from: { gateway: name, peerId, ...(req.from.s !== undefined ? { sessionKey: req.from.s } : {}) },
+      from: { gateway: this.init.nameOf(peerId) ?? peerId, peerId, ...(req.fromSessionKey !== undefined ? { sessionKey: req.fromSessionKey } : {}) },
+      idempotencyKey: `${peerId}/${req.id}`,
       sessionKey: session.sessionKey,
       ...(session.sessionId !== undefined ? { sessionId: session.sessionId } : {}),
       text: req.text,
       ...(req.meta !== undefined ? { meta: req.meta } : {}),
       waitForReply: req.wait,
-      deadline: Date.now() + ttl
+      deadline: this.now() + ttl
     }
-    const done = (async (): Promise<Outcome> => {
-      try {
-        const result = await handler(message, { signal })
-        if (signal.aborted) return { error: reasonOf(signal) }
-        if (result?.reply === undefined) return {}
-        const reply = String(result.reply)
-        const size = Buffer.byteLength(reply)
-        if (size > this.init.maxMessageBytes) {
-          return { error: new MeshError('TOO_LARGE', `the session's reply is ${size} bytes; at most ${this.init.maxMessageBytes} can be returned`) }
-        }
-        return { reply }
-      } catch (err) {
-        if (signal.aborted) return { error: reasonOf(signal) }
-        if (err instanceof MeshError) return { error: err }
-        this.init.log('deliver handler failed for %s - %e', req.id, err)
-        // Whatever the handler threw, describe it without trusting it (String() can throw).
-        const what = err instanceof Error ? err.message : describeValue(err)
-        return { error: new MeshError('REMOTE_ERROR', `the receiving Gateway's handler failed: ${what}`, { cause: err }) }
-      }
-    })()
-    const delivery: Delivery = { done, controller, replyBytes: 0, evicted: false }
+    const taken = Promise.withResolvers<void>()
+    const done = runHandler(handler, message, signal, taken.resolve, this.init.log)
     void done.then(outcome => {
-      if (delivery.evicted || !('reply' in outcome) || outcome.reply === undefined) return
-      delivery.replyBytes = outcome.reply.length
-      this.retainedBytes += delivery.replyBytes
-      this.forgetOldReplies()
+      taken.resolve()
+      signal.clear()
+      this.seen.finish(peerId, req.id, outcome)
     })
-    return delivery
-  }
-
-  /** Past the budget, the oldest replies are forgotten; their IDs stay known, so they are still never redelivered. */
-  private forgetOldReplies (): void {
-    for (const old of this.seen.values()) {
-      if (this.retainedBytes <= MAX_RETAINED_REPLY_BYTES) return
-      if (old.replyBytes === 0) continue
-      this.retainedBytes -= old.replyBytes
-      old.replyBytes = 0
-      old.done = Promise.resolve({ error: new MeshError('REMOTE_ERROR', 'this message was already delivered; its reply is no longer kept') })
-    }
+    const running: Running = { taken: taken.promise, done, controller }
+    this.seen.begin(peerId, req.id, running)
+    return running
   }
 }
 
-/** Resolves after pending I/O callbacks: time for a handler that answers at once to do so. */
-async function nextTurn (): Promise<undefined> {
-  return await new Promise(resolve => { setImmediate(() => { resolve(undefined) }) })
-}
-
-function reasonOf (signal: AbortSignal): MeshError {
-  const reason: unknown = signal.reason
-  if (reason instanceof MeshError) return reason
-  if (reason instanceof DOMException && reason.name === 'TimeoutError') {
-    return new MeshError('TIMEOUT', 'the session did not reply before the sender\'s deadline')
+async function runHandler (handler: DeliverHandler, message: InboundMessage, signal: AbortSignal, accept: () => void, log: Logger): Promise<Outcome> {
+  try {
+    const result = await handler(message, { signal, accept })
+    if (signal.aborted) return { error: abortError(signal, 'delivery') }
+    if (result?.reply === undefined) return {}
+    return { reply: String(result.reply) }
+  } catch (err) {
+    if (signal.aborted) return { error: abortError(signal, 'delivery') }
+    if (err instanceof MeshError) return { error: err }
+    log('deliver handler failed for %s - %e', message.id, err)
+    return { error: new MeshError('REMOTE_ERROR', `the receiving Gateway's handler failed: ${describeThrown(err)}`, { cause: err }) }
   }
-  return new MeshError('ABORTED', 'delivery was aborted', { cause: reason })
 }

@@ -250,7 +250,6 @@ describe('metrics', () => {
       assert.match(text, /^clawmesh_sends_total\{outcome="ok"\} 1$/m)
       assert.match(text, /^clawmesh_sends_total\{outcome="NOT_FOUND"\} 1$/m)
       assert.match(text, /^clawmesh_send_duration_seconds_count\{outcome="ok"\} 1$/m)
-      assert.match(text, /^clawmesh_messages\{kind="sent"\} 1$/m)
       assert.match(text, /^process_cpu_user_seconds_total /m)
     } finally {
       await node.stop('SIGTERM')

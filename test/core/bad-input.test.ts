@@ -8,7 +8,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { DELIVER_PROTOCOL, REGISTRY_PROTOCOL, type Mesh } from '../../src/index.ts'
 import { signRecord, type GatewayMeta } from '../../src/registry/records.ts'
 import { addressOf, createTestMeshes, waitForResolvable, waitUntil, type TestNetwork } from '../../src/testing.ts'
-import { decodeJson, encodeJson } from '../../src/wire/json-frame.ts'
+import { encodeJson } from '../../src/wire/json-frame.ts'
+import { answerOf, requestFrame } from '../helpers/deliver-frames.ts'
 import { createRawPeer, type RawPeer } from '../helpers/raw-peer.ts'
 // The length prefix of every frame: unsigned LEB128.
 import { encode as varint } from 'uint8-varint'
@@ -35,11 +36,11 @@ describe('bad input from a member', () => {
     await assert.rejects(stream.read({ signal: AbortSignal.timeout(20_000) }), (err: Error) => err.name !== 'AbortError' && err.name !== 'TimeoutError')
   }
 
-  /** Reads answers until the final one (`rep` or `err`) for `id`; an `acc` may come first or be skipped. */
-  const finalAnswer = async (stream: Awaited<ReturnType<RawPeer['open']>>, id: string): Promise<Record<string, unknown>> => {
+  /** Reads answers until the final one (OK or an error) for `id`; ACCEPTED may come first. */
+  const finalAnswer = async (stream: Awaited<ReturnType<RawPeer['open']>>, id: string): Promise<ReturnType<typeof answerOf>> => {
     for (;;) {
-      const answer = decodeJson(await stream.read({ signal: AbortSignal.timeout(20_000) }))
-      if (answer.id === id && answer.t !== 'acc') return { ...answer }
+      const answer = answerOf(await stream.read({ signal: AbortSignal.timeout(20_000) }))
+      if (answer.id === id && answer.status !== 'ACCEPTED') return answer
     }
   }
 
@@ -60,8 +61,8 @@ describe('bad input from a member', () => {
     it('random bytes in frames: no answer without an ID, the stream stays usable', async () => {
       const stream = await raw.open(addressOf(b), DELIVER_PROTOCOL)
       for (let i = 0; i < 200; i++) await stream.write(randomBytes(1 + (i * 37) % 500))
-      await stream.write(encodeJson({ t: 'req', v: 1, id: 'after-noise', from: { gw: 'raw' }, to: { k: 'agent:main:main' }, text: 'x', wait: true, ttl: 5000 }))
-      assert.deepEqual(await finalAnswer(stream, 'after-noise'), { t: 'rep', id: 'after-noise', reply: 'b: x' })
+      await stream.write(requestFrame({ id: 'after-noise' }))
+      assert.deepEqual(await finalAnswer(stream, 'after-noise'), { id: 'after-noise', status: 'OK', reply: 'b: x' })
       await honestSendWorks()
     })
 
@@ -86,7 +87,7 @@ describe('bad input from a member', () => {
     it('a truncated frame followed by the end of the stream: the stream ends, nothing is delivered', async () => {
       const received = b.status().counters.received
       const stream = await raw.open(addressOf(b), DELIVER_PROTOCOL)
-      const frame = encodeJson({ t: 'req', v: 1, id: 'cut', from: { gw: 'raw' }, to: { k: 'agent:main:main' }, text: 'cut short', wait: true, ttl: 5000 })
+      const frame = requestFrame({ id: 'cut', text: 'cut short' })
       stream.unwrap().send(varint(frame.length))
       stream.unwrap().send(frame.subarray(0, frame.length - 10))
       await stream.unwrap().close()
@@ -95,36 +96,31 @@ describe('bad input from a member', () => {
       await honestSendWorks()
     })
 
-    it('wrong field types and unknown versions: BAD_REQUEST naming the problem, per request', async () => {
+    it('fields out of bounds: BAD_REQUEST or TOO_LARGE per request, the stream stays usable', async () => {
       const stream = await raw.open(addressOf(b), DELIVER_PROTOCOL)
-      const good = { t: 'req', v: 1, from: { gw: 'raw' }, to: { k: 'agent:main:main' }, text: 'x', wait: true, ttl: 5000 }
-      const bad: Array<Record<string, unknown>> = [
-        { ...good, id: 'b1', v: 2 },
-        { ...good, id: 'b2', v: '1' },
-        { ...good, id: 'b3', text: 42 },
-        { ...good, id: 'b4', to: 'agent:main:main' },
-        { ...good, id: 'b5', to: { k: ['agent:main:main'] } },
-        { ...good, id: 'b6', from: null },
-        { ...good, id: 'b7', wait: 'yes' },
-        { ...good, id: 'b8', ttl: -1 },
-        { ...good, id: 'b9', ttl: 1.5 },
-        { ...good, id: 'b10', meta: [1, 2] },
-        { ...good, id: 'b11', meta: { big: 'm'.repeat(20_000) } },
-        { ...good, id: 'b12', t: 'rep' },
-        { ...good, id: 'b13'.padEnd(129, 'x') }
+      const bad = [
+        requestFrame({ id: 'b1', to: '' }),
+        requestFrame({ id: 'b2', to: 'k'.repeat(1025) }),
+        requestFrame({ id: 'b3', metaJson: '[1, 2]' }),
+        requestFrame({ id: 'b4', metaJson: JSON.stringify({ big: 'm'.repeat(20_000) }) }),
+        requestFrame({ id: 'b5', metaJson: 'not json' }),
+        requestFrame({ id: 'b6', fromSessionKey: 's'.repeat(1025) }),
+        requestFrame({ id: 'b7', text: 'x'.repeat(1024 * 1024 + 1) })
       ]
-      for (const frame of bad) await stream.write(encodeJson(frame))
+      for (const frame of bad) await stream.write(frame)
       const answers = new Map<string, string>()
       for (let i = 0; i < bad.length; i++) {
-        const answer = decodeJson(await stream.read())
-        assert.equal(answer.t, 'err')
-        answers.set(String(answer.id).slice(0, 3), String(answer.code))
+        const answer = answerOf(await stream.read())
+        answers.set(answer.id, answer.status)
       }
-      for (let i = 1; i <= 13; i++) {
+      for (let i = 1; i <= bad.length; i++) {
         assert.ok(['BAD_REQUEST', 'TOO_LARGE'].includes(answers.get(`b${i}`) ?? ''), `b${i}: ${answers.get(`b${i}`)}`)
       }
-      await stream.write(encodeJson({ ...good, id: 'fine' }))
-      assert.deepEqual(await finalAnswer(stream, 'fine'), { t: 'rep', id: 'fine', reply: 'b: x' })
+      // Frames that name no request (an ID out of bounds, both request and cancel) get no answer and break nothing.
+      await stream.write(requestFrame({ id: 'i'.repeat(129) }))
+      await stream.write(requestFrame({ id: '' }))
+      await stream.write(requestFrame({ id: 'fine' }))
+      assert.deepEqual(await finalAnswer(stream, 'fine'), { id: 'fine', status: 'OK', reply: 'b: x' })
       await honestSendWorks()
     })
 
@@ -167,7 +163,7 @@ describe('bad input from a member', () => {
         const count = SOAK ? 20_000 : 2_000
         const writing = (async () => {
           for (let i = 0; i < count; i++) {
-            await stream.write(encodeJson({ t: 'req', v: 1, id: `flood-${i}`, from: { gw: 'raw' }, to: { k: 'agent:main:main' }, text: 'x', wait: true, ttl: 60_000 }))
+            await stream.write(requestFrame({ id: `flood-${i}`, ttlMs: 60_000 }))
           }
         })()
         await waitUntil(b, () => b.status().counters.received >= 256)

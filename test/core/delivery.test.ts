@@ -3,8 +3,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { DELIVER_PROTOCOL, REGISTRY_PROTOCOL, type InboundMessage } from '../../src/index.ts'
 import { signRecord } from '../../src/registry/records.ts'
-import { encodeJson, decodeJson } from '../../src/wire/json-frame.ts'
 import { addressOf, createTestMeshes, waitForResolvable, waitUntil } from '../../src/testing.ts'
+import { answerOf, requestFrame } from '../helpers/deliver-frames.ts'
 import { createRawPeer } from '../helpers/raw-peer.ts'
 
 describe('delivery', () => {
@@ -198,18 +198,17 @@ describe('delivery', () => {
       assert.ok(a !== undefined)
       await a.announce('agent:main:main')
       const stream = await raw.open(addressOf(a), DELIVER_PROTOCOL)
-      await stream.write(encodeJson({ t: 'req', v: 1, id: 'm1', from: { gw: 'raw' }, to: { k: 42 }, text: 'x', wait: true, ttl: 1000 }))
-      assert.deepEqual({ ...decodeJson(await stream.read()) }, { t: 'err', id: 'm1', code: 'BAD_REQUEST', msg: 'field "k" must be a string of at most 1024 characters' })
-      await stream.write(encodeJson({ t: 'req', v: 99, id: 'm2', from: { gw: 'raw' }, to: { k: 'agent:main:main' }, text: 'x', wait: true, ttl: 1000 }))
-      assert.equal(decodeJson(await stream.read()).code, 'BAD_REQUEST')
-      await stream.write(encodeJson({ t: 'req', v: 1, id: 'm3', from: { gw: 'raw' }, to: { k: 'agent:main:main' }, text: 'fine', wait: true, ttl: 1000 }))
-      // `acc` may be skipped when the reply is ready at once; the reply itself must come.
-      let answer = decodeJson(await stream.read())
-      if (answer.t === 'acc') answer = decodeJson(await stream.read())
-      assert.deepEqual({ ...answer }, { t: 'rep', id: 'm3', reply: 'fine' })
-      // Fire-and-forget always gets its `acc`.
-      await stream.write(encodeJson({ t: 'req', v: 1, id: 'm4', from: { gw: 'raw' }, to: { k: 'agent:main:main' }, text: 'ff', wait: false, ttl: 1000 }))
-      assert.deepEqual({ ...decodeJson(await stream.read()) }, { t: 'acc', id: 'm4' })
+      await stream.write(requestFrame({ id: 'm1', to: '' }))
+      const refused = answerOf(await stream.read())
+      assert.deepEqual({ id: refused.id, status: refused.status }, { id: 'm1', status: 'BAD_REQUEST' })
+      await stream.write(requestFrame({ id: 'm2', metaJson: '"not an object"' }))
+      assert.equal(answerOf(await stream.read()).status, 'BAD_REQUEST')
+      await stream.write(requestFrame({ id: 'm3', text: 'fine' }))
+      // A handler that answers at once: the reply alone, no ACCEPTED before it.
+      assert.deepEqual(answerOf(await stream.read()), { id: 'm3', status: 'OK', reply: 'fine' })
+      // Fire-and-forget gets ACCEPTED once the handler has taken the message.
+      await stream.write(requestFrame({ id: 'm4', text: 'ff', wait: false }))
+      assert.deepEqual(answerOf(await stream.read()), { id: 'm4', status: 'ACCEPTED' })
     } finally {
       await raw.stop()
       await net.stop()

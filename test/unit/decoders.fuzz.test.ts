@@ -1,4 +1,4 @@
-// Property-based fuzzing of every decoder that sees network bytes: whatever arrives,
+// Property-based fuzzing of the decoders that see network bytes (the deliver codec's: test/delivery/codec.test.ts): whatever arrives,
 // the result is a well-formed value or a MeshError with a wire code, never another exception.
 import assert from 'node:assert/strict'
 import { before, describe, it } from 'node:test'
@@ -6,7 +6,6 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import fc from 'fast-check'
 import { MeshError } from '../../src/errors.ts'
-import { parseRequest, parseResponse } from '../../src/delivery/frames.ts'
 import { decodeRecord, openRecord, signRecord, type RegistryRecord } from '../../src/registry/records.ts'
 import { FramedStream } from '../../src/wire/framed-stream.ts'
 import { decodeJson, encodeJson } from '../../src/wire/json-frame.ts'
@@ -55,58 +54,6 @@ describe('decodeJson (every JSON frame)', () => {
       assert.equal(decoded !== undefined, isObject)
       if (isObject) assert.deepEqual(decoded, JSON.parse(JSON.stringify(value)))
     }), runs(1000))
-  })
-})
-
-describe('deliver frames', () => {
-  const validRequest = fc.record({
-    t: fc.constant('req'),
-    v: fc.constant(1),
-    id: fc.string({ minLength: 1, maxLength: 128 }),
-    from: fc.record({ gw: fc.string({ maxLength: 128 }) }),
-    to: fc.record({ k: fc.string({ minLength: 1, maxLength: 1024 }) }),
-    text: fc.string({ maxLength: 300 }),
-    wait: fc.boolean(),
-    ttl: fc.integer({ min: 0, max: 24 * 3600_000 })
-  })
-
-  it('a valid request parses to the same fields', () => {
-    fc.assert(fc.property(validRequest, frame => {
-      const parsed = parseRequest(decodeJson(encodeJson(frame)), 1024 * 1024)
-      assert.equal(parsed.t, 'req')
-      if (parsed.t !== 'req') return
-      assert.deepEqual({ id: parsed.id, to: parsed.to.k, text: parsed.text, wait: parsed.wait, ttl: parsed.ttl }, { id: frame.id, to: frame.to.k, text: frame.text, wait: frame.wait, ttl: frame.ttl })
-    }), runs(500))
-  })
-
-  it('a request with any field replaced by any value: parsed, or BAD_REQUEST / TOO_LARGE', () => {
-    const fields = ['t', 'v', 'id', 'from', 'to', 'text', 'wait', 'ttl', 'meta']
-    fc.assert(fc.property(validRequest, fc.constantFrom(...fields), anyField, fc.integer({ min: 0, max: 400 }), (frame, field, value, maxText) => {
-      const mutated: Record<string, unknown> = { ...frame, [field]: value }
-      const json = onlyMeshErrors(() => decodeJson(encodeJson(mutated)))
-      if (json === undefined) return
-      const parsed = onlyMeshErrors(() => parseRequest(json, maxText), ['BAD_REQUEST', 'TOO_LARGE'])
-      if (parsed?.t === 'req') {
-        assert.ok(Buffer.byteLength(parsed.text) <= maxText)
-        assert.ok(parsed.id.length <= 128 && parsed.to.k.length <= 1024)
-        assert.ok(Number.isInteger(parsed.ttl) && parsed.ttl >= 0)
-      }
-    }), runs(2000))
-  })
-
-  it('any object as a request or a response: parsed, or BAD_REQUEST / TOO_LARGE', () => {
-    const frame = fc.dictionary(fc.constantFrom('t', 'v', 'id', 'from', 'to', 'text', 'wait', 'ttl', 'meta', 'reply', 'code', 'msg', 'x'), anyField)
-    fc.assert(fc.property(frame, fc.constantFrom('req', 'cancel', 'acc', 'rep', 'err', 'zzz'), (f, t) => {
-      const json = onlyMeshErrors(() => decodeJson(encodeJson({ ...f, t })))
-      if (json === undefined) return
-      onlyMeshErrors(() => parseRequest(json, 1024), ['BAD_REQUEST', 'TOO_LARGE'])
-      const response = onlyMeshErrors(() => parseResponse(json))
-      if (response !== undefined) {
-        assert.ok(['acc', 'rep', 'err'].includes(response.t))
-        assert.equal(typeof response.id, 'string')
-        if (response.t === 'err') assert.equal(typeof response.code, 'string')
-      }
-    }), runs(2000))
   })
 })
 
