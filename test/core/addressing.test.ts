@@ -2,9 +2,10 @@
 // session UUIDs resolve local-first or AMBIGUOUS, names cannot swallow keys, duplicate names are AMBIGUOUS and warned.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { REGISTRY_PROTOCOL, type MeshError, type NameConflict } from '../../src/index.ts'
+import { DELIVER_PROTOCOL, REGISTRY_PROTOCOL, type MeshError, type NameConflict } from '../../src/index.ts'
 import { signRecord } from '../../src/registry/records.ts'
 import { addressOf, createTestMeshes, waitForEvent, waitForResolvable, waitUntil } from '../../src/testing.ts'
+import { answerOf, requestFrame } from '../helpers/deliver-frames.ts'
 import { createRawPeer } from '../helpers/raw-peer.ts'
 
 const UUID = '7c0ffee0-1234-4abc-8def-0123456789ab'
@@ -91,6 +92,33 @@ describe('addressing under attack', () => {
       assert.deepEqual(hq2.status().conflicts, [conflict])
       assert.deepEqual(observer.status().conflicts, [])
     } finally {
+      await net.stop()
+    }
+  })
+
+  it('a member named after a trusted peer ID does not pass an allow rule for that peer ID', async () => {
+    const delivered: string[] = []
+    const net = await createTestMeshes(2, { options: i => ({ name: ['alice', 'bob'][i] }) })
+    const raw = await createRawPeer()
+    try {
+      const [alice, bob] = net.meshes
+      assert.ok(alice !== undefined && bob !== undefined)
+      // This Gateway takes messages from Alice's peer ID only.
+      const guarded = await net.add({ name: 'guarded', policy: { allow: [{ from: alice.peerId }] }, deliver: async msg => { delivered.push(msg.from.peerId); return { reply: 'in' } } })
+      await guarded.announce('agent:main:main')
+      // The raw member calls itself by Alice's peer ID in its signed snapshot, then sends.
+      const rawId = raw.node.peerId.toString()
+      const registry = await raw.open(addressOf(guarded), REGISTRY_PROTOCOL)
+      await registry.write((await signRecord({ kind: 'snap', origin: rawId, incarnation: 1, seq: 0, chunk: 0, chunks: 1, gateway: { name: alice.peerId, host: 'raw', addrs: [], maxMessageBytes: 1024 }, entries: [] }, raw.privateKey)).bytes)
+      await waitUntil(guarded, () => guarded.status().gateways === 4)
+      const deliver = await raw.open(addressOf(guarded), DELIVER_PROTOCOL)
+      await deliver.write(requestFrame({ id: 'sneak' }))
+      assert.equal(answerOf(await deliver.read()).status, 'FORBIDDEN')
+      await waitForResolvable(alice, 'gateway:guarded:agent:main:main')
+      assert.equal((await alice.send('gateway:guarded:agent:main:main', 'hi')).reply, 'in')
+      assert.deepEqual(delivered, [alice.peerId])
+    } finally {
+      await raw.stop()
       await net.stop()
     }
   })

@@ -1,0 +1,138 @@
+// The router with a fake client, connector and clock: retries, deadlines, caps and local delivery, without a network.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { defaultLogger } from '@libp2p/logger'
+import { raceSignal } from 'race-signal'
+import { DEDUP_WINDOW_MS, MAX_DELIVERY_ATTEMPTS } from '../../src/constants.ts'
+import { ChannelLost, type Answered } from '../../src/delivery/client.ts'
+import { Router, type RouterInit } from '../../src/delivery/router.ts'
+import { MeshError } from '../../src/errors.ts'
+import { resolveTarget } from '../../src/routing/resolve.ts'
+import { FakeDirectory, PEERS } from '../helpers/fake-directory.ts'
+import type { DeliveryRequest } from '../../src/delivery/codec.ts'
+import type { DeliverHandler, SendOutcome } from '../../src/types.ts'
+
+interface Harness {
+  router: Router
+  requests: DeliveryRequest[]
+  delays: number[]
+  timeouts: number[]
+  outcomes: SendOutcome[]
+  fireTimeout: () => void
+  stop: AbortController
+}
+
+function harness (answer: (request: DeliveryRequest, attempt: number) => Promise<Answered>, init: Partial<RouterInit> = {}, directory = new FakeDirectory(PEERS.self, [
+  { peerId: PEERS.self, name: 'self', sessions: [{ sessionKey: 'agent:local:main' }] },
+  { peerId: PEERS.a, name: 'owner', sessions: [{ sessionKey: 'agent:main:main' }] }
+])): Harness {
+  const requests: DeliveryRequest[] = []
+  const delays: number[] = []
+  const timeouts: number[] = []
+  const outcomes: SendOutcome[] = []
+  const timeout = new AbortController()
+  const stop = new AbortController()
+  let now = 1_000
+  const router = new Router({
+    name: 'self',
+    directory,
+    // Like the real client: the answer races the send's signal.
+    client: { request: async (_peer, request, signal) => { requests.push(request); return await raceSignal(answer(request, requests.length), signal) } },
+    connector: { ensureConnected: async () => {} },
+    resolve: (target, options) => resolveTarget(target, { directory, selfHost: 'h', localFirst: true }, options.targetGateway),
+    handler: () => undefined,
+    maxMessageBytes: 1024,
+    defaultTimeoutMs: 30_000,
+    log: defaultLogger().forComponent('test:router'),
+    stopSignal: stop.signal,
+    onDone: outcome => { outcomes.push(outcome) },
+    timeout: ms => { timeouts.push(ms); return timeout.signal },
+    sleep: async ms => { delays.push(ms); now += ms },
+    now: () => now,
+    ...init
+  })
+  return { router, requests, delays, timeouts, outcomes, stop, fireTimeout: () => { timeout.abort(new DOMException('timed out', 'TimeoutError')) } }
+}
+
+describe('router', () => {
+  it('resends with the same message ID after a broken stream, with growing backoff, passing the remaining budget', async () => {
+    const h = harness(async (_r, attempt) => { if (attempt < 3) throw new ChannelLost(attempt === 2); return { status: 'ok', reply: 'done' } })
+    const result = await h.router.send('agent:main:main', 'hi', { messageId: 'fixed' })
+    assert.equal(result.reply, 'done')
+    assert.deepEqual(h.requests.map(r => r.id), ['fixed', 'fixed', 'fixed'])
+    assert.equal(h.delays.length, 2)
+    assert.ok((h.delays[1] ?? 0) > (h.delays[0] ?? 0) * 1.2, `backoff grows: ${h.delays.join(', ')}`)
+    assert.ok((h.requests[2]?.ttlMs ?? 0) < (h.requests[0]?.ttlMs ?? 0), 'the budget shrinks with each attempt')
+    assert.equal(h.requests[0]?.maxReplyBytes, 1024)
+    assert.deepEqual(h.outcomes.map(o => o.outcome), ['ok'])
+  })
+
+  it('gives up after a bounded number of broken streams: UNREACHABLE, not a loop until the deadline', async () => {
+    const h = harness(async () => { throw new ChannelLost(false) })
+    await assert.rejects(h.router.send('agent:main:main', 'hi'), { code: 'UNREACHABLE' })
+    assert.equal(h.requests.length, MAX_DELIVERY_ATTEMPTS)
+  })
+
+  it('a channel torn down twice by an oversized answer is TOO_LARGE', async () => {
+    const h = harness(async () => { throw new ChannelLost(false, new MeshError('TOO_LARGE', 'frame rejected')) })
+    await assert.rejects(h.router.send('agent:main:main', 'hi'), { code: 'TOO_LARGE', remote: true })
+    assert.equal(h.requests.length, 2)
+  })
+
+  it('the deadline is TIMEOUT, the caller\'s signal ABORTED, stop STOPPED; timeouts are capped at the dedup window', async () => {
+    const pending = (): Promise<Answered> => new Promise(() => {})
+    const h = harness(pending)
+    const sent = h.router.send('agent:main:main', 'hi', { timeoutMs: 24 * 3600_000 })
+    assert.deepEqual(h.timeouts, [DEDUP_WINDOW_MS])
+    await new Promise(resolve => { setImmediate(resolve) })
+    assert.equal(h.requests[0]?.ttlMs, DEDUP_WINDOW_MS)
+    h.fireTimeout()
+    await assert.rejects(sent, { code: 'TIMEOUT' })
+    const controller = new AbortController()
+    const h2 = harness(pending)
+    const aborted = h2.router.send('agent:main:main', 'hi', { signal: controller.signal })
+    controller.abort()
+    await assert.rejects(aborted, { code: 'ABORTED' })
+    const h3 = harness(pending)
+    const stopped = h3.router.send('agent:main:main', 'hi')
+    h3.stop.abort(new MeshError('STOPPED', 'stopping'))
+    await assert.rejects(stopped, { code: 'STOPPED' })
+    assert.deepEqual(h3.outcomes.map(o => o.outcome), ['STOPPED'])
+  })
+
+  it('a remote error keeps its code and names the owner; it is not retried', async () => {
+    const h = harness(async () => { throw new MeshError('FORBIDDEN', 'no', { remote: true }) })
+    await assert.rejects(h.router.send('agent:main:main', 'hi'), { code: 'FORBIDDEN', remote: true, gateway: 'owner' })
+    assert.equal(h.requests.length, 1)
+  })
+
+  it('refuses what the owner could not take, and owners known to be down, before any network', async () => {
+    const d = new FakeDirectory(PEERS.self, [{ peerId: PEERS.a, name: 'owner', maxMessageBytes: 4, reachable: false, sessions: [{ sessionKey: 'k' }] }])
+    const h = harness(async () => ({ status: 'ok' }), {}, d)
+    await assert.rejects(h.router.send('k', 'too long'), { code: 'TOO_LARGE', gateway: 'owner' })
+    await assert.rejects(h.router.send('k', 'ok'), { code: 'UNREACHABLE' })
+    await assert.rejects(h.router.send('k', 'x'.repeat(2000)), { code: 'TOO_LARGE' })
+    assert.equal(h.requests.length, 0)
+  })
+
+  it('local delivery: fire-and-forget returns once the handler has taken the message', async () => {
+    let accept: () => void = () => {}
+    let finish: () => void = () => {}
+    const handler: DeliverHandler = async (_msg, ctx) => {
+      accept = ctx.accept
+      await new Promise<void>(resolve => { finish = resolve })
+      return {}
+    }
+    const h = harness(async () => ({ status: 'ok' }), { handler: () => handler })
+    let settled = false
+    const sent = h.router.send('agent:local:main', 'hi', { waitForReply: false }).then(r => { settled = true; return r })
+    await new Promise(resolve => { setImmediate(resolve) })
+    assert.equal(settled, false)
+    accept()
+    assert.equal((await sent).status, 'accepted')
+    finish()
+    // A handler that fails before taking the message fails the send.
+    const failing = harness(async () => ({ status: 'ok' }), { handler: () => async () => { throw new MeshError('NOT_FOUND', 'gone') } })
+    await assert.rejects(failing.router.send('agent:local:main', 'hi', { waitForReply: false }), { code: 'NOT_FOUND' })
+  })
+})
