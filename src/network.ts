@@ -26,7 +26,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 /** The security and discovery options of `createMesh` (see `MeshOptions` for each one's meaning and default). */
 export type MeshNetworkOptions = Pick<MeshOptions, 'secret' | 'stateDir' | 'discovery' | 'mdns' | 'peers' | 'allow' | 'inboundLimits' | 'dialTimeoutMs'>
 
-/** Where refusals go once the mesh service exists (`MeshService.recordRejection`). */
+/** Where refusals go once the mesh service exists (`ClawmeshService.recordRejection`). */
 export type RejectionSink = (rejection: RejectedPeer) => void
 
 export interface MeshNetwork {
