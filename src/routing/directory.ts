@@ -52,6 +52,8 @@ export interface OwnerDirectory {
   /** Every origin that announces `sessionId` (a UUID announced twice is kept twice, never last-writer-wins). */
   ownersOfSessionId: (sessionId: string) => OwnedKey[]
   withLabel: (label: string) => OwnedKey[]
+  /** Peer IDs of the Gateways whose valid name is `name` (more than one: the name is shared, so AMBIGUOUS). */
+  gatewaysNamed: (name: string) => string[]
   /** A dial to it failed: its sessions fail fast with UNREACHABLE until it is heard from again. */
   markUnreachable: (peerId: string) => void
 }

@@ -31,15 +31,13 @@ function describe (rule: PolicyRule): string {
 }
 
 /** No policy: every mesh member may reach every announced session. */
-export function compilePolicy (policy: InboundPolicy | undefined, directory: Pick<OwnerDirectory, 'gateway' | 'gateways'>): PolicyCheck {
+export function compilePolicy (policy: InboundPolicy | undefined, directory: Pick<OwnerDirectory, 'gateway' | 'gatewaysNamed'>): PolicyCheck {
   const allow = policy?.allow?.map(compile)
   const deny = (policy?.deny ?? []).map(compile)
   const nameOf = (peerId: string): { name?: string, shared: boolean } => {
     const name = directory.gateway(peerId)?.name
     if (name === undefined) return { shared: false }
-    let holders = 0
-    for (const g of directory.gateways()) if (g.name === name) holders++
-    return { name, shared: holders > 1 }
+    return { name, shared: directory.gatewaysNamed(name).length > 1 }
   }
   const matches = (rule: CompiledRule, peerId: string, name: { name?: string, shared: boolean }, sessionKey: string, forAllow: boolean): boolean => {
     if (!rule.sessionKey.test(sessionKey)) return false

@@ -53,6 +53,11 @@ export function registryDirectory (sync: RegistrySync, selfId: string): OwnerDir
     ownersOfKey: sessionKey => registry.ownersOfKey(sessionKey),
     ownersOfSessionId: sessionId => registry.ownersOfSessionId(sessionId),
     withLabel: label => registry.withLabel(label),
+    gatewaysNamed: name => {
+      const out: string[] = []
+      for (const state of registry.all()) if (state.gateway.name === name && validName(name)) out.push(state.origin)
+      return out
+    },
     markUnreachable: peerId => { sync.markUnreachable(peerId) }
   }
 }

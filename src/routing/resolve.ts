@@ -35,16 +35,24 @@ export function gatewayInfo (gateway: GatewayRecord, selfId: string): GatewayInf
   }
 }
 
-/** How many Gateways hold each name: a qualified key uses a name only when it is unique. */
-export function nameCounts (directory: OwnerDirectory): Map<string, number> {
+/** How many Gateways hold a name: a qualified key uses a name only when it is unique. */
+export type NameCounts = (name: string) => number
+
+/** Name counts for many lookups (a view of every session): one pass over the Gateways. */
+export function nameCounts (directory: OwnerDirectory): NameCounts {
   const counts = new Map<string, number>()
   for (const g of directory.gateways()) if (g.name !== undefined) counts.set(g.name, (counts.get(g.name) ?? 0) + 1)
-  return counts
+  return name => counts.get(name) ?? 0
+}
+
+/** Name counts for a lookup or two (a send): asks the directory. */
+export function nameCountsOf (directory: OwnerDirectory): NameCounts {
+  return name => directory.gatewaysNamed(name).length
 }
 
 /** `gateway:<name>:<key>`, or `gateway:<peer ID>:<key>` when the name is missing or shared: it names exactly this session. */
-export function qualifiedKeyFor (gateway: GatewayRecord, sessionKey: string, counts: Map<string, number>): string {
-  const unique = gateway.name !== undefined && counts.get(gateway.name) === 1
+export function qualifiedKeyFor (gateway: GatewayRecord, sessionKey: string, counts: NameCounts): string {
+  const unique = gateway.name !== undefined && counts(gateway.name) === 1
   return formatQualifiedKey(unique ? gateway.name as string : gateway.peerId, sessionKey)
 }
 
@@ -68,7 +76,11 @@ export function findGateway (text: string, ctx: ResolveContext, sessionKey?: str
 }
 
 function findByRef (ref: GatewayRef, text: string, ctx: ResolveContext, sessionKey: string | undefined): GatewayRecord {
-  const found = [...ctx.directory.gateways()].filter(g => matches(g, ref, ctx))
+  const found = ref.kind === 'peerId'
+    ? [ctx.directory.gateway(ref.peerId)].filter(g => g !== undefined)
+    : ref.kind === 'name'
+      ? ctx.directory.gatewaysNamed(ref.name).map(id => ctx.directory.gateway(id)).filter(g => g !== undefined)
+      : [...ctx.directory.gateways()].filter(g => matches(g, ref, ctx))
   if (found.length === 1) return found[0] as GatewayRecord
   if (found.length > 1) {
     const candidates = found.map(g => formatQualifiedKey(g.peerId, sessionKey ?? '<sessionKey>')).sort()
@@ -86,7 +98,7 @@ function resolution (origin: string, sessionKey: string, via: Resolution['via'],
     ...(entry?.sessionId !== undefined ? { sessionId: entry.sessionId } : {}),
     ...(entry?.label !== undefined ? { label: entry.label } : {}),
     ...(entry?.agentId !== undefined ? { agentId: entry.agentId } : {}),
-    qualifiedKey: qualifiedKeyFor(gateway, sessionKey, nameCounts(ctx.directory)),
+    qualifiedKey: qualifiedKeyFor(gateway, sessionKey, nameCountsOf(ctx.directory)),
     via
   }
 }

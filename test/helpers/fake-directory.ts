@@ -35,6 +35,7 @@ export class FakeDirectory implements OwnerDirectory {
   ownersOfKey (sessionKey: string): string[] { return [...this.entries].filter(([, m]) => m.has(sessionKey)).map(([o]) => o) }
   ownersOfSessionId (sessionId: string): OwnedKey[] { return this.find(s => s.sessionId === sessionId) }
   withLabel (label: string): OwnedKey[] { return this.find(s => s.label === label) }
+  gatewaysNamed (name: string): string[] { return [...this.records.values()].filter(r => r.name === name).map(r => r.peerId) }
   markUnreachable (peerId: string): void {
     this.markedUnreachable.push(peerId)
     const record = this.records.get(peerId)
