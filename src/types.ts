@@ -54,10 +54,7 @@ export interface PeerStatus extends GatewayInfo {
 export interface InboundMessage {
   /** The sender's message ID: unique per sender only (another sender may use the same ID). */
   id: string
-  /**
-   * `<sender peer ID>/<message ID>`: unique mesh-wide, and what the mesh deduplicates on. Use it as the
-   * idempotency key of whatever the handler starts.
-   */
+  /** `<sender peer ID>/<message ID>`: unique mesh-wide, what the mesh deduplicates on; the idempotency key for whatever the handler starts. */
   idempotencyKey: string
   /**
    * Who sent it. `peerId` is proven (the connection's Noise identity); `gateway` is the name our registry
@@ -98,10 +95,7 @@ export type DeliverHandler = (message: InboundMessage, context: DeliverContext) 
 
 /** Options of {@link Mesh.send}. */
 export interface SendOptions {
-  /**
-   * Give up after this long. At most 600000 (10 minutes, the receivers' dedup window: a retry must find the
-   * first delivery's outcome for as long as the sender may wait); larger values are capped. @default 30000
-   */
+  /** Give up after this long; capped at 600000, the receivers' dedup window (so a retry is never delivered twice). @default 30000 */
   timeoutMs?: number
   /** Wait for the owner's reply (true) or return once the owner accepted the message (false). @default true */
   waitForReply?: boolean
@@ -208,7 +202,7 @@ export interface MeshEvents {
 /** A name (or `host:port`) held by several Gateways, this one among them. */
 export interface NameConflict {
   kind: 'name' | 'hostPort'
-  /** The shared name, or `host:port`. */
+  /** The shared name or `host:port`. */
   value: string
   /** Every Gateway holding it, this one included: address them by peer ID. */
   peerIds: string[]
@@ -248,10 +242,8 @@ export interface PolicyRule {
 /** Options of the clawmesh libp2p service (for people who run their own libp2p node). */
 export interface MeshServiceInit {
   /**
-   * This Gateway's mesh name: 1 to 64 characters of `A-Z a-z 0-9 . _ -`, not all digits, not shaped like a
-   * peer ID (see docs/architecture.md, addressing). Unique in the mesh by convention: a name held by several
-   * Gateways is `AMBIGUOUS` wherever it is used, and both warn (`gateway:conflict`).
-   * @default `<host>-<gatewayPort>` or `<host>-<short peer ID>`
+   * This Gateway's mesh name: 1-64 of `A-Z a-z 0-9 . _ -`, not all digits, not shaped like a peer ID. Meant to be unique:
+   * a name several Gateways hold is `AMBIGUOUS` and both warn (`gateway:conflict`). @default `<host>-<gatewayPort or short peer ID>`
    */
   name?: string
   /** The OpenClaw Gateway's port, so peers can address us as `gateway:18790:...`. */

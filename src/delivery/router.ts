@@ -96,6 +96,7 @@ export class Router {
         ...(options.localFirst !== undefined ? { localFirst: options.localFirst } : {})
       })
       owner = to.owner.name
+      this.init.log.trace('send %s to %s resolved to %s (%s)', messageId, target, to.qualifiedKey, to.via)
       const answer = to.owner.self
         ? await this.deliverLocally(to, message, messageId, options, deadline)
         : await this.deliverRemotely(to, message, messageId, options, deadline)

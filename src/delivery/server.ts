@@ -113,6 +113,7 @@ export class DeliveryServer {
 
   private async deliver (peerId: string, req: DeliveryRequest, respond: (answer: DeliveryAnswer) => void): Promise<void> {
     const known = this.seen.get(peerId, req.id)
+    this.init.log.trace('message %s from %s for %s%s', req.id, peerId, req.to, known === undefined ? '' : ' (duplicate)')
     let running: Running
     if (known === undefined) {
       const started = this.start(peerId, req)
