@@ -3,33 +3,42 @@
  * ID) and an incarnation counter that always moves forward (so peers can tell a
  * restart from a late, relayed record of the previous run).
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { assertPrivateDir, assertPrivateFile } from './security/file-safety.ts'
+import { writeFileAtomic } from './util/atomic-write.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 const KEY_FILE = 'peer-key'
 const INCARNATION_FILE = 'incarnation'
 
-async function writeAtomic (path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`
-  await writeFile(tmp, data, { mode: 0o600 })
-  await rename(tmp, path)
-}
-
-/** Loads the key from `dataDir`, creating it on first use; no `dataDir` means a fresh key. */
+/**
+ * Loads the key from `dataDir`, creating it on first use; no `dataDir` means a fresh key.
+ * The folder and the key must be private to this user (`UnsafeFileError` otherwise). Of two
+ * processes creating the key at once, one wins and both use its key.
+ */
 export async function loadIdentity (dataDir: string | undefined): Promise<PrivateKey> {
   if (dataDir === undefined) return await generateKeyPair('Ed25519')
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  await assertPrivateDir(dataDir, 'the data folder')
   const path = join(dataDir, KEY_FILE)
+  const existing = await readKey(path)
+  if (existing !== undefined) return existing
+  await writeFileAtomic(path, privateKeyToProtobuf(await generateKeyPair('Ed25519')), { mode: 0o600, exclusive: true })
+  const winner = await readKey(path)
+  if (winner === undefined) throw new Error(`the peer key ${path} vanished right after it was created`)
+  return winner
+}
+
+async function readKey (path: string): Promise<PrivateKey | undefined> {
   try {
-    return privateKeyFromProtobuf(await readFile(path))
+    await assertPrivateFile(path, 'the peer key')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
   }
-  const key = await generateKeyPair('Ed25519')
-  await writeAtomic(path, privateKeyToProtobuf(key))
-  return key
+  return privateKeyFromProtobuf(await readFile(path))
 }
 
 /** A new incarnation: now, or one past the last one if the clock went backwards. */
@@ -44,6 +53,6 @@ export async function nextIncarnation (dataDir: string | undefined): Promise<num
     // First start (or an unreadable file): the clock alone decides.
   }
   const next = Math.max(now, last + 1)
-  await writeAtomic(path, String(next))
+  await writeFileAtomic(path, String(next))
   return next
 }

@@ -14,6 +14,7 @@ import { meshDialer, type MeshDialer } from './discovery/dialer.ts'
 import { localDiscovery, type LocalDiscovery } from './discovery/local.ts'
 import { meshMdns, type MeshMdns } from './discovery/mdns.ts'
 import { meshConnectionGater, RejectionRecorder, type RejectedPeerRecord } from './security/gater.ts'
+import { assertPrivateDir } from './security/file-safety.ts'
 import { InboundLimiter } from './security/inbound-limit.ts'
 import { meshProtector } from './security/protector.ts'
 import { keysOf } from './security/keyring.ts'
@@ -82,6 +83,9 @@ export async function meshNetwork (options: MeshNetworkOptions = {}, logger?: Co
 
   const mdnsOption = options.discovery?.mdns ?? options.mdns ?? true
   const localOption = options.discovery?.local ?? true
+  // The rendezvous folder lives in the state folder: others must not be able to write there
+  // (a secret from a file has had its folder checked already; one from an option has not).
+  if (localOption !== false) await assertPrivateDir(stateDir, 'the state folder').catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err })
   const peers = [...(options.peers ?? []), ...(options.discovery?.bootstrap ?? [])]
   for (const address of peers) {
     try {

@@ -3,7 +3,7 @@
  * OpenClaw plugin's own commands) drive a running mesh node. See
  * `./protocol.ts` for the wire format.
  *
- * Only the node's user may connect: the socket folder is created mode 0700 and
+ * Only the node's user may connect: the socket folder is ours and mode 0700 and
  * the socket itself is chmod 0600 before the server reports it is listening.
  * A socket file left by a crashed node is detected (nobody answers on it) and
  * replaced; a live one makes `start()` fail, so two nodes never share a name.
@@ -12,6 +12,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { chmod, mkdir, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { MeshError, toWireError } from '../errors.ts'
+import { assertPrivateDir } from '../security/file-safety.ts'
 import {
   CONTROL_PROTOCOL_VERSION, MAX_CONTROL_LINE_BYTES,
   type ControlRequest, type ControlResponse, type NodeInfo, type SecretResult, type SendParams, type ResolveParams
@@ -50,27 +51,28 @@ export class ControlServer {
     return { ...this.init.info, pid: process.pid, socket: this.path, protocol: CONTROL_PROTOCOL_VERSION }
   }
 
-  /** Listens on the socket (mode 0600). Fails when a live node already answers on it. */
+  /**
+   * Listens on the socket (mode 0600). Fails when a live node already answers on it.
+   *
+   * No one else can reach the socket between `listen` and `chmod`: its folder is ours and 0700
+   * (checked after the chmod, so a folder someone else owns or a symlink to one is refused).
+   * That is what makes the socket private from its first instant; changing the process-wide
+   * umask for the moment would also narrow files the rest of the Gateway creates meanwhile.
+   */
   async start (): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 })
-    await chmod(dirname(this.path), 0o700)
+    const dir = dirname(this.path)
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    await chmod(dir, 0o700)
+    await assertPrivateDir(dir, 'the control socket folder')
     if (await isAlive(this.path)) {
       throw new MeshError('BAD_REQUEST', `another node already listens on ${this.path}; pick another --name or stop that node`)
     }
     await unlink(this.path).catch(() => {})
     const server = createServer(socket => { this.accept(socket) })
-    // The umask narrows the socket's mode before chmod runs, so it is never wider than 0600 even for an instant.
-    // process.umask() throws in worker threads; there the 0700 folder and the chmod below still hold.
-    let umask: number | undefined
-    try { umask = process.umask(0o177) } catch { umask = undefined }
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(this.path, () => { server.off('error', reject); resolve() })
-      })
-    } finally {
-      if (umask !== undefined) process.umask(umask)
-    }
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.path, () => { server.off('error', reject); resolve() })
+    })
     await chmod(this.path, 0o600)
     this.server = server
   }

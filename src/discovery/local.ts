@@ -24,11 +24,12 @@
  */
 
 import { watch, type FSWatcher } from 'node:fs'
-import { mkdir, open, readdir, rename, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, open, readdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { peerDiscoverySymbol, serviceCapabilities, TypedEventEmitter } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { writeFileAtomic } from '../util/atomic-write.ts'
 import type { LocalDiscoveryOptions } from '../types.ts'
 import type { ComponentLogger, Logger, PeerDiscovery, PeerDiscoveryEvents, PeerId, PeerInfo, Startable, TypedEventTarget, Libp2pEvents } from '@libp2p/interface'
 
@@ -248,7 +249,7 @@ export class LocalDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> imple
     return undefined
   }
 
-  /** Write our entry; writes are serialized (they share one temporary file name). */
+  /** Write our entry; writes are serialized (the last one written is the newest). */
   private async writeOwn (): Promise<void> {
     const next = this.writing.catch(() => {}).then(async () => { await this.doWriteOwn() })
     this.writing = next
@@ -268,15 +269,14 @@ export class LocalDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> imple
       this.log('no addresses to leave in %s yet', this.dir)
       return
     }
-    const tmp = join(this.dir, `.${entry.peerId}.${process.pid}.tmp`)
+    // Entries are hints, rewritten every few seconds: no fsync.
+    const write = async (): Promise<boolean> => await writeFileAtomic(this.ownFile, JSON.stringify(entry), { mode: 0o600, durable: false })
     try {
-      await writeFile(tmp, JSON.stringify(entry), { mode: 0o600 })
-      await rename(tmp, this.ownFile)
+      await write()
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
       await mkdir(this.dir, { recursive: true, mode: 0o700 })
-      await writeFile(tmp, JSON.stringify(entry), { mode: 0o600 })
-      await rename(tmp, this.ownFile)
+      await write()
     }
     // Stopped while writing: do not leave the entry behind.
     if (!this.started) await unlink(this.ownFile).catch(() => {})

@@ -14,12 +14,12 @@
  * An explicit option beats the environment, as for the secret itself.
  */
 
-import { randomBytes } from 'node:crypto'
-import { constants as fsConstants } from 'node:fs'
-import { chmod, link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises'
+import { mkdir, readFile, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { generateSecret, InvalidSecretError, SECRET_ENV, SECRET_FILE_NAME, type MeshSecret } from './key.ts'
+import { writeFileAtomic } from '../util/atomic-write.ts'
+import { assertPrivateDir, assertPrivateFile } from './file-safety.ts'
 import { keyringOf, parseKeyring, type MeshKeyring, type SecretOption } from './keyring.ts'
 
 export {
@@ -68,7 +68,9 @@ export function resolveStateDir (options: StateDirOptions = {}): string {
  * Find the mesh secret per the resolution order; create the key file when
  * none exists. Safe against several Gateways starting at once: the file is
  * written under a temporary name and hard-linked into place, so every
- * Gateway ends up reading the one winner's complete key.
+ * Gateway ends up reading the one winner's complete key. A key file (or state
+ * folder) that other users can read or change is refused with an
+ * `UnsafeFileError` (./file-safety.ts says why).
  */
 export async function resolveSecret (options: ResolveSecretOptions = {}): Promise<ResolvedSecret> {
   if (options.secret != null) return resolved(keyringOf(options.secret), 'option')
@@ -82,11 +84,12 @@ export async function resolveSecret (options: ResolveSecretOptions = {}): Promis
   }
   const dir = resolveStateDir(options)
   const path = join(dir, SECRET_FILE_NAME)
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  await assertPrivateDir(dir, 'the state folder')
   const existing = await readKeyFile(path)
   if (existing != null) return resolved(existing, 'file', path)
 
-  await mkdir(dir, { recursive: true, mode: 0o700 })
-  const created = await createKeyFile(path)
+  const created = await writeFileAtomic(path, generateSecret() + '\n', { mode: 0o600, exclusive: true })
   const winner = await readKeyFile(path)
   if (winner == null) throw new Error(`the mesh key file ${path} vanished right after it was created`)
   return resolved(winner, created ? 'file-created' : 'file', path)
@@ -117,44 +120,17 @@ function takeEnvSecret (env: NodeJS.ProcessEnv | undefined): string | undefined 
 }
 
 async function readKeyFile (path: string): Promise<MeshKeyring | undefined> {
-  let text: string
   try {
-    text = await readFile(path, 'utf8')
+    await assertPrivateFile(path, 'the mesh key file')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw err
   }
+  const text = await readFile(path, 'utf8')
   try {
     return parseKeyring(text)
   } catch (err) {
     throw new InvalidSecretError(`the mesh key file ${path} is invalid (${(err as Error).message}); fix or delete it`)
-  }
-}
-
-/** Write a fresh key to `path` unless one exists. Returns whether we created it. */
-async function createKeyFile (path: string): Promise<boolean> {
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
-  const handle = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600)
-  try {
-    try {
-      await handle.writeFile(generateSecret() + '\n')
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    // The umask may have narrowed the mode further, never widened it; make it exact.
-    await chmod(tmp, 0o600)
-    try {
-      // link() fails when the target exists: exactly one creator wins, and the
-      // file is complete the instant its name appears.
-      await link(tmp, path)
-      return true
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
-      throw err
-    }
-  } finally {
-    await unlink(tmp).catch(() => {})
   }
 }
 

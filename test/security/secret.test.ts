@@ -79,7 +79,7 @@ void describe('mesh secret', () => {
 
   void it('an invalid key file is an error naming the file, not silently replaced', async () => {
     const dir = await tempDir()
-    await writeFile(join(dir, SECRET_FILE_NAME), 'garbage\n')
+    await writeFile(join(dir, SECRET_FILE_NAME), 'garbage\n', { mode: 0o600 })
     await assert.rejects(resolveSecret({ stateDir: dir, env: {} }), (err: Error) => err.name === 'InvalidSecretError' && err.message.includes(dir))
   })
 
