@@ -56,6 +56,13 @@ export interface KeyringOption {
 /** What the `secret` option takes: one key (swarm-key text, 64 hex digits or bytes, or a keyring's text form), or a keyring. */
 export type SecretOption = string | Uint8Array | KeyringOption
 
+/**
+ * Keys a ring may hold. A connection's first bytes are tried with each accepted key, so a
+ * stranger's handshake costs one small decryption per key: keep rings short (prune expired
+ * invite keys).
+ */
+export const MAX_KEYRING_SIZE = 32
+
 /** Letters, digits and `. _ : -`, up to 64: safe in logs, file lines and labels of metrics. */
 const LABEL = /^[A-Za-z0-9._:-]{1,64}$/
 
@@ -137,6 +144,7 @@ function meshKey (secret: MeshSecret, attrs: { label?: string | undefined, expir
 }
 
 function checked (ring: MeshKeyring): MeshKeyring {
+  if (ring.accept.length + 1 > MAX_KEYRING_SIZE) throw new InvalidSecretError(`a keyring holds at most ${MAX_KEYRING_SIZE} keys; this one has ${ring.accept.length + 1} (drop expired and retired keys)`)
   const ids = new Set<string>()
   const labels = new Set<string>()
   for (const key of keysOf(ring)) {

@@ -37,9 +37,9 @@ export class KeystreamExhaustedError extends Error {
 export class XSalsa20Stream {
   private readonly subkey: Uint8Array
   private readonly nonceTail: Uint8Array
-  /** Keystream made ahead; `ahead[aheadPos..aheadLen]` is still unused. */
-  private readonly ahead = new Uint8Array(MAX_AHEAD)
-  private readonly ahead32 = new Uint32Array(this.ahead.buffer)
+  /** Keystream made ahead; `ahead[aheadPos..aheadLen]` is still unused. Grows with use (a stranger's handshake needs little). */
+  private ahead = new Uint8Array(FIRST_AHEAD)
+  private ahead32 = new Uint32Array(this.ahead.buffer)
   private aheadPos = 0
   private aheadLen = 0
   private nextAhead = FIRST_AHEAD
@@ -86,6 +86,10 @@ export class XSalsa20Stream {
       } else {
         const size = this.nextAhead
         this.nextAhead = Math.min(MAX_AHEAD, size * 2)
+        if (this.ahead.byteLength < size) {
+          this.ahead = new Uint8Array(size)
+          this.ahead32 = new Uint32Array(this.ahead.buffer)
+        }
         salsa20(this.subkey, this.nonceTail, ZEROS.subarray(0, size), this.ahead.subarray(0, size), this.take(size / BLOCK))
         this.aheadPos = 0
         this.aheadLen = size

@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test'
 import { preSharedKey } from '@libp2p/pnet'
 import { connectionKey, meshProtector, type ProtectorRejectEvent } from '../../src/security/protector.ts'
 import { exportSecret, generateSecret, parseSecret } from '../../src/security/key.ts'
-import { formatKeyring, keyringOf, parseKeyring } from '../../src/security/keyring.ts'
+import { formatKeyring, keyringOf, MAX_KEYRING_SIZE, parseKeyring } from '../../src/security/keyring.ts'
 import { createTestNode, waitFor } from '../helpers/libp2p.ts'
 import type { Libp2p, MultiaddrConnection, PeerId } from '@libp2p/interface'
 
@@ -54,6 +54,7 @@ void describe('keyring text and options', () => {
     assert.throws(() => keyringOf({ primary: a, accept: [a] }), isInvalid)
     assert.throws(() => keyringOf({ primary: a, accept: [{ key: hex(), expiresAt: 'not a time' }] }), isInvalid)
     assert.throws(() => keyringOf({} as never), isInvalid)
+    assert.throws(() => keyringOf({ primary: a, accept: Array.from({ length: MAX_KEYRING_SIZE }, hex) }), isInvalid, 'a ring is bounded')
   })
 })
 
