@@ -6,7 +6,8 @@
 import { readFile, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DEFAULT_LOCAL_STALE_MS, isAlive, readEntry, type RendezvousEntry } from '../discovery/local.ts'
-import { parseSecret, SECRET_ENV, SECRET_FILE_NAME, type MeshSecret } from '../security/secret.ts'
+import { keyringOf } from '../security/keyring.ts'
+import { SECRET_ENV, SECRET_FILE_NAME, type MeshSecret } from '../security/secret.ts'
 import { check, type Check } from './report.ts'
 
 /** The secret this machine's tools use when no node tells them otherwise. */
@@ -56,8 +57,12 @@ export async function checkStateDir (stateDir: string): Promise<Check> {
   if ((s.mode & 0o022) !== 0) {
     return check('state-dir', title, 'fail', `${where} can be written by other users: they could replace the key file or the control sockets`, `chmod 700 ${stateDir}`)
   }
+  if (owner !== 'you' && s.uid !== 0) {
+    // The library refuses it (UnsafeFileError): that user controls the key in it.
+    return check('state-dir', title, 'fail', `${where} belongs to someone else: they control the key file in it, and clawmesh refuses to use it`, `run clawmesh as ${owner}, or give yourself your own folder with CLAWMESH_HOME`)
+  }
   if (owner !== 'you') {
-    return check('state-dir', title, 'warn', `${where} belongs to someone else: the nodes of that user and yours would share it`, `run clawmesh as ${owner}, or give yourself your own folder with CLAWMESH_HOME`)
+    return check('state-dir', title, 'warn', `${where} belongs to root: the nodes of root and yours would share it`, `give yourself your own folder with CLAWMESH_HOME`)
   }
   if ((s.mode & 0o077) !== 0) {
     return check('state-dir', title, 'warn', `${where} can be listed by other users (the rendezvous entries and socket names)`, `chmod 700 ${stateDir}`)
@@ -73,7 +78,7 @@ export async function checkKeyFile (stateDir: string, env: NodeJS.ProcessEnv): P
   if (fromEnv !== undefined && fromEnv.trim() !== '') {
     let secret: MeshSecret
     try {
-      secret = parseSecret(fromEnv)
+      secret = keyringOf(fromEnv).primary
     } catch {
       return { check: check('key-file', title, 'fail', `${SECRET_ENV} is set but is not a mesh secret`, `unset it, or set it to the 64 hex digits \`clawmesh secret\` prints on a member machine`) }
     }
@@ -96,7 +101,8 @@ export async function checkKeyFile (stateDir: string, env: NodeJS.ProcessEnv): P
   let secret: MeshSecret | undefined
   let problem: string | undefined
   try {
-    secret = parseSecret(await readFile(path, 'utf8'))
+    // A key file may hold a keyring (the primary first): the primary is the mesh this node dials.
+    secret = keyringOf(await readFile(path, 'utf8')).primary
   } catch (err) {
     problem = (err as NodeJS.ErrnoException).code === 'EACCES' ? 'cannot be read by you' : 'does not hold a valid mesh secret'
   }
@@ -110,7 +116,8 @@ export async function checkKeyFile (stateDir: string, env: NodeJS.ProcessEnv): P
     return result(check('key-file', title, 'fail', `${where} ${problem}`, problem.startsWith('cannot') ? `run clawmesh as ${owner}` : `replace it with the secret of your mesh (\`clawmesh secret\` on a member prints it), or delete it to start a new mesh`))
   }
   if (owner !== 'you') {
-    return result(check('key-file', title, 'warn', `${where} belongs to someone else`, `chown it to the user who runs clawmesh`))
+    // Root's is accepted by the library; anyone else's is refused (UnsafeFileError).
+    return result(check('key-file', title, s.uid === 0 ? 'warn' : 'fail', `${where} belongs to someone else${s.uid === 0 ? '' : ': clawmesh refuses to use it'}`, `chown it to the user who runs clawmesh`))
   }
   return result(check('key-file', title, 'ok', `${where}, mesh ${secret?.meshId ?? '?'}`))
 }

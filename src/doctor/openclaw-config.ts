@@ -11,7 +11,8 @@ import { dirname, join, resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { parsePluginConfig } from '../openclaw/config.ts'
 import type { HostConfig } from '../openclaw/host.ts'
-import { parseSecret, type MeshSecret } from '../security/secret.ts'
+import { keyringOf } from '../security/keyring.ts'
+import type { MeshSecret } from '../security/secret.ts'
 import { check, type Check, type CheckStatus } from './report.ts'
 
 const PLUGIN_ID = 'clawmesh'
@@ -90,7 +91,7 @@ export async function checkOpenClaw (path: string, local: MeshSecret | undefined
       const parsed = parsePluginConfig(raw, config as HostConfig, stateDir)
       details.push(`Gateway port ${parsed.gatewayPort}, data folder ${parsed.dataDir}${parsed.name !== undefined ? `, name ${parsed.name}` : ''}`)
       peers = [...(parsed.peers ?? []), ...strings(parsed.discovery?.bootstrap)]
-      if (parsed.secret !== undefined) secret = parseSecret(parsed.secret)
+      if (parsed.secret !== undefined) secret = keyringOf(parsed.secret).primary
     } catch (err) {
       findings.push({ status: 'fail', text: `the plugin would not start: ${(err as Error).message}`, fix: 'fix that option in plugins.entries.clawmesh.config' })
     }
