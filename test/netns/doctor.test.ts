@@ -94,8 +94,10 @@ void describe('clawmesh doctor across network namespaces', { timeout: 120_000 },
     const lonely = net.addHost({ multicast: false })
     const stranger = await run(net.hosts[1]!, 'stranger', await stateDir(), [], { CLAWMESH_SECRET: generateSecret() })
     const nobody = `/ip4/${net.hosts[1]!.ip.replace(/\.\d+$/, '.250')}/tcp/4001/p2p/12D3KooWCPnHAHP8QxwBoUi6x5wFP1KARDVxT2j76uaDViibmarr`
-    const dir = await stateDir(generateSecret(), 0o644)
+    const dir = await stateDir(generateSecret())
     const a = await run(lonely, 'a', dir, ['--peer', stranger.address, '--peer', nobody])
+    // A node refuses to start on a key file others can read: it is opened up once the node runs.
+    await chmod(join(dir, 'mesh.key'), 0o644)
     try {
       const r = await doctor(lonely, ['--state-dir', dir, '--timeout', '2'])
       assert.equal(r.code, 6, r.text)
