@@ -109,6 +109,8 @@ export interface SendOptions {
   /** The sending session, shown to the receiver. */
   fromSessionKey?: string
   meta?: Record<string, unknown>
+  /** Called once when the owner has taken the message, before its reply when waiting: answer "accepted" now, get the reply later. */
+  onAccepted?: () => void
 }
 
 export interface SendResult {

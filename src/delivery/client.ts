@@ -22,6 +22,7 @@ export type Answered = { status: 'accepted' } | { status: 'ok', reply?: string }
 interface Pending {
   wait: boolean
   accepted: boolean
+  onAccepted?: () => void
   resolve: (value: Answered) => void
   reject: (err: Error) => void
 }
@@ -57,11 +58,11 @@ class Channel {
     stream.addEventListener('close', (evt) => { this.fail(new ChannelLost(false, evt.error)) })
   }
 
-  async request (request: DeliveryRequest, signal: AbortSignal): Promise<Answered> {
+  async request (request: DeliveryRequest, signal: AbortSignal, onAccepted?: () => void): Promise<Answered> {
     if (this.closed) throw new ChannelLost(false)
     if (this.pending.has(request.id)) throw new MeshError('BAD_REQUEST', `message ${request.id} is already in flight`)
     const result = new Promise<Answered>((resolve, reject) => {
-      this.pending.set(request.id, { wait: request.wait, accepted: false, resolve, reject })
+      this.pending.set(request.id, { wait: request.wait, accepted: false, resolve, reject, ...(onAccepted !== undefined ? { onAccepted } : {}) })
     })
     // A failed write means a broken stream: the caller retries with the same ID.
     this.framed.write(encodeRequest(request)).catch(err => {
@@ -90,8 +91,11 @@ class Channel {
         if (p === undefined) continue
         if (answer.kind === 'accepted') {
           p.accepted = true
+          p.onAccepted?.()
           if (!p.wait) p.resolve({ status: 'accepted' })
         } else if (answer.kind === 'ok') {
+          // A reply that came before any `accepted` is the acceptance too.
+          if (!p.accepted) p.onAccepted?.()
           p.resolve(answer.reply === undefined ? { status: 'ok' } : { status: 'ok', reply: answer.reply })
         } else {
           p.reject(fromWireError(answer.error, { remote: true }))
@@ -129,12 +133,12 @@ export class DeliveryClient {
   }
 
   /** Sends one request over the owner's channel (opening it if needed). Rejects with `ChannelLost` when the channel broke first. */
-  async request (peer: PeerId, request: DeliveryRequest, signal: AbortSignal): Promise<Answered> {
+  async request (peer: PeerId, request: DeliveryRequest, signal: AbortSignal, onAccepted?: () => void): Promise<Answered> {
     const channel = await this.channel(peer, signal)
     const onAbort = (): void => { channel.cancel(request.id) }
     signal.addEventListener('abort', onAbort, { once: true })
     try {
-      return await raceSignal(channel.request(request, signal), signal, { translateError: s => abortError(s, `message ${request.id}`) })
+      return await raceSignal(channel.request(request, signal, onAccepted), signal, { translateError: s => abortError(s, `message ${request.id}`) })
     } finally {
       signal.removeEventListener('abort', onAbort)
     }

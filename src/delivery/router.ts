@@ -85,6 +85,7 @@ export class Router {
     // A sender may wait no longer than receivers remember the message: past it a retry could deliver twice.
     const timeoutMs = Math.min(requested, DEDUP_WINDOW_MS)
     const messageId = options.messageId ?? randomUUID()
+    options = { ...options, onAccepted: once(options.onAccepted) }
     const started = performance.now()
     const at = this.now() + timeoutMs
     const signal = anySignal([(this.init.timeout ?? AbortSignal.timeout)(timeoutMs), options.signal, this.init.stopSignal])
@@ -142,6 +143,7 @@ export class Router {
       waitForReply: wait,
       deadline: deadline.at
     }, { signal: deadline.signal, accept: taken.resolve })
+    void Promise.race([taken.promise, delivered]).then(() => { options.onAccepted?.() }, () => {})
     const what = { translateError: (s: AbortSignal) => abortError(s, `send to ${to.qualifiedKey}`) }
     if (!wait) {
       delivered.catch(err => { this.init.log('local delivery of %s failed - %e', id, err) })
@@ -175,7 +177,7 @@ export class Router {
           maxReplyBytes: this.init.maxMessageBytes,
           ...(options.fromSessionKey !== undefined ? { fromSessionKey: options.fromSessionKey } : {}),
           ...(options.meta !== undefined ? { meta: options.meta } : {})
-        }, deadline.signal)
+        }, deadline.signal, options.onAccepted)
       } catch (err) {
         if (deadline.signal.aborted) throw abortError(deadline.signal, `send to ${to.qualifiedKey}`)
         if (err instanceof MeshError) throw err.remote ? new MeshError(err.code, err.summary, { remote: true, gateway: name, cause: err, ...(err.hint !== undefined ? { hint: err.hint } : {}) }) : err
@@ -200,6 +202,21 @@ export class Router {
       this.peerIds.set(id, peer)
     }
     return peer
+  }
+}
+
+/** At most one call, never throwing into the delivery read loop: a retried request reports acceptance once. */
+function once (fn: (() => void) | undefined): (() => void) | undefined {
+  if (fn === undefined) return undefined
+  let called = false
+  return () => {
+    if (called) return
+    called = true
+    try {
+      fn()
+    } catch {
+      // The caller's callback: its failure is the caller's, not the send's.
+    }
   }
 }
 

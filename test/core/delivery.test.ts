@@ -51,6 +51,47 @@ describe('delivery', () => {
     }
   })
 
+  it('reports acceptance through onAccepted before the reply, once, also when the reply is the acceptance', async () => {
+    let release: () => void = () => {}
+    const held = new Promise<void>(resolve => { release = resolve })
+    const net = await createTestMeshes(2, {
+      options: () => ({
+        deliver: async (msg, { accept }) => {
+          if (msg.text === 'slow') {
+            accept()
+            await held
+          }
+          return { reply: `re:${msg.text}` }
+        }
+      })
+    })
+    try {
+      const [a, b] = net.meshes
+      assert.ok(a !== undefined && b !== undefined)
+      await b.announce('agent:main:main')
+      await waitForResolvable(a, 'gateway:gw1:agent:main:main')
+      let accepted = 0
+      const sending = a.send('gateway:gw1:agent:main:main', 'slow', { onAccepted: () => { accepted++ } })
+      await waitUntil(a, () => accepted === 1)
+      release()
+      assert.equal((await sending).reply, 're:slow')
+      assert.equal(accepted, 1)
+      // A handler that never calls accept(): its reply is the acceptance.
+      let quick = 0
+      assert.equal((await a.send('gateway:gw1:agent:main:main', 'quick', { onAccepted: () => { quick++ } })).reply, 're:quick')
+      assert.equal(quick, 1)
+      // A refused message is never reported as accepted; a throwing callback breaks nothing.
+      let refused = 0
+      await assert.rejects(a.send('gateway:gw1:agent:main:nope', 'x', { onAccepted: () => { refused++ } }), { code: 'NOT_FOUND' })
+      assert.equal(refused, 0)
+      const r = await a.send('gateway:gw1:agent:main:main', 'again', { onAccepted: () => { throw new Error('caller bug') } })
+      assert.equal(r.reply, 're:again')
+    } finally {
+      release()
+      await net.stop()
+    }
+  })
+
   it('turns a throwing handler into a typed remote error on the sender', async () => {
     const net = await createTestMeshes(2, { options: () => ({ deliver: async () => { throw new Error('agent crashed') } }) })
     try {
