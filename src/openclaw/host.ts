@@ -2,7 +2,8 @@
  * The slice of the OpenClaw plugin API (openclaw 2026.9.6) that the clawmesh
  * plugin uses, typed structurally so the package does not depend on `openclaw`.
  * Field names and shapes follow `dist/agent-harness-runtime-*.d.ts`
- * (`OpenClawPluginApi`, `OpenClawPluginServiceContext`, `PluginRuntime`).
+ * (`OpenClawPluginApi`, `OpenClawPluginServiceContext`, `PluginRuntime`) and
+ * `dist/hook-runner-global-*.d.ts` (`PluginHookToolContext`).
  */
 
 export interface PluginLogger {
@@ -20,9 +21,14 @@ export interface HostConfig {
     list?: Array<{ id?: string, default?: boolean }>
   }
   session?: { mainKey?: string }
+  tools?: {
+    sessions?: { visibility?: unknown }
+    agentToAgent?: { enabled?: unknown, allow?: unknown }
+  }
+  plugins?: { entries?: Record<string, { enabled?: unknown } | undefined> }
 }
 
-/** `SessionEntry` fields we announce. */
+/** `SessionEntry` fields we read. */
 export interface HostSessionEntry {
   sessionId?: string
   label?: string
@@ -51,6 +57,7 @@ export interface AgentWaitResult {
 }
 
 export interface HostRuntime {
+  config?: { current: () => HostConfig }
   agent: {
     session: {
       listSessionEntries: (params?: { agentId?: string }) => Array<{ sessionKey: string, entry: HostSessionEntry }>
@@ -99,10 +106,45 @@ export interface HostTool {
   execute: (toolCallId: string, params: Record<string, unknown>, signal?: AbortSignal) => Promise<ToolResult>
 }
 
+/** `PluginHookBeforeToolCallEvent`. */
 export interface BeforeToolCallEvent {
   toolName: string
   params: Record<string, unknown>
+  runId?: string
+  toolCallId?: string
 }
+
+/** `PluginHookToolContext`: who is calling. */
+export interface HookToolContext {
+  agentId?: string
+  sessionKey?: string
+  sessionId?: string
+  runId?: string
+  toolCallId?: string
+  channelId?: string
+}
+
+export type BeforeToolCallResult = { params: Record<string, unknown> } | { block: true, blockReason: string } | undefined
+
+/** `AgentToolResultMiddlewareEvent`: `args` are the params as `before_tool_call` left them. */
+export interface ToolResultEvent {
+  toolCallId: string
+  toolName: string
+  args: Record<string, unknown>
+  isError?: boolean
+  result: { content: unknown[], details?: unknown }
+}
+
+/** `AgentToolResultMiddlewareContext`. */
+export interface ToolResultContext {
+  runtime: string
+  agentId?: string
+  sessionId?: string
+  sessionKey?: string
+  runId?: string
+}
+
+export type ToolResultMiddleware = (event: ToolResultEvent, ctx: ToolResultContext) => Promise<{ result: ToolResult } | undefined>
 
 export interface PluginApi {
   id: string
@@ -122,5 +164,11 @@ export interface PluginApi {
     handler: (opts: { params: Record<string, unknown>, respond: (ok: boolean, payload?: unknown, error?: { code: string, message: string }) => void }) => void | Promise<void>,
     opts?: { scope?: 'operator.read' | 'operator.write' | 'operator.admin' }
   ) => void
-  on?: (hook: 'before_tool_call', handler: (event: BeforeToolCallEvent) => { block: true, blockReason: string } | undefined, opts?: { matcher?: string[] }) => void
+  on?: (
+    hook: 'before_tool_call',
+    handler: (event: BeforeToolCallEvent, ctx: HookToolContext) => BeforeToolCallResult | Promise<BeforeToolCallResult>,
+    opts?: { matcher?: string[] }
+  ) => void
+  /** Needs `contracts.agentToolResultMiddleware` in the manifest and the plugin explicitly enabled. */
+  registerAgentToolResultMiddleware?: (handler: ToolResultMiddleware, options?: { runtimes?: string[], matcher?: string[] }) => void
 }

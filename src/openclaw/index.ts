@@ -1,34 +1,47 @@
 /**
  * clawmesh as an OpenClaw plugin (openclaw 2026.9.6): the Gateway that loads it
- * joins the mesh, announces its sessions, lets its agents send to sessions on
- * other Gateways (`mesh_sessions_send`, `mesh_sessions_list`) and answers theirs.
+ * joins the mesh, announces its sessions and answers the other Gateways'
+ * sends; its agents' own `sessions_send` reaches sessions on other Gateways and
+ * `sessions_list` shows them (middleware.ts); `mesh_sessions_list` lists them
+ * by Gateway.
  *
  * `register()` only registers: OpenClaw calls it several times, some in helper
  * processes. The service (`start` once per Gateway) owns the mesh.
  */
-import type { PluginApi, ToolContext } from './host.ts'
+import type { HostConfig, PluginApi, ToolContext } from './host.ts'
+import { remoteRows } from './listing.ts'
+import { LocalSessions } from './local.ts'
+import { beforeSessionsSend, toolResultMiddleware, type HookDeps } from './middleware.ts'
+import { RemoteCalls } from './route.ts'
 import { MeshService, SERVICE_ID } from './service.ts'
-import { createListTool, createSendTool, LIST_TOOL, SEND_TOOL } from './tools.ts'
+import { createListTool, LIST_TOOL } from './tools.ts'
 import type { MeshHolder } from './tools.ts'
 import { DEFAULT_TIMEOUT_SECONDS } from './config.ts'
 
 export const PLUGIN_ID = 'clawmesh'
 export const STATUS_METHOD = 'clawmesh.status'
 
-/** One holder per process, whichever module instance the loader hands out. */
+/** One holder per process, whichever module instance (or `register()` call) the loader hands out. */
 const HOLDER_KEY = Symbol.for('clawmesh.openclaw.holder')
 
-function holder (): MeshHolder {
-  const g = globalThis as { [HOLDER_KEY]?: MeshHolder }
-  g[HOLDER_KEY] ??= { defaultTimeoutSeconds: DEFAULT_TIMEOUT_SECONDS }
+interface ProcessState { holder: MeshHolder, calls: RemoteCalls }
+
+function processState (): ProcessState {
+  const g = globalThis as { [HOLDER_KEY]?: ProcessState }
+  g[HOLDER_KEY] ??= { holder: { defaultTimeoutSeconds: DEFAULT_TIMEOUT_SECONDS }, calls: new RemoteCalls() }
   return g[HOLDER_KEY]
 }
 
+/** The result middleware registers only for an explicitly enabled plugin; without it a rerouted call would show its note. */
+function explicitlyEnabled (cfg: HostConfig): boolean {
+  return cfg.plugins?.entries?.[PLUGIN_ID]?.enabled === true
+}
+
 function register (api: PluginApi): void {
-  const h = holder()
-  api.registerTool((ctx: ToolContext) => createSendTool(h, api.runtime, ctx), { name: SEND_TOOL })
-  api.registerTool(() => createListTool(h), { name: LIST_TOOL })
-  const service = new MeshService(h, api.runtime, api.pluginConfig)
+  const { holder, calls } = processState()
+  const config = (): HostConfig => api.runtime.config?.current() ?? api.config
+  api.registerTool((ctx: ToolContext) => createListTool(holder, config, ctx), { name: LIST_TOOL })
+  const service = new MeshService(holder, api.runtime, api.pluginConfig)
   api.registerService({
     id: SERVICE_ID,
     start: async (ctx) => { await service.start(ctx) },
@@ -36,25 +49,36 @@ function register (api: PluginApi): void {
   })
   // `openclaw gateway call clawmesh.status`: this Gateway's view of the mesh, for people and tests.
   api.registerGatewayMethod?.(STATUS_METHOD, ({ respond }) => {
-    const mesh = h.mesh
+    const mesh = holder.mesh
     if (mesh === undefined) {
       respond(false, undefined, { code: 'UNAVAILABLE', message: 'the clawmesh service is not running on this Gateway' })
       return
     }
     respond(true, { status: mesh.status(), peers: mesh.peers(), sessions: mesh.sessions() })
   }, { scope: 'operator.read' })
-  // A Gateway-qualified key given to the built-in sessions_send would fail as "not found": point the model at our tool.
-  api.on?.('before_tool_call', (event) => {
-    const key = event.params.sessionKey
-    if (event.toolName !== 'sessions_send' || typeof key !== 'string' || !key.startsWith('gateway:')) return undefined
-    return { block: true, blockReason: `sessions_send only reaches sessions on this Gateway. Use ${SEND_TOOL} with the same arguments for ${key}.` }
-  }, { matcher: ['sessions_send'] })
+
+  if (api.registerAgentToolResultMiddleware === undefined || api.on === undefined || !explicitlyEnabled(api.config)) {
+    api.logger.warn('clawmesh: sessions_send reaches only this Gateway here (enable the plugin explicitly, plugins.entries.clawmesh.enabled, on OpenClaw 2026.9.6 or later); mesh_sessions_list still lists the other Gateways')
+    return
+  }
+  const deps: HookDeps = {
+    outbound: () => {
+      const { mesh, detach } = holder
+      return mesh === undefined || detach === undefined ? undefined : { mesh, detach, runtime: api.runtime, log: api.logger, config, defaultTimeoutSeconds: holder.defaultTimeoutSeconds }
+    },
+    local: new LocalSessions(api.runtime, config),
+    calls,
+    rows: (requesterAgentId, filter) => holder.mesh === undefined ? [] : remoteRows(holder.mesh.sessions(), config(), requesterAgentId, filter),
+    log: api.logger
+  }
+  api.registerAgentToolResultMiddleware(toolResultMiddleware(deps), { runtimes: ['openclaw', 'codex'], matcher: ['sessions_send', 'sessions_list'] })
+  api.on('before_tool_call', beforeSessionsSend(deps), { matcher: ['sessions_send'] })
 }
 
 const plugin = {
   id: PLUGIN_ID,
   name: 'clawmesh',
-  description: 'Several OpenClaw Gateways as one: agents send to sessions on other Gateways (mesh_sessions_send) over a libp2p mesh.',
+  description: 'Several OpenClaw Gateways as one: sessions_send and sessions_list reach the sessions of other Gateways over a libp2p mesh.',
   register
 }
 

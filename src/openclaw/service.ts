@@ -3,16 +3,25 @@
  * `start` once per Gateway (and `stop` at shutdown), whereas `register()` runs
  * several times, also in helper processes, so nothing starts anywhere else.
  */
+import { AsyncResource } from 'node:async_hooks'
 import { createMesh } from '../index.ts'
 import { MeshError } from '../errors.ts'
-import type { InboundMessage, MeshOptions } from '../types.ts'
+import type { MeshOptions } from '../types.ts'
 import { configuredAgentIds, parsePluginConfig } from './config.ts'
-import type { HostRuntime, ServiceContext } from './host.ts'
-import { injectIntoSession } from './inject.ts'
+import type { HostConfig, HostRuntime, ServiceContext } from './host.ts'
+import { inboundHandler } from './inject.ts'
 import { SessionSync } from './sessions.ts'
 import type { MeshHolder, MeshLike } from './tools.ts'
 
 export const SERVICE_ID = 'clawmesh'
+
+/**
+ * A Gateway's event loop stalls for seconds at a time (synchronous SQLite, the start of an
+ * agent run; measured up to ~12 s on a busy 2-core machine), so the core's 4.5 s would call a
+ * busy peer gone and fail sends to it. A Gateway that stops says goodbye and fails sends at
+ * once; only a crashed one takes this long to notice, and a send to it fails on the dial.
+ */
+export const GATEWAY_PEER_SILENCE_MS = 30_000
 
 export class MeshService {
   private readonly holder: MeshHolder
@@ -34,22 +43,13 @@ export class MeshService {
     }
     const cfg = parsePluginConfig(this.pluginConfig, ctx.config, ctx.stateDir)
     const runtime = this.runtime
+    const hostConfig = (): HostConfig => runtime.config?.current() ?? ctx.config
     const options: MeshOptions & Record<string, unknown> = {
       gatewayPort: cfg.gatewayPort,
       dataDir: cfg.dataDir,
       defaultTimeoutMs: cfg.defaultTimeoutSeconds * 1000,
-      deliver: async (msg: InboundMessage, { signal }) => {
-        const r = await injectIntoSession(runtime, {
-          id: msg.id,
-          sessionKey: msg.sessionKey,
-          text: msg.text,
-          from: { gateway: msg.from.gateway, peerId: msg.from.peerId, ...(msg.from.sessionKey === undefined ? {} : { sessionKey: msg.from.sessionKey }) },
-          waitForReply: msg.waitForReply,
-          deadline: msg.deadline,
-          signal
-        })
-        return r.reply === undefined ? {} : { reply: r.reply }
-      },
+      peerSilenceMs: GATEWAY_PEER_SILENCE_MS,
+      deliver: inboundHandler(runtime, hostConfig),
       ...(cfg.name === undefined ? {} : { name: cfg.name }),
       ...(cfg.listen === undefined ? {} : { listen: cfg.listen }),
       ...(cfg.peers === undefined ? {} : { peers: cfg.peers }),
@@ -71,7 +71,10 @@ export class MeshService {
     const count = sync.snapshot(agentIds)
     const status = mesh.status()
     this.holder.mesh = mesh
-    this.holder.selfName = status.self.name
+    // Background work (agent-to-agent exchanges) runs in this context, as inbound deliveries do.
+    this.holder.detach = AsyncResource.bind((work: () => Promise<void>): void => {
+      work().catch((err: unknown) => { ctx.logger.warn(`clawmesh: background work failed: ${String(err)}`) })
+    })
     this.holder.defaultTimeoutSeconds = cfg.defaultTimeoutSeconds
     ctx.logger.info(`clawmesh: joined the mesh as ${status.self.name} (${status.self.peerId}) on ${status.addresses.join(' ')}; announced ${count} sessions`)
   }
@@ -84,7 +87,7 @@ export class MeshService {
     if (mesh === undefined) return
     if (this.holder.mesh === mesh) {
       delete this.holder.mesh
-      delete this.holder.selfName
+      delete this.holder.detach
     }
     try {
       await mesh.stop()

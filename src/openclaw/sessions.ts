@@ -5,18 +5,13 @@
  * no polling.
  */
 import type { SessionAnnouncement } from '../types.ts'
+import { agentIdOfKey } from './access.ts'
 import type { HostRuntime, HostSessionEntry, PluginLogger, SessionsChangedEvent } from './host.ts'
 
 /** What the sync needs from the mesh. */
 export interface Announcer {
   announce: (sessionKey: string, info: SessionAnnouncement) => void | Promise<void>
   withdraw: (sessionKey: string) => void | Promise<void>
-}
-
-/** `agent:<id>:<rest>` → `<id>` (lower-cased, as OpenClaw normalises it). */
-export function agentIdOfKey (sessionKey: string): string | undefined {
-  const m = /^agent:([^:]+):./i.exec(sessionKey)
-  return m?.[1]?.toLowerCase()
 }
 
 /** Sessions no other session may see (incognito) are never announced. */

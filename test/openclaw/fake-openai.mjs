@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Tiny fake OpenAI-compatible model server for OpenClaw end-to-end tests (clawmesh's copy of
-// the lab's fake model; one change: a message forwarded by clawmesh is echoed by its body, the
-// last line, instead of its "[Inter-gateway message] ..." header line).
+// the lab's fake model, with two changes: an "[Inter-session message]" is echoed by its body,
+// not its header; and in OpenClaw's agent-to-agent reply and announce steps it answers
+// REPLY_SKIP / ANNOUNCE_SKIP, as a model with nothing to add would, unless the message holds
+// the word PINGPONG, which keeps the exchange going to its turn limit).
 // Listens on 127.0.0.1 only. Implements:
 //   GET  /v1/models
 //   POST /v1/chat/completions   (stream and non-stream)
@@ -25,23 +27,44 @@ function partsText(content) {
   return "";
 }
 // The real user text: last user message that is not an OpenClaw internal-context block,
-// first line, with the "[Tue 2026-11-24 13:14 UTC] " envelope prefix removed.
+// first line of its body (see bodyOf).
 function lastUserText(messages) {
+  const t = lastUserFull(messages);
+  return t === "" ? "" : firstLine(bodyOf(t));
+}
+function lastUserFull(messages) {
   if (!Array.isArray(messages)) return "";
   for (let i = messages.length - 1; i >= 0; i--) {
     const m = messages[i];
     if (!m || m.role !== "user") continue;
     const t = partsText(m.content);
     if (t.includes(INTERNAL)) continue;
-    if (t.includes("[Inter-gateway message]")) {
-      // The body is the first line after the explanation line (OpenClaw may append context lines).
-      const lines = t.split("\n").map((l) => l.trim()).filter(Boolean);
-      const i = lines.findIndex((l) => l.startsWith("This message was forwarded by clawmesh"));
-      return lines[i + 1] ?? "";
-    }
-    return t.split("\n")[0].replace(/^\[[^\]]*\]\s*/, "");
+    return t;
   }
   return "";
+}
+// The message without OpenClaw's "[Tue 2026-11-24 13:14 UTC] " time prefix and, for an
+// inter-session message, without its header lines: clawmesh puts the body after a blank line.
+function bodyOf(t) {
+  const text = t.replace(/^\[[^\]]*\d{4}-\d{2}-\d{2}[^\]]*\]\s*/, "");
+  if (!text.startsWith("[Inter-session message]")) return text;
+  const blank = text.indexOf("\n\n");
+  return blank !== -1 ? text.slice(blank + 2) : text.split("\n").slice(2).join("\n");
+}
+function firstLine(t) {
+  return t.split("\n")[0].replace(/^\[[^\]]*\]\s*/, "");
+}
+function systemText(messages) {
+  if (!Array.isArray(messages)) return "";
+  return messages.filter((m) => m && (m.role === "system" || m.role === "developer")).map((m) => partsText(m.content)).join("\n");
+}
+// OpenClaw's agent-to-agent steps: stay silent unless the exchange is meant to run (PINGPONG).
+function a2aReply(messages) {
+  if (lastUserFull(messages).includes("PINGPONG")) return null;
+  const system = systemText(messages);
+  if (system.includes("Agent-to-agent reply step")) return "REPLY_SKIP";
+  if (system.includes("Agent-to-agent announce step")) return "ANNOUNCE_SKIP";
+  return null;
 }
 // Scripted tool call: user text "CALL_TOOL <name> <json-args>" makes the model call that tool
 // once; after the tool result arrives the model replies "TOOL_RESULT(<name>): <result>".
@@ -100,7 +123,7 @@ const server = http.createServer(async (req, res) => {
 
   if (req.method === "POST" && req.url.startsWith("/v1/chat/completions")) {
     const plan = toolPlan(body.messages);
-    const text = plan?.done ? `TOOL_RESULT(${plan.name}): ${plan.result.slice(0, 300)}` : reply(lastUserText(body.messages));
+    const text = plan?.done ? `TOOL_RESULT(${plan.name}): ${plan.result.slice(0, 300)}` : (a2aReply(body.messages) ?? reply(lastUserText(body.messages)));
     const toolCall = plan && !plan.done
       ? { index: 0, id: "call_fake_" + Date.now(), type: "function", function: { name: plan.name, arguments: plan.args } }
       : null;

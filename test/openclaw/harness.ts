@@ -30,6 +30,7 @@ export async function waitFor<T> (what: string, check: () => Promise<T | undefin
 
 export interface Instance {
   name: string
+  /** The instance's OpenClaw state folder; its config, workspace and logs live in it. */
   root: string
   port: number
   token: string
@@ -37,26 +38,37 @@ export interface Instance {
   env: NodeJS.ProcessEnv
 }
 
-export function instance (runDir: string, name: string, port: number, token: string): Instance {
-  const root = path.join(runDir, name)
-  for (const d of ['state', 'workspace', 'home', 'logs']) fs.mkdirSync(path.join(root, d), { recursive: true })
+/**
+ * One Gateway's files and environment. Instances given the same `home` share it as one user's
+ * Gateways do: the first uses the default state folder (`~/.openclaw`), others a profile's
+ * (`~/.openclaw-<profile>`, what `openclaw --profile <profile>` selects).
+ */
+export function instance (home: string, name: string, port: number, token: string, profile?: string): Instance {
+  const root = path.join(home, profile === undefined ? '.openclaw' : `.openclaw-${profile}`)
+  for (const d of ['workspace', 'logs']) fs.mkdirSync(path.join(root, d), { recursive: true })
   const configPath = path.join(root, 'openclaw.json')
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    HOME: path.join(root, 'home'),
-    OPENCLAW_STATE_DIR: path.join(root, 'state'),
+    HOME: home,
+    OPENCLAW_STATE_DIR: root,
     OPENCLAW_CONFIG_PATH: configPath,
     OPENCLAW_GATEWAY_TOKEN: token,
     OPENCLAW_DISABLE_BONJOUR: '1',
     OPENCLAW_NO_AUTO_UPDATE: '1',
     DO_NOT_TRACK: '1'
   }
+  // A user's clean environment: no clawmesh settings from the machine running the test.
+  for (const k of ['CLAWMESH_HOME', 'CLAWMESH_SECRET', 'XDG_STATE_HOME', 'XDG_CONFIG_HOME']) delete env[k]
   return { name, root, port, token, configPath, env }
 }
 
-/** The lab's quiet config (see docs/openclaw.md): fake model, no browser, cron, heartbeat, update check or mDNS. */
-export function writeConfig (inst: Instance, fakeModelPort: number, plugin?: { loadPath: string, config: Record<string, unknown> }): void {
-  const cfg = {
+/**
+ * The lab's quiet config (see docs/openclaw.md): fake model, no browser, cron, heartbeat, update
+ * check or mDNS advertising. `pluginPath` loads clawmesh from a folder and enables it, with no
+ * clawmesh settings; `extra` is merged into the top level (agents, tools).
+ */
+export function writeConfig (inst: Instance, fakeModelPort: number, opts: { pluginPath?: string, extra?: Record<string, Record<string, unknown>> } = {}): void {
+  const cfg: Record<string, Record<string, unknown>> = {
     gateway: {
       mode: 'local',
       port: inst.port,
@@ -87,11 +99,12 @@ export function writeConfig (inst: Instance, fakeModelPort: number, plugin?: { l
     plugins: {
       entries: {
         bonjour: { enabled: false },
-        ...(plugin === undefined ? {} : { clawmesh: { enabled: true, config: plugin.config } })
+        ...(opts.pluginPath === undefined ? {} : { clawmesh: { enabled: true } })
       },
-      ...(plugin === undefined ? {} : { load: { paths: [plugin.loadPath] } })
+      ...(opts.pluginPath === undefined ? {} : { load: { paths: [opts.pluginPath] } })
     }
   }
+  for (const [k, v] of Object.entries(opts.extra ?? {})) cfg[k] = { ...cfg[k], ...v }
   fs.writeFileSync(inst.configPath, JSON.stringify(cfg, null, 2) + '\n')
 }
 
@@ -225,7 +238,7 @@ export class GatewayClient {
   }
 }
 
-export interface HistoryMessage { role: string, content?: unknown, toolName?: string }
+export interface HistoryMessage { role: string, content?: unknown, toolName?: string, isError?: boolean }
 
 export function textOf (m: HistoryMessage): string {
   if (typeof m.content === 'string') return m.content
@@ -247,14 +260,14 @@ export async function history (client: GatewayClient, sessionKey: string, limit 
   return h.messages
 }
 
-/** The last `toolName` result in a session, parsed (our tools return JSON text). */
-export async function lastToolResult (client: GatewayClient, sessionKey: string, toolName: string): Promise<Record<string, unknown>> {
+/** The last `toolName` result in a session, parsed (session tools return JSON text), and whether OpenClaw marked it an error. */
+export async function lastToolResult (client: GatewayClient, sessionKey: string, toolName: string): Promise<{ value: Record<string, unknown>, isError: boolean }> {
   const messages = await history(client, sessionKey)
   for (let i = messages.length - 1; i >= 0; i--) {
     const m = messages[i]
     if (m === undefined || (m.role !== 'toolResult' && m.role !== 'tool')) continue
     if (m.toolName !== undefined && m.toolName !== toolName) continue
-    return JSON.parse(textOf(m)) as Record<string, unknown>
+    return { value: JSON.parse(textOf(m)) as Record<string, unknown>, isError: m.isError === true }
   }
   throw new Error(`no ${toolName} result in ${sessionKey}: ${JSON.stringify(messages.map((m) => m.role))}`)
 }
