@@ -57,9 +57,9 @@ const isInbound = (m: HistoryMessage, body: string): boolean => textOf(m).starts
 
 void describe('OpenClaw\'s own sessions_send across two real Gateways', { timeout: 900_000 }, () => {
   const fakes: ChildProcess[] = []
-  let a: RunningGateway
   let b: RunningGateway
   let startingA: Promise<RunningGateway> | undefined
+  let startingB: Promise<RunningGateway> | undefined
   let instA: Instance
   let instB: Instance
   let other: Mesh | undefined
@@ -79,6 +79,8 @@ void describe('OpenClaw\'s own sessions_send across two real Gateways', { timeou
   }
 
   before(async () => {
+    const t0 = Date.now()
+    const phase = (what: string): void => { console.log(`setup: ${what} after ${((Date.now() - t0) / 1000).toFixed(1)} s`) }
     fs.rmSync(RUN_DIR, { recursive: true, force: true })
     fs.mkdirSync(RUN_DIR, { recursive: true })
     assert.ok(TARBALL !== '' && fs.existsSync(TARBALL), `the packed plugin (CLAWMESH_PLUGIN_TARBALL=${TARBALL}); run.sh makes it`)
@@ -97,27 +99,30 @@ void describe('OpenClaw\'s own sessions_send across two real Gateways', { timeou
     // A starts while B installs the tarball.
     startingA = startGateway(instA)
     await installB()
-    a = await startingA
+    phase('B installed the tarball')
     for (const inst of [instA, instB]) {
       const cfg = JSON.parse(fs.readFileSync(inst.configPath, 'utf8')) as { plugins: { entries: Record<string, Record<string, unknown>> } }
       assert.equal(cfg.plugins.entries.clawmesh?.enabled, true, `clawmesh is enabled on ${inst.name}`)
       assert.equal(cfg.plugins.entries.clawmesh?.config, undefined, `no clawmesh settings on ${inst.name}`)
     }
-    b = await startGateway(instB)
+    startingB = startGateway(instB)
+    ;[, b] = await Promise.all([startingA, startingB])
+    phase('A and B ready')
     await Promise.all([clientA.connect(), clientB.connect()])
     // Each main session has had a turn (so it has a session ID), and each Gateway's first,
     // slowest agent run is behind it.
     for (const [client, text] of [[clientA, 'A warms up'], [clientB, 'B warms up']] as const) {
       assert.equal((await agentTurn(client, 'agent:main:main', text)).status, 'ok')
     }
+    phase('first agent runs done')
   })
 
   after(async () => {
     clientA.close()
     clientB.close()
     await other?.stop()
-    const started = a ?? await startingA?.catch(() => undefined)
-    await Promise.all([started?.stop(), b?.stop()])
+    const started = await Promise.all([startingA, startingB].map(async (s) => await s?.catch(() => undefined)))
+    await Promise.all(started.map(async (g) => { await g?.stop() }))
     for (const f of fakes) f.kill('SIGTERM')
   })
 
@@ -142,9 +147,10 @@ void describe('OpenClaw\'s own sessions_send across two real Gateways', { timeou
     const inbound = onB.find((m) => isInbound(m, 'hello B from A'))
     assert.ok(inbound, `B's session holds the message: ${JSON.stringify(onB.map(textOf))}`)
     assert.ok(textOf(inbound).includes('sourceSession=gateway:') && textOf(inbound).includes(':agent:main:caller'), textOf(inbound))
-    // Nothing reached the calling session on A besides its own turn (the rerouted call left no note).
+    // The stand-in notify of the calling session was withdrawn (the plugin warns when it cannot).
     const onA = await history(clientA, 'agent:main:caller')
     assert.ok(!onA.some((m) => textOf(m).includes('clawmesh bookkeeping')), JSON.stringify(onA.map(textOf)))
+    assert.ok(!fs.readFileSync(path.join(instA.root, 'gateway.out'), 'utf8').includes('could not withdraw'), 'A withdrew the note')
   })
 
   void it('reaches gateway:<name>:<key> too', async () => {
