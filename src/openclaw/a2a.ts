@@ -70,7 +70,9 @@ async function localStep (deps: ExchangeDeps, ex: Exchange, requester: string, t
 }
 
 async function remoteStep (deps: ExchangeDeps, ex: Exchange, text: string, step: Record<string, unknown>): Promise<string | undefined> {
-  const r = await deps.mesh.send(ex.target.qualifiedKey, text, {
+  const r = await deps.mesh.send(ex.target.sessionKey, text, {
+    // Pinned to the owner by peer ID: a name another Gateway takes meanwhile cannot redirect a step.
+    targetGateway: ex.target.peerId,
     timeoutMs: Math.min(ex.stepTimeoutMs, STEP_TIMEOUT_MS),
     waitForReply: true,
     ...(ex.requesterSessionKey === undefined ? {} : { fromSessionKey: ex.requesterSessionKey }),

@@ -7,6 +7,7 @@
 import type { SessionEntry } from '../types.ts'
 import { agentIdOfKey, crossGatewayDenial } from './access.ts'
 import type { HostConfig } from './host.ts'
+import { optionalString } from './route.ts'
 
 export interface RemoteRow {
   key: string
@@ -57,20 +58,15 @@ export function remoteRows (sessions: SessionEntry[], cfg: HostConfig, requester
 /** `sessions_list` filters that remote rows cannot honour: with any of them, no remote rows are added. */
 const LOCAL_ONLY_FILTERS = ['kinds', 'relationship', 'ownerId', 'creatorId', 'projectId', 'workspaceDir', 'group', 'pinned', 'activeMinutes', 'activeOnly', 'archived']
 
-function optString (args: Record<string, unknown>, key: string): string | undefined {
-  const v = args[key]
-  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined
-}
-
 /** The built-in `sessions_list` result with remote rows after the local ones, on its first page only. */
 export function withRemoteRows (details: unknown, args: Record<string, unknown>, rows: (filter: RowFilter) => RemoteRow[]): Record<string, unknown> | undefined {
   if (details === null || typeof details !== 'object' || !Array.isArray((details as { sessions?: unknown }).sessions)) return undefined
   const offset = args.offset
   if (typeof offset === 'number' && offset > 0) return undefined
   if (LOCAL_ONLY_FILTERS.some(f => args[f] !== undefined && args[f] !== false)) return undefined
-  const search = optString(args, 'search')
-  const label = optString(args, 'label')
-  const agentId = optString(args, 'agentId')
+  const search = optionalString(args, 'search')
+  const label = optionalString(args, 'label')
+  const agentId = optionalString(args, 'agentId')
   const found = rows({ ...(search === undefined ? {} : { search }), ...(label === undefined ? {} : { label }), ...(agentId === undefined ? {} : { agentId }) })
   if (found.length === 0) return undefined
   const d = details as Record<string, unknown> & { sessions: unknown[] }

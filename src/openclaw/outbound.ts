@@ -49,14 +49,16 @@ export async function sendAcross (deps: OutboundDeps, call: RemoteCall): Promise
     original: call.message,
     stepTimeoutMs: timeoutSeconds === 0 ? ANNOUNCE_TIMEOUT_MS : timeoutSeconds * 1000
   }
+  // Pinned to the owner just resolved, by peer ID, whatever names do meanwhile.
   const options = {
+    targetGateway: to.owner.peerId,
     messageId: runId,
     waitForReply: true,
     ...(call.requester.sessionKey === undefined ? {} : { fromSessionKey: call.requester.sessionKey })
   }
   if (timeoutSeconds === 0) return await fireAndForget(deps, exchange, call, options, runId)
   try {
-    const r = await deps.mesh.send(sessionKey, call.message, { ...options, timeoutMs: timeoutSeconds * 1000 })
+    const r = await deps.mesh.send(to.sessionKey, call.message, { ...options, timeoutMs: timeoutSeconds * 1000 })
     const goesOn = !isSilentReply(r.reply)
     if (goesOn) deps.detach(async () => { await runExchange(deps, exchange, r.reply) })
     return deliveredResult(r.messageId, r.qualifiedKey, r.owner.name, true, r.reply, goesOn)
@@ -66,9 +68,9 @@ export async function sendAcross (deps: OutboundDeps, call: RemoteCall): Promise
 }
 
 /** Answers at acceptance; the reply, when it comes, starts the exchange in the requester's session. */
-async function fireAndForget (deps: OutboundDeps, ex: Exchange, call: RemoteCall, options: { messageId: string, waitForReply: boolean, fromSessionKey?: string }, runId: string): Promise<SendsResult> {
+async function fireAndForget (deps: OutboundDeps, ex: Exchange, call: RemoteCall, options: { targetGateway: string, messageId: string, waitForReply: boolean, fromSessionKey?: string }, runId: string): Promise<SendsResult> {
   const accepted = Promise.withResolvers<void>()
-  const sending = deps.mesh.send(ex.target.qualifiedKey, call.message, { ...options, timeoutMs: ANNOUNCE_TIMEOUT_MS, onAccepted: () => { accepted.resolve() } })
+  const sending = deps.mesh.send(ex.target.sessionKey, call.message, { ...options, timeoutMs: ANNOUNCE_TIMEOUT_MS, onAccepted: () => { accepted.resolve() } })
   const first = await Promise.race([accepted.promise.then(() => 'accepted' as const), sending.then(() => 'accepted' as const, (err: unknown) => err)])
   if (first !== 'accepted') return errorResult(first, runId, ex.target.qualifiedKey)
   deps.detach(async () => {

@@ -53,7 +53,8 @@ export function nonceOf (args: Record<string, unknown>): string | undefined {
   return (args.message as string).slice(NOTE_PREFIX.length).trim().replace(/^ref=/, '')
 }
 
-function str (params: Record<string, unknown>, key: string): string | undefined {
+/** A tool parameter as a trimmed, non-empty string, or undefined. */
+export function optionalString (params: Record<string, unknown>, key: string): string | undefined {
   const v = params[key]
   if (typeof v !== 'string') return undefined
   const t = v.trim()
@@ -85,10 +86,10 @@ async function tryResolve (mesh: Resolver, target: string, options: ResolveOptio
 }
 
 export async function routeOf (params: Record<string, unknown>, caller: Caller, mesh: Resolver, local: LocalSessions): Promise<Route> {
-  const sessionKey = str(params, 'sessionKey')
-  const label = str(params, 'label')
-  const agentId = str(params, 'agentId')
-  const targetGateway = str(params, 'targetGateway')
+  const sessionKey = optionalString(params, 'sessionKey')
+  const label = optionalString(params, 'label')
+  const agentId = optionalString(params, 'agentId')
+  const targetGateway = optionalString(params, 'targetGateway')
   const target = sessionKey ?? label ?? (agentId === undefined ? undefined : `agent:${agentId.toLowerCase()}:main`)
   const message = messageOf(params)
   // Nothing to route: the built-in answers ("message required", "Either sessionKey or label is required").
@@ -112,7 +113,7 @@ export async function routeOf (params: Record<string, unknown>, caller: Caller, 
     return { kind: 'local-rewrite', params: { ...rest, sessionKey: resolved.sessionKey } }
   }
   const timeout = params.timeoutSeconds
-  const mode = str(params, 'mode')
+  const mode = optionalString(params, 'mode')
   const call: RemoteCall = {
     target,
     ...(targetGateway === undefined ? {} : { targetGateway }),

@@ -8,6 +8,7 @@ import type { MeshStatus, PeerStatus, Resolution, ResolveOptions, SendOptions, S
 import type { HostConfig, HostTool, ToolContext, ToolResult } from './host.ts'
 import { remoteRows } from './listing.ts'
 import { jsonResult } from './results.ts'
+import { optionalString } from './route.ts'
 
 /** What the hooks, tools and the service need from a running mesh. */
 export interface MeshLike {
@@ -31,13 +32,6 @@ export interface MeshHolder {
 
 export const LIST_TOOL = 'mesh_sessions_list'
 
-function optString (params: Record<string, unknown>, key: string): string | undefined {
-  const v = params[key]
-  if (typeof v !== 'string') return undefined
-  const t = v.trim()
-  return t === '' ? undefined : t
-}
-
 export function createListTool (holder: MeshHolder, config: () => HostConfig, ctx: ToolContext): HostTool {
   return {
     name: LIST_TOOL,
@@ -57,8 +51,8 @@ export function createListTool (holder: MeshHolder, config: () => HostConfig, ct
     async execute (_toolCallId, params): Promise<ToolResult> {
       const mesh = holder.mesh
       if (mesh === undefined) return jsonResult({ status: 'error', error: 'The clawmesh service is not running on this Gateway; sessions on other Gateways are unavailable.' })
-      const gateway = optString(params, 'gateway')
-      const search = optString(params, 'search')
+      const gateway = optionalString(params, 'gateway')
+      const search = optionalString(params, 'search')
       const limit = typeof params.limit === 'number' && params.limit >= 1 ? Math.floor(params.limit) : 200
       const rows = remoteRows(mesh.sessions(), config(), (ctx.agentId ?? 'main').toLowerCase(), {
         ...(gateway === undefined ? {} : { gateway }),

@@ -131,6 +131,7 @@ describe('answering a rerouted call', () => {
       assert.deepEqual(answer?.result.details, { runId: sends.at(-1)?.options?.messageId, status: 'ok', sessionKey: 'gateway:branch:agent:main:main', gateway: 'branch', reply: 'hi from branch', delivery: { status: 'pending', mode: 'announce' } })
       assert.equal(sends.at(-1)?.options?.timeoutMs, 9000)
       assert.equal(sends.at(-1)?.options?.fromSessionKey, 'agent:main:caller')
+      assert.deepEqual([sends.at(-1)?.target, sends.at(-1)?.options?.targetGateway], ['agent:main:main', 'peer-branch'], 'pinned to the owner\'s peer ID')
     } finally {
       delete (globalThis as Record<symbol, unknown>)[Symbol.for('openclaw.systemEvents.queues')]
     }
