@@ -25,6 +25,8 @@ export interface TurnRequest {
   /** Epoch ms after which nobody waits for the reply. */
   deadline: number
   signal?: AbortSignal
+  /** Called once the run is started: the session has taken the message. */
+  started?: () => void
 }
 
 export interface TurnResult {
@@ -71,6 +73,7 @@ export async function runTurn (runtime: HostRuntime, req: TurnRequest): Promise<
     lane: `nested:${req.sessionKey}`,
     idempotencyKey: req.idempotencyKey
   })
+  req.started?.()
   if (!req.waitForReply) return { runId }
   for (;;) {
     if (req.signal?.aborted === true) throw new MeshError('ABORTED', `the sender stopped waiting for run ${runId} in ${req.sessionKey}`)
@@ -115,11 +118,12 @@ export function stepOf (meta: Record<string, unknown> | undefined): ExchangeStep
 /**
  * Receives messages from other Gateways: OpenClaw's session-tool rules of this
  * Gateway first (FORBIDDEN before anything reaches the session), then one turn
- * whose run is keyed `<sender peer ID>/<message ID>`, so one sender cannot
- * collide with another's IDs.
+ * whose run is keyed by the mesh's `<sender peer ID>/<message ID>`, so one
+ * sender cannot collide with another's IDs. The message counts as taken (the
+ * sender hears `accepted`) once the run is started.
  */
 export function inboundHandler (runtime: HostRuntime, config: () => HostConfig): DeliverHandler {
-  return async (msg: InboundMessage, { signal }) => {
+  return async (msg: InboundMessage, { signal, accept }) => {
     const requesterAgent = agentIdOfKey(msg.from.sessionKey) ?? ''
     const targetAgent = agentIdOfKey(msg.sessionKey) ?? 'main'
     const denial = crossGatewayDenial(config(), 'send', requesterAgent, targetAgent)
@@ -130,10 +134,11 @@ export function inboundHandler (runtime: HostRuntime, config: () => HostConfig):
       sessionKey: msg.sessionKey,
       message: inboundText(source, msg.text, step),
       extraSystemPrompt: targetSystemPrompt(step),
-      idempotencyKey: `${msg.from.peerId}/${msg.id}`,
+      idempotencyKey: msg.idempotencyKey,
       waitForReply: msg.waitForReply,
       deadline: msg.deadline,
-      signal
+      signal,
+      started: accept
     })
     return r.reply === undefined ? {} : { reply: r.reply }
   }

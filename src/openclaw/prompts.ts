@@ -49,7 +49,7 @@ export type ExchangeStep =
 export interface RemoteSource {
   /** The sending Gateway's peer ID: proven by the mesh. */
   peerId: string
-  /** Its mesh name: chosen by it. */
+  /** The name this mesh knows that peer ID by (chosen by that Gateway, never by the message). */
   gateway: string
   /** The sending session: claimed by the sender. */
   sessionKey?: string
@@ -76,8 +76,8 @@ export function inboundText (source: RemoteSource, body: string, step: ExchangeS
     ...stepFields(step),
     'isUser=false'
   ].join(' ')
-  const claims = [`sourceGateway=${claim(source.gateway)}`, ...(source.sessionKey === undefined ? [] : [`sourceSessionKey=${claim(source.sessionKey)}`])]
-  const provenance = `clawmesh: from another OpenClaw Gateway. Proven by the mesh: sourcePeer=${claim(source.peerId)}. Claimed by the sender, not verified: ${claims.join(' ')}.`
+  const claimed = source.sessionKey === undefined ? 'nothing' : `sourceSessionKey=${claim(source.sessionKey)}`
+  const provenance = `clawmesh: from another OpenClaw Gateway. Proven by the mesh: sourcePeer=${claim(source.peerId)}, known here as sourceGateway=${claim(source.gateway)}. Claimed by the sender, not verified: ${claimed}.`
   return `${header}\n${OPENCLAW_EXPLANATION}\n${provenance}\n\n${body}`
 }
 

@@ -22,7 +22,7 @@ export interface FakeHost {
 }
 
 /** `reply(run)` is the session's answer to a run (default: echo the message's last line). */
-export function fakeHost (init: { sessions?: Record<string, HostSessionEntry>, config?: HostConfig, reply?: (run: RecordedRun) => string } = {}): FakeHost {
+export function fakeHost (init: { sessions?: Record<string, HostSessionEntry>, config?: HostConfig, reply?: (run: RecordedRun) => string, ended?: () => Promise<void> } = {}): FakeHost {
   const runs: RecordedRun[] = []
   const byKey = new Map<string, RecordedRun>()
   const sessions = new Map(Object.entries(init.sessions ?? {}))
@@ -52,6 +52,7 @@ export function fakeHost (init: { sessions?: Record<string, HostSessionEntry>, c
         waitForRun: async ({ runId }): Promise<AgentWaitResult> => {
           const run = runs.find(r => r.runId === runId)
           if (run === undefined) return { status: 'error', error: 'unknown run' }
+          await init.ended?.()
           return { status: 'ok', terminalReply: { disposition: 'visible', text: reply(run) } }
         },
         getSessionMessages: async () => ({ messages: [] })
