@@ -4,7 +4,8 @@
 # packs this checkout (`npm pack`, which builds dist/) for one Gateway to install, then runs
 # test/openclaw/gateways.e2e.ts in a private network namespace whose only interface is lo
 # (the Gateway contacts a hosted plugin catalog at startup; nothing may leave the machine).
-# Needs root for `unshare -n`. Gateway state and logs: $CLAWMESH_E2E_DIR (default /tmp/clawmesh-openclaw-e2e).
+# Needs root for `unshare -n`. Gateway state and logs: $CLAWMESH_E2E_DIR (default: a fresh folder in
+# /tmp, removed when the test passes and kept, with its path printed, when it fails).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 if [ "${1:-}" != "--inner" ]; then
@@ -45,5 +46,12 @@ ip link set lo up
 export CLAWMESH_IN_NETNS=1
 start=$(date +%s)
 cd "$ROOT"
-node --test --test-concurrency=1 test/openclaw/gateways.e2e.ts
+# A folder of its own: two runs on one machine (each in its own namespace) must not share state.
+own_dir=""
+if [ -z "${CLAWMESH_E2E_DIR:-}" ]; then own_dir="$(mktemp -d /tmp/clawmesh-openclaw-e2e.XXXXXX)"; export CLAWMESH_E2E_DIR="$own_dir"; fi
+if ! node --test --test-concurrency=1 test/openclaw/gateways.e2e.ts; then
+  echo "test:openclaw: failed; Gateway state and logs are in $CLAWMESH_E2E_DIR" >&2
+  exit 1
+fi
+[ -z "$own_dir" ] || rm -rf "$own_dir"
 echo "test:openclaw: passed in $(($(date +%s) - start)) s"
