@@ -1,7 +1,7 @@
 /** Protocol IDs, defaults and limits, each with the reason for its value. */
 
-/** Registry gossip: one long-lived stream per direction per peer pair. */
-export const REGISTRY_PROTOCOL = '/clawmesh/registry/1.0.0'
+/** Registry gossip: one long-lived stream per direction per peer pair (frames: src/pb/registry.proto). */
+export const REGISTRY_PROTOCOL = '/clawmesh/registry/2.0.0'
 /** Delivery: long-lived request/response streams, multiplexed by message ID (schema: src/pb/deliver.proto). */
 export const DELIVER_PROTOCOL = '/clawmesh/deliver/2.0.0'
 /** Version number carried in frames so a future peer can refuse politely. */

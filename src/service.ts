@@ -1,16 +1,12 @@
 /**
  * The clawmesh libp2p service: lifecycle and the public methods. It wires the
- * registry sync (gossip), the owner directory over it, the delivery server and
- * the router; the work itself happens in those. `createMesh` builds a node with
+ * registry gossip (src/gossip/), the owner directory over it, the delivery
+ * server and the router; the work itself happens in those. `createMesh` builds a node with
  * it; people who run their own libp2p node add `clawmesh(init)` to `services`.
  */
 import { hostname } from 'node:os'
 import { TypedEventEmitter } from 'main-event'
-import {
-  DEFAULT_ANTI_ENTROPY_INTERVAL_MS, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_MAX_MESSAGE_BYTES,
-  DEFAULT_PEER_SILENCE_MS, DEFAULT_SEND_TIMEOUT_MS, DEFAULT_UNREACHABLE_GRACE_MS, DELIVER_PROTOCOL, MAX_STREAMS_PER_PROTOCOL,
-  REGISTRY_PROTOCOL
-} from './constants.ts'
+import { DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_SEND_TIMEOUT_MS, DELIVER_PROTOCOL, MAX_STREAMS_PER_PROTOCOL } from './constants.ts'
 import { AddressFilter } from './delivery/address-filter.ts'
 import { DeliveryClient } from './delivery/client.ts'
 import { Connector } from './delivery/connector.ts'
@@ -18,12 +14,13 @@ import { DeliveryMetrics } from './delivery/metrics.ts'
 import { Router } from './delivery/router.ts'
 import { DeliveryServer } from './delivery/server.ts'
 import { MeshError } from './errors.ts'
-import { RegistrySync } from './registry/sync.ts'
+import { registryGossip, type RegistryGossip } from './gossip/index.ts'
 import { checkGatewayName, checkSessionKey, defaultGatewayName, MAX_SESSION_KEY_LENGTH } from './routing/address.ts'
 import { NameConflicts } from './routing/conflicts.ts'
 import { compilePolicy } from './routing/policy.ts'
 import { registryDirectory } from './routing/registry-directory.ts'
 import { resolveTarget } from './routing/resolve.ts'
+import { SOFTWARE_VERSION } from './version.ts'
 import { infoFor, sessionChanges, sessionsView } from './views.ts'
 import type { OwnerDirectory } from './routing/directory.ts'
 import type { GatewayMeta } from './registry/records.ts'
@@ -32,7 +29,7 @@ import type {
   DeliverHandler, GatewayInfo, MeshEvents, MeshServiceInit, MeshStatus, PeerStatus, RejectedPeer, Resolution, ResolveOptions,
   SendOptions, SendResult, SessionAnnouncement, SessionEntry
 } from './types.ts'
-import type { ComponentLogger, Connection, Libp2pEvents, Logger, Metrics, PeerId, PeerStore, PrivateKey, Startable, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, Metrics, PeerId, PeerStore, PrivateKey, Startable } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { TypedEventTarget } from 'main-event'
 
@@ -56,7 +53,7 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
   private readonly components: MeshComponents
   private readonly init: MeshServiceInit
   private readonly log: Logger
-  private readonly sync: RegistrySync
+  private readonly gossip: RegistryGossip
   private readonly directory: OwnerDirectory
   private readonly conflicts: NameConflicts
   private readonly server: DeliveryServer
@@ -81,31 +78,21 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
     this.name = init.name !== undefined ? checkGatewayName(init.name) : defaultGatewayName(this.host, String(init.gatewayPort ?? selfId.slice(-6)))
     const maxMessageBytes = init.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
     if (init.deliver !== undefined) this.deliverHandler = init.deliver
-    this.sync = new RegistrySync({
-      self: components.peerId,
-      privateKey: components.privateKey,
+    this.gossip = registryGossip({
       incarnation: init.incarnation ?? Date.now(),
       gateway: () => this.gatewayMeta(maxMessageBytes),
-      log: components.logger.forComponent('clawmesh:registry'),
-      heartbeatIntervalMs: init.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
-      peerSilenceMs: init.peerSilenceMs ?? DEFAULT_PEER_SILENCE_MS,
-      antiEntropyIntervalMs: init.antiEntropyIntervalMs ?? DEFAULT_ANTI_ENTROPY_INTERVAL_MS,
-      unreachableGraceMs: init.unreachableGraceMs ?? DEFAULT_UNREACHABLE_GRACE_MS,
-      openStream: async (peer: PeerId, protocol: string, signal: AbortSignal): Promise<Stream> =>
-        await components.connectionManager.openStream(peer, protocol, { signal, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL }),
-      hangUp: (peer, reason) => {
-        for (const connection of components.connectionManager.getConnections(peer)) connection.abort(reason)
-      },
-      onChanges: changes => { this.emitChanges(changes) },
-      onPeerJoin: (peerId, name) => { this.safeDispatchEvent('peer:join', { detail: this.infoFor(peerId, name) }) },
-      onPeerLeave: peerId => {
-        this.client.drop(peerId)
-        this.safeDispatchEvent('peer:leave', { detail: this.infoFor(peerId, undefined) })
-      },
-      onReachability: origin => { this.safeDispatchEvent('gateway:reachability', { detail: this.infoFor(origin, undefined) }) },
-      onRejected: (peerId, reason) => { this.recordRejection({ peerId, reason, at: Date.now() }) }
+      softwareVersion: SOFTWARE_VERSION,
+      ...pick(init, ['heartbeatIntervalMs', 'peerSilenceMs', 'antiEntropyIntervalMs', 'unreachableGraceMs', 'allow'])
+    })(components)
+    this.gossip.addEventListener('registry:change', e => { this.emitChanges(e.detail) })
+    this.gossip.addEventListener('peer:join', e => { this.safeDispatchEvent('peer:join', { detail: this.infoFor(e.detail.id, e.detail.name) }) })
+    this.gossip.addEventListener('peer:leave', e => {
+      this.client.drop(e.detail.id)
+      this.safeDispatchEvent('peer:leave', { detail: this.infoFor(e.detail.id, e.detail.name) })
     })
-    this.directory = registryDirectory(this.sync, selfId)
+    this.gossip.addEventListener('gateway:reachability', e => { this.safeDispatchEvent('gateway:reachability', { detail: this.infoFor(e.detail, undefined) }) })
+    this.gossip.addEventListener('record:rejected', e => { this.recordRejection({ ...e.detail, at: Date.now() }) })
+    this.directory = registryDirectory(this.gossip, selfId)
     this.conflicts = new NameConflicts(this.directory, conflict => {
       this.log.error('another Gateway shares our %s "%s" (%s): it is AMBIGUOUS in the mesh until one of us is renamed', conflict.kind === 'name' ? 'name' : 'host:port', conflict.value, conflict.peerIds.join(', '))
       this.safeDispatchEvent('gateway:conflict', { detail: conflict })
@@ -160,10 +147,8 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
 
   async start (): Promise<void> {
     const options = { maxInboundStreams: MAX_STREAMS_PER_PROTOCOL, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL }
-    await this.components.registrar.handle(REGISTRY_PROTOCOL, async (stream, connection) => { await this.sync.handleInbound(stream, connection) }, options)
+    await this.gossip.start()
     await this.components.registrar.handle(DELIVER_PROTOCOL, async (stream, connection) => { await this.server.handle(stream, connection) }, options)
-    this.components.events.addEventListener('peer:connect', this.onPeerConnect)
-    this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
     this.components.events.addEventListener('connection:open', this.onConnectionOpen)
     this.components.events.addEventListener('self:peer:update', this.onSelfUpdate)
     this.components.events.addEventListener('transport:listening', this.onSelfUpdate)
@@ -173,12 +158,9 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
   async afterStart (): Promise<void> {
     this.startedAt = Date.now()
     this.running = true
-    await this.sync.start()
+    await this.gossip.afterStart()
     this.onSelfUpdate()
-    for (const connection of this.components.connectionManager.getConnections()) {
-      this.filter.noteConnection(connection.remotePeer.toString(), connection.remoteAddr)
-      this.sync.peerConnected(connection.remotePeer)
-    }
+    for (const connection of this.components.connectionManager.getConnections()) this.filter.noteConnection(connection.remotePeer.toString(), connection.remoteAddr)
   }
 
   async beforeStop (): Promise<void> {
@@ -187,28 +169,24 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
     this.stopController.abort(new MeshError('STOPPED', 'the mesh is stopping'))
     this.server.stop()
     this.client.stop()
-    await this.sync.stop()
+    await this.gossip.beforeStop()
   }
 
   async stop (): Promise<void> {
-    this.components.events.removeEventListener('peer:connect', this.onPeerConnect)
-    this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
     this.components.events.removeEventListener('connection:open', this.onConnectionOpen)
     this.components.events.removeEventListener('self:peer:update', this.onSelfUpdate)
     this.components.events.removeEventListener('transport:listening', this.onSelfUpdate)
-    await this.components.registrar.unhandle(REGISTRY_PROTOCOL)
+    await this.gossip.stop()
     await this.components.registrar.unhandle(DELIVER_PROTOCOL)
   }
 
-  private readonly onPeerConnect = (evt: CustomEvent<PeerId>): void => { this.sync.peerConnected(evt.detail) }
-  private readonly onPeerDisconnect = (evt: CustomEvent<PeerId>): void => { this.sync.peerDisconnected(evt.detail) }
   /** Where members are actually reached: what the address filter lets us dial later. */
   private readonly onConnectionOpen = (evt: CustomEvent<Connection>): void => { this.filter.noteConnection(evt.detail.remotePeer.toString(), evt.detail.remoteAddr) }
   /** Peers that learn of us by relay dial the addresses we announce: keep them current. */
   private readonly onSelfUpdate = (): void => {
-    const published = this.sync.registry.get(this.components.peerId.toString())?.gateway.addrs ?? []
+    const published = this.gossip.registry.get(this.components.peerId.toString())?.gateway.addrs ?? []
     if (this.running && published.join() !== this.currentAddrs().join()) {
-      this.sync.republish().catch(err => { this.log.error('could not republish our addresses - %e', err) })
+      this.gossip.republish().catch(err => { this.log.error('could not republish our addresses - %e', err) })
     }
   }
 
@@ -223,20 +201,20 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
         throw new MeshError('BAD_REQUEST', `${field} must be a non-empty string of at most ${MAX_SESSION_KEY_LENGTH} characters`)
       }
     }
-    this.sync.stage({
+    this.gossip.stage({
       sessionKey,
       ...(details.sessionId !== undefined ? { sessionId: details.sessionId } : {}),
       ...(details.label !== undefined ? { label: details.label } : {}),
       ...(details.agentId !== undefined ? { agentId: details.agentId } : {})
     })
-    await this.sync.flushed()
+    await this.gossip.flushed()
   }
 
   /** This Gateway no longer owns `sessionKey`. */
   async withdraw (sessionKey: string): Promise<void> {
     checkSessionKey(sessionKey)
-    this.sync.stage({ sessionKey, removed: true })
-    await this.sync.flushed()
+    this.gossip.stage({ sessionKey, removed: true })
+    await this.gossip.flushed()
   }
 
   /** Sets (or replaces) the handler for inbound messages. */
@@ -264,28 +242,28 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
 
   /** Connected mesh peers. */
   peers (): PeerStatus[] {
-    return this.sync.connectedPeers().map(link => ({
+    return this.gossip.connectedPeers().map(link => ({
       ...this.infoFor(link.id, link.name),
       addresses: this.components.connectionManager.getConnections().filter(c => c.remotePeer.toString() === link.id).map(c => c.remoteAddr.toString()),
-      sessions: this.sync.registry.get(link.id)?.entries.size ?? 0,
+      sessions: this.gossip.registry.get(link.id)?.entries.size ?? 0,
       ...(link.rttMs !== undefined ? { rttMs: link.rttMs } : {})
     }))
   }
 
   status (): MeshStatus {
-    const self = this.sync.registry.get(this.directory.selfId)
+    const self = this.gossip.registry.get(this.directory.selfId)
     return {
       self: this.infoFor(this.directory.selfId, this.name),
       addresses: this.components.addressManager.getAddresses().map(a => a.toString()),
-      peers: this.sync.connectedPeers().length,
-      sessions: this.sync.registry.size,
+      peers: this.gossip.connectedPeers().length,
+      sessions: this.gossip.registry.size,
       localSessions: self?.entries.size ?? 0,
-      gateways: this.sync.registry.originCount,
-      incarnation: this.sync.local.incarnation,
+      gateways: this.gossip.registry.originCount,
+      incarnation: this.gossip.incarnation,
       startedAt: this.startedAt,
       rejected: [...this.rejected],
       conflicts: this.conflicts.list(),
-      counters: { ...this.counters, ...this.sync.counters }
+      counters: { ...this.counters, deltasApplied: this.gossip.counters.recordsApplied, deltasRejected: this.gossip.counters.recordsRejected, recordsRedundant: this.gossip.counters.recordsRedundant }
     }
   }
 
@@ -298,7 +276,7 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
   }
 
   private infoFor (peerId: string, name: string | undefined): GatewayInfo {
-    return infoFor(this.directory, peerId, name, this.sync.isConnected(peerId))
+    return infoFor(this.directory, peerId, name, this.gossip.isConnected(peerId))
   }
 
   /** Our own session a key or session ID names: others announcing the same UUID never hide ours. */
@@ -332,10 +310,16 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
       removed: this.listenerCount('session:remove') > 0 ? changes.removed : []
     }
     if (wanted.added.length === 0 && wanted.removed.length === 0) return
-    const { added, removed } = sessionChanges(this.directory, wanted, peerId => this.sync.isConnected(peerId))
+    const { added, removed } = sessionChanges(this.directory, wanted, peerId => this.gossip.isConnected(peerId))
     for (const detail of removed) this.safeDispatchEvent('session:remove', { detail })
     for (const detail of added) this.safeDispatchEvent('session:add', { detail })
   }
+}
+
+function pick<T extends object, K extends keyof T> (from: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {}
+  for (const key of keys) if (from[key] !== undefined) out[key] = from[key]
+  return out
 }
 
 /** The clawmesh service factory, for a libp2p node's `services`. */

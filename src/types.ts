@@ -282,6 +282,8 @@ export interface MeshServiceInit {
    * `sessions_send` does. With `false`, a key owned here and elsewhere is `AMBIGUOUS`. @default true
    */
   localFirst?: boolean
+  /** Peer IDs allowed to connect, on top of the secret; records of other origins are refused, relayed ones too. @default every holder of the secret */
+  allow?: string[]
 }
 
 /** Options of {@link createMesh}. Every one is optional. */
@@ -309,8 +311,6 @@ export interface MeshOptions extends MeshServiceInit {
   stateDir?: string
   /** How peers are found (mDNS, same-host rendezvous folder, bootstrap addresses). */
   discovery?: DiscoveryOptions
-  /** Peer IDs allowed to connect, on top of the secret. @default every holder of the secret */
-  allow?: string[]
   /**
    * Per-host limits on inbound handshakes that have not (yet) proven the secret: pending ones
    * and failed ones. Successful connections never count, so members behind one NAT address

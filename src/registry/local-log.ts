@@ -6,6 +6,7 @@
  */
 import { SNAPSHOT_CHUNK_ENTRIES } from '../constants.ts'
 import { signRecord } from './records.ts'
+import { sameEntry } from './version.ts'
 import type { Change, EntryData, GatewayMeta, SignedRecord } from './records.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -38,7 +39,7 @@ export class LocalLog {
   /** Records a change; returns false when it changes nothing. */
   stage (change: Change): boolean {
     const current = this.get(change.sessionKey)
-    const noop = change.removed === true ? current === undefined : current !== undefined && same(current, change)
+    const noop = change.removed === true ? current === undefined : current !== undefined && sameEntry(current, change)
     if (noop) return false
     this.pending.set(change.sessionKey, change)
     return true
@@ -104,8 +105,4 @@ export class LocalLog {
   static shouldCompact (checkpointBytes: number, tailBytes: number): boolean {
     return tailBytes > checkpointBytes + COMPACTION_SLACK_BYTES
   }
-}
-
-function same (a: EntryData, b: EntryData): boolean {
-  return a.sessionId === b.sessionId && a.label === b.label && a.agentId === b.agentId
 }

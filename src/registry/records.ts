@@ -3,17 +3,25 @@
  * changes state. An origin signs its own records with its libp2p key; anyone
  * may relay them, nobody can forge them.
  *
- * Wire form: `0x01 | u32 big-endian body length | body (UTF-8 JSON) | signature`.
+ * Wire form (src/pb/registry.proto): `SignedRecord { body, signature }`, where
+ * `body` is an encoded `RecordBody` and `signature` the origin's signature over
+ * exactly those bytes. Relays keep and forward the encoded `SignedRecord` as it is.
  */
-import { peerIdFromString } from '@libp2p/peer-id'
+import { equals } from 'uint8arrays/equals'
 import { MeshError } from '../errors.ts'
-import { arr, decodeJson, describeValue, int, obj, optInt, str, type JsonObject } from '../wire/json-frame.ts'
-import type { PrivateKey, PublicKey } from '@libp2p/interface'
+import { RecordBody, SignedRecord as SignedRecordPb, type Entry as EntryPb, type GatewayMeta as GatewayMetaPb } from '../pb/registry.js'
+import { originFromBytes, originToBytes, publicKeyOf } from './origin.ts'
+import type { EntryFields } from './version.ts'
+import type { PrivateKey } from '@libp2p/interface'
 
-export const RECORD_TAG = 0x01
 const MAX_SIGNATURE_BYTES = 1024
-const MAX_ENTRIES_PER_RECORD = 10_000
-const MAX_ADDRS = 32
+/** Entries per record; also the decode limit in the schema. */
+export const MAX_ENTRIES_PER_RECORD = 10_000
+const MAX_CHUNKS = 100_000
+const MAX_ADDR_LENGTH = 512
+/** Longest session key, label (characters); session and agent IDs are shorter. */
+export const MAX_KEY_LENGTH = 1024
+const MAX_ID_LENGTH = 256
 
 /** What an origin says about itself: how peers address and reach it. */
 export interface GatewayMeta {
@@ -26,14 +34,10 @@ export interface GatewayMeta {
   maxMessageBytes: number
 }
 
-/** One session as carried on the wire: removed entries have only a key. */
-export interface EntryData {
-  sessionKey: string
-  sessionId?: string
-  label?: string
-  agentId?: string
-}
+/** One session as carried on the wire. */
+export type EntryData = EntryFields
 
+/** An entry, or (deltas only) the removal of a key. */
 export interface Change extends EntryData {
   removed?: true
 }
@@ -67,134 +71,146 @@ export interface ByeRecord extends RecordHead {
 
 export type RegistryRecord = SnapshotRecord | DeltaRecord | ByeRecord
 
-/** A record together with the exact signed bytes, so relays forward it untouched. */
+/** A record together with its encoded `SignedRecord`, so relays forward it untouched. */
 export interface SignedRecord {
   record: RegistryRecord
   bytes: Uint8Array
 }
 
-const encoder = new TextEncoder()
+const KINDS = { snap: RecordBody.Kind.SNAPSHOT, delta: RecordBody.Kind.DELTA, bye: RecordBody.Kind.BYE } as const
 
-function entryToWire (e: Change): unknown[] {
-  if (e.removed === true) return [e.sessionKey]
-  return [e.sessionKey, e.sessionId ?? null, e.label ?? null, e.agentId ?? null]
-}
+// ---- entries: compact on the wire -------------------------------------------
 
-function bodyOf (record: RegistryRecord): JsonObject {
-  const head = { v: 1, k: record.kind, o: record.origin, i: record.incarnation, s: record.seq }
-  switch (record.kind) {
-    case 'snap':
-      return {
-        ...head,
-        n: record.chunk,
-        c: record.chunks,
-        gw: { name: record.gateway.name, host: record.gateway.host, port: record.gateway.gatewayPort, addrs: record.gateway.addrs, max: record.gateway.maxMessageBytes },
-        e: record.entries.map(entryToWire)
-      }
-    case 'delta':
-      return { ...head, b: record.base, e: record.changes.map(entryToWire) }
-    case 'bye':
-      return head
+/** OpenClaw's keys: `agent:<agent>:<rest>`. */
+const AGENT_KEY = /^agent:([^:]+):([\s\S]+)$/
+/** Only the canonical (lowercase) UUID form is packed, so decoding gives back the same text. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+function entryToPb (e: Change): EntryPb {
+  const out: EntryPb = { key: e.sessionKey, agentIsKeyAgent: false, removed: e.removed === true }
+  const agentKey = AGENT_KEY.exec(e.sessionKey)
+  if (agentKey !== null) {
+    out.keyAgent = agentKey[1] as string
+    out.key = agentKey[2] as string
   }
+  if (e.removed === true) return out
+  if (e.agentId !== undefined) {
+    if (e.agentId === out.keyAgent) out.agentIsKeyAgent = true
+    else out.agentId = e.agentId
+  }
+  if (e.sessionId !== undefined) {
+    if (UUID.test(e.sessionId)) out.sessionUuid = Buffer.from(e.sessionId.replaceAll('-', ''), 'hex')
+    else out.sessionId = e.sessionId
+  }
+  if (e.label !== undefined) out.label = e.label
+  return out
 }
 
-export async function signRecord (record: RegistryRecord, key: PrivateKey): Promise<SignedRecord> {
-  const body = encoder.encode(JSON.stringify(bodyOf(record)))
-  const signature = await key.sign(body)
-  const bytes = new Uint8Array(5 + body.length + signature.length)
-  bytes[0] = RECORD_TAG
-  new DataView(bytes.buffer).setUint32(1, body.length)
-  bytes.set(body, 5)
-  bytes.set(signature, 5 + body.length)
-  return { record, bytes }
-}
-
-function optStrAt (list: unknown[], index: number, max = 1024): string | undefined {
-  const value = list[index]
-  if (value === null || value === undefined) return undefined
-  if (typeof value !== 'string' || value.length > max) throw new MeshError('BAD_REQUEST', 'bad entry field')
+function text (value: string | undefined, max: number, what: string): string | undefined {
+  if (value === undefined) return undefined
+  if (value.length === 0 || value.length > max) throw new MeshError('BAD_REQUEST', `${what} must be 1 to ${max} characters`)
   return value
 }
 
-function entryFromWire (value: unknown, allowRemoved: boolean): Change {
-  if (!Array.isArray(value) || value.length < 1 || value.length > 4) throw new MeshError('BAD_REQUEST', 'bad entry')
-  const sessionKey = optStrAt(value, 0)
-  if (sessionKey === undefined || sessionKey.length === 0) throw new MeshError('BAD_REQUEST', 'entry without a session key')
-  if (value.length === 1) {
+function uuidText (bytes: Uint8Array): string {
+  if (bytes.length !== 16) throw new MeshError('BAD_REQUEST', 'a packed session ID must be 16 bytes')
+  const hex = Buffer.from(bytes).toString('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+function entryFromPb (e: EntryPb, allowRemoved: boolean): Change {
+  const keyAgent = text(e.keyAgent, MAX_ID_LENGTH, 'key agent')
+  if (keyAgent?.includes(':') === true) throw new MeshError('BAD_REQUEST', 'a key agent cannot contain ":"')
+  const sessionKey = text(keyAgent !== undefined ? `agent:${keyAgent}:${e.key}` : e.key, MAX_KEY_LENGTH, 'session key') as string
+  if (keyAgent !== undefined && e.key.length === 0) throw new MeshError('BAD_REQUEST', 'empty session key')
+  if (e.removed) {
     if (!allowRemoved) throw new MeshError('BAD_REQUEST', 'removal inside a snapshot')
     return { sessionKey, removed: true }
   }
   const entry: Change = { sessionKey }
-  const sessionId = optStrAt(value, 1, 256)
-  const label = optStrAt(value, 2)
-  const agentId = optStrAt(value, 3, 256)
+  if (e.sessionUuid !== undefined && e.sessionId !== undefined) throw new MeshError('BAD_REQUEST', 'two session IDs')
+  const sessionId = e.sessionUuid !== undefined ? uuidText(e.sessionUuid) : text(e.sessionId, MAX_ID_LENGTH, 'session ID')
+  if (e.agentIsKeyAgent && (keyAgent === undefined || e.agentId !== undefined)) throw new MeshError('BAD_REQUEST', 'bad agent ID')
+  const agentId = e.agentIsKeyAgent ? keyAgent : text(e.agentId, MAX_ID_LENGTH, 'agent ID')
+  const label = text(e.label, MAX_KEY_LENGTH, 'label')
   if (sessionId !== undefined) entry.sessionId = sessionId
   if (label !== undefined) entry.label = label
   if (agentId !== undefined) entry.agentId = agentId
   return entry
 }
 
-function gatewayFromWire (gw: JsonObject): GatewayMeta {
-  const addrs = arr(gw, 'addrs', MAX_ADDRS).map(a => {
-    if (typeof a !== 'string' || a.length > 512) throw new MeshError('BAD_REQUEST', 'bad address')
-    return a
-  })
-  const meta: GatewayMeta = {
-    name: str(gw, 'name', 128),
-    host: str(gw, 'host', 256),
-    addrs,
-    maxMessageBytes: int(gw, 'max', 1)
+// ---- gateway description ----------------------------------------------------
+
+function gatewayToPb (g: GatewayMeta): GatewayMetaPb {
+  return { name: g.name, host: g.host, addrs: g.addrs, maxMessageBytes: g.maxMessageBytes, ...(g.gatewayPort !== undefined ? { gatewayPort: g.gatewayPort } : {}) }
+}
+
+function gatewayFromPb (g: GatewayMetaPb | undefined): GatewayMeta {
+  if (g === undefined) throw new MeshError('BAD_REQUEST', 'snapshot without a gateway description')
+  for (const a of g.addrs) if (a.length === 0 || a.length > MAX_ADDR_LENGTH) throw new MeshError('BAD_REQUEST', 'bad address')
+  if (g.maxMessageBytes < 1) throw new MeshError('BAD_REQUEST', 'max message size must be positive')
+  if (g.host.length > 256) throw new MeshError('BAD_REQUEST', 'host name too long')
+  const meta: GatewayMeta = { name: text(g.name, 128, 'gateway name') as string, host: g.host, addrs: g.addrs, maxMessageBytes: g.maxMessageBytes }
+  if (g.gatewayPort !== undefined) {
+    if (g.gatewayPort < 1 || g.gatewayPort > 65535) throw new MeshError('BAD_REQUEST', 'bad gateway port')
+    meta.gatewayPort = g.gatewayPort
   }
-  const port = optInt(gw, 'port', 1, 65535)
-  if (port !== undefined) meta.gatewayPort = port
   return meta
 }
 
-function recordFromBody (body: JsonObject): RegistryRecord {
-  if (body.v !== 1) throw new MeshError('BAD_REQUEST', `unsupported record version ${describeValue(body.v)}`)
-  const head = { origin: str(body, 'o', 128), incarnation: int(body, 'i', 1), seq: int(body, 's') }
-  switch (body.k) {
-    case 'snap': {
-      const chunks = int(body, 'c', 1, 100_000)
-      return {
-        ...head,
-        kind: 'snap',
-        chunk: int(body, 'n', 0, chunks - 1),
-        chunks,
-        gateway: gatewayFromWire(obj(body, 'gw')),
-        entries: arr(body, 'e', MAX_ENTRIES_PER_RECORD).map(e => entryFromWire(e, false))
-      }
+// ---- records ----------------------------------------------------------------
+
+function bodyOf (record: RegistryRecord): RecordBody {
+  const body: RecordBody = {
+    kind: KINDS[record.kind],
+    origin: originToBytes(record.origin),
+    incarnation: record.incarnation,
+    seq: record.seq,
+    base: 0,
+    chunk: 0,
+    chunks: 0,
+    entries: []
+  }
+  if (record.kind === 'snap') {
+    body.chunk = record.chunk
+    body.chunks = record.chunks
+    body.gateway = gatewayToPb(record.gateway)
+    body.entries = record.entries.map(entryToPb)
+  } else if (record.kind === 'delta') {
+    body.base = record.base
+    body.entries = record.changes.map(entryToPb)
+  }
+  return body
+}
+
+export async function signRecord (record: RegistryRecord, key: PrivateKey): Promise<SignedRecord> {
+  const body = RecordBody.encode(bodyOf(record))
+  const signature = await key.sign(body)
+  return { record, bytes: SignedRecordPb.encode({ body, signature }) }
+}
+
+function safeInt (value: number, min: number, what: string): number {
+  if (!Number.isSafeInteger(value) || value < min) throw new MeshError('BAD_REQUEST', `${what} out of range`)
+  return value
+}
+
+function recordFromBody (body: RecordBody): RegistryRecord {
+  const head = { origin: originFromBytes(body.origin), incarnation: safeInt(body.incarnation, 1, 'incarnation'), seq: safeInt(body.seq, 0, 'seq') }
+  switch (body.kind) {
+    case RecordBody.Kind.SNAPSHOT: {
+      if (body.chunks < 1 || body.chunks > MAX_CHUNKS || body.chunk >= body.chunks) throw new MeshError('BAD_REQUEST', 'bad snapshot chunk')
+      return { ...head, kind: 'snap', chunk: body.chunk, chunks: body.chunks, gateway: gatewayFromPb(body.gateway), entries: body.entries.map(e => entryFromPb(e, false)) }
     }
-    case 'delta': {
-      const base = int(body, 'b')
+    case RecordBody.Kind.DELTA: {
+      const base = safeInt(body.base, 0, 'base')
       if (base >= head.seq) throw new MeshError('BAD_REQUEST', 'delta base must precede its seq')
-      return { ...head, kind: 'delta', base, changes: arr(body, 'e', MAX_ENTRIES_PER_RECORD).map(e => entryFromWire(e, true)) }
+      return { ...head, kind: 'delta', base, changes: body.entries.map(e => entryFromPb(e, true)) }
     }
-    case 'bye':
+    case RecordBody.Kind.BYE:
       return { ...head, kind: 'bye' }
     default:
       throw new MeshError('BAD_REQUEST', 'unknown record kind')
   }
-}
-
-/** Public keys by origin: a peer ID embeds its Ed25519 key, so no lookup is needed. */
-const keyCache = new Map<string, PublicKey>()
-
-function publicKeyOf (origin: string): PublicKey {
-  let key = keyCache.get(origin)
-  if (key === undefined) {
-    let parsed
-    try {
-      parsed = peerIdFromString(origin)
-    } catch (err) {
-      throw new MeshError('BAD_REQUEST', 'record origin is not a peer ID', { cause: err })
-    }
-    if (parsed.publicKey === undefined) throw new MeshError('BAD_REQUEST', 'record origin has no inline public key')
-    key = parsed.publicKey
-    if (keyCache.size > 10_000) keyCache.clear()
-    keyCache.set(origin, key)
-  }
-  return key
 }
 
 /** A parsed record whose signature has not been checked yet. */
@@ -205,12 +221,18 @@ export interface UnverifiedRecord extends SignedRecord {
 
 /** Decodes a record without checking its signature. Throws `BAD_REQUEST` for malformed bytes. */
 export function decodeRecord (bytes: Uint8Array): UnverifiedRecord {
-  if (bytes.length < 5 || bytes[0] !== RECORD_TAG) throw new MeshError('BAD_REQUEST', 'not a registry record')
-  const bodyLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(1)
-  const signatureLength = bytes.length - 5 - bodyLength
-  if (signatureLength <= 0 || signatureLength > MAX_SIGNATURE_BYTES) throw new MeshError('BAD_REQUEST', 'bad record lengths')
-  const body = bytes.subarray(5, 5 + bodyLength)
-  return { record: recordFromBody(decodeJson(body)), bytes, body, signature: bytes.subarray(5 + bodyLength) }
+  let signed: SignedRecordPb
+  let body: RecordBody
+  try {
+    signed = SignedRecordPb.decode(bytes)
+    body = RecordBody.decode(signed.body, { limits: { entries: MAX_ENTRIES_PER_RECORD } })
+  } catch (err) {
+    throw new MeshError('BAD_REQUEST', 'not a registry record', { cause: err })
+  }
+  if (signed.signature.length === 0 || signed.signature.length > MAX_SIGNATURE_BYTES) throw new MeshError('BAD_REQUEST', 'bad signature length')
+  // The envelope is not signed: accept only its one canonical encoding, so a record has exactly one byte form.
+  if (!equals(SignedRecordPb.encode({ body: signed.body, signature: signed.signature }), bytes)) throw new MeshError('BAD_REQUEST', 'record envelope is not canonical')
+  return { record: recordFromBody(body), bytes, body: signed.body, signature: signed.signature }
 }
 
 /** Throws `FORBIDDEN` unless the record is signed by its origin's key. */

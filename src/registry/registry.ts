@@ -4,10 +4,14 @@
  * Each origin (Gateway) is the single writer of its own entries, so there are
  * no conflicts to resolve: "two Gateways own agent:main:main" is a fact kept
  * here, not a conflict. Per origin we hold its incarnation and sequence number,
- * its entries, and its signed log (latest checkpoint + deltas since), which is
- * what we relay to peers that are behind.
+ * its entries, and its signed log (latest checkpoint + deltas since, and its
+ * goodbye), which is what we serve to peers that are behind. Dropped origins
+ * leave a tombstone (see tombstones.ts).
  */
 import { createHash } from 'node:crypto'
+import { EntryIndexes, type OwnedKey } from './indexes.ts'
+import { Tombstones } from './tombstones.ts'
+import { compareHeld, compareVersions, sameEntry, type Digest, type Held, type Version } from './version.ts'
 import type { ByeRecord, DeltaRecord, EntryData, GatewayMeta, RegistryRecord, SignedRecord, SnapshotRecord } from './records.ts'
 
 export interface OriginState {
@@ -19,8 +23,8 @@ export interface OriginState {
   reachable: boolean
   /** Epoch ms since when it is unreachable. */
   unreachableSince?: number
-  /** True after a signed `bye`: it left on purpose. */
-  departed: boolean
+  /** Its signed `bye` (encoded), once it left on purpose: this run never comes back. */
+  bye?: Uint8Array
   checkpoint: Uint8Array[]
   checkpointSeq: number
   checkpointBytes: number
@@ -36,15 +40,14 @@ export interface RegistryChanges {
 
 export type ApplyOutcome =
   | { status: 'applied', changes: RegistryChanges }
-  /** Already known or older: nothing to do, nothing to relay. */
+  /** Already known, older, or buried: nothing to do, nothing to relay. */
   | { status: 'stale' }
   /** We are missing what comes before it: pull the origin's state. */
   | { status: 'gap' }
   /** Part of a snapshot whose other chunks have not arrived yet. */
   | { status: 'pending' }
 
-/** `[incarnation, seq]` per origin: what a peer compares to find what it misses. */
-export type Digest = Record<string, [number, number]>
+export type { Digest, OwnedKey }
 
 /**
  * The bytes as an array of their own. A received record is a view into the
@@ -59,61 +62,64 @@ function emptyChanges (): RegistryChanges {
   return { added: [], removed: [] }
 }
 
+export function versionOf (state: OriginState): Version {
+  return [state.incarnation, state.seq]
+}
+
+export function heldOf (state: OriginState): Held {
+  return { version: versionOf(state), departed: state.bye !== undefined }
+}
+
+interface Assembly { version: Version, chunks: Array<SignedRecord | undefined>, received: number }
+
 export class Registry {
   private readonly origins = new Map<string, OriginState>()
-  private readonly byKey = new Map<string, Set<string>>()
-  /** Per origin: a UUID announced by two origins is kept twice, never last-writer-wins (the resolver decides). */
-  private readonly bySessionId = new Map<string, Map<string, string>>()
-  private readonly byLabel = new Map<string, Set<string>>()
+  private readonly indexes = new EntryIndexes()
+  readonly tombstones = new Tombstones()
   /** Snapshot chunks being assembled, one snapshot per origin at most. */
-  private readonly assembling = new Map<string, { incarnation: number, seq: number, chunks: Array<SignedRecord | undefined>, received: number }>()
+  private readonly assembling = new Map<string, Assembly>()
 
   /**
-   * True when applying `record` would change nothing (we hold it or newer).
+   * True when applying `record` would change nothing (we hold it or newer, or it is buried).
    * Cheap, and safe before signature checks: a stale record is dropped either way,
    * so relayed copies of what we already have cost no verification.
    */
   isStale (record: RegistryRecord): boolean {
+    const version: Version = [record.incarnation, record.seq]
+    if (this.tombstones.buries(record.origin, version)) return true
     const known = this.origins.get(record.origin)
+    const order = known === undefined ? 1 : compareVersions(version, versionOf(known))
     switch (record.kind) {
       case 'snap': {
         const pending = this.assembling.get(record.origin)
-        if (pending !== undefined && pending.incarnation === record.incarnation && pending.seq === record.seq && pending.chunks.length === record.chunks && pending.chunks[record.chunk] !== undefined) return true
-        if (known === undefined) return false
-        return record.incarnation < known.incarnation ||
-          (record.incarnation === known.incarnation && (record.seq < known.seq || (record.seq === known.seq && known.checkpointSeq === record.seq)))
+        if (pending !== undefined && compareVersions(pending.version, version) === 0 && pending.chunks.length === record.chunks && pending.chunks[record.chunk] !== undefined) return true
+        return order < 0 || (order === 0 && known?.checkpointSeq === record.seq)
       }
       case 'delta':
-        return known !== undefined && (record.incarnation < known.incarnation || (record.incarnation === known.incarnation && record.seq <= known.seq))
+        return order <= 0
       case 'bye':
-        return known === undefined || known.incarnation !== record.incarnation || record.seq < known.seq || known.departed
+        return known === undefined || known.incarnation !== record.incarnation || record.seq < known.seq || known.bye !== undefined
     }
   }
 
   apply (signed: SignedRecord, now: number): ApplyOutcome {
+    if (this.isStale(signed.record)) return { status: 'stale' }
     const { record } = signed
+    this.tombstones.lift(record.origin)
     switch (record.kind) {
       case 'snap': return this.applySnapshotChunk(signed as SignedRecord & { record: SnapshotRecord })
       case 'delta': return this.applyDelta(record, signed.bytes)
-      case 'bye': return this.applyBye(record, now)
+      case 'bye': return this.applyBye(record, signed.bytes, now)
     }
   }
 
   private applySnapshotChunk (signed: SignedRecord & { record: SnapshotRecord }): ApplyOutcome {
     const r = signed.record
-    const known = this.origins.get(r.origin)
-    if (known !== undefined && (r.incarnation < known.incarnation || (r.incarnation === known.incarnation && r.seq < known.seq))) {
-      return { status: 'stale' }
-    }
-    if (known !== undefined && r.incarnation === known.incarnation && r.seq === known.seq && known.checkpointSeq === r.seq) {
-      return { status: 'stale' }
-    }
+    const version: Version = [r.incarnation, r.seq]
     let pending = this.assembling.get(r.origin)
-    if (pending === undefined || pending.incarnation !== r.incarnation || pending.seq !== r.seq || pending.chunks.length !== r.chunks) {
-      if (pending !== undefined && (pending.incarnation > r.incarnation || (pending.incarnation === r.incarnation && pending.seq > r.seq))) {
-        return { status: 'stale' }
-      }
-      pending = { incarnation: r.incarnation, seq: r.seq, chunks: new Array(r.chunks).fill(undefined), received: 0 }
+    if (pending === undefined || compareVersions(pending.version, version) !== 0 || pending.chunks.length !== r.chunks) {
+      if (pending !== undefined && compareVersions(pending.version, version) > 0) return { status: 'stale' }
+      pending = { version, chunks: new Array<SignedRecord | undefined>(r.chunks).fill(undefined), received: 0 }
       this.assembling.set(r.origin, pending)
     }
     if (pending.chunks[r.chunk] === undefined) {
@@ -134,22 +140,19 @@ export class Registry {
     for (const chunk of chunks) {
       for (const entry of (chunk.record as SnapshotRecord).entries) next.set(entry.sessionKey, entry)
     }
-    if (known !== undefined) {
-      for (const [key, entry] of known.entries) {
-        if (!next.has(key)) {
-          this.unindex(first.origin, entry)
-          changes.removed.push({ origin: first.origin, entry })
-        }
+    for (const [key, entry] of known?.entries ?? []) {
+      if (!next.has(key)) {
+        this.indexes.remove(first.origin, entry)
+        changes.removed.push({ origin: first.origin, entry })
       }
     }
     for (const [key, entry] of next) {
       const old = known?.entries.get(key)
       if (old !== undefined && sameEntry(old, entry)) continue
-      if (old !== undefined) this.unindex(first.origin, old)
-      this.index(first.origin, entry)
+      if (old !== undefined) this.indexes.remove(first.origin, old)
+      this.indexes.add(first.origin, entry)
       changes.added.push({ origin: first.origin, entry })
     }
-    const checkpointBytes = chunks.reduce((n, c) => n + c.bytes.length, 0)
     const sameRun = known !== undefined && known.incarnation === first.incarnation
     const keepTail = sameRun ? known.tail.filter(t => t.seq > first.seq) : []
     this.origins.set(first.origin, {
@@ -158,13 +161,12 @@ export class Registry {
       seq: Math.max(first.seq, keepTail.at(-1)?.seq ?? 0),
       gateway: first.gateway,
       entries: next,
-      // A compaction of the same run says nothing about liveness; a new run means it is back.
+      // A compaction of the same run says nothing about liveness (the liveness rules decide); a new run is a new start.
       reachable: sameRun ? known.reachable : true,
       ...(sameRun && known.unreachableSince !== undefined ? { unreachableSince: known.unreachableSince } : {}),
-      departed: sameRun ? known.departed : false,
       checkpoint: chunks.map(c => owned(c.bytes)),
       checkpointSeq: first.seq,
-      checkpointBytes,
+      checkpointBytes: chunks.reduce((n, c) => n + c.bytes.length, 0),
       tail: keepTail,
       tailBytes: keepTail.reduce((n, t) => n + t.bytes.length, 0)
     })
@@ -173,25 +175,23 @@ export class Registry {
 
   private applyDelta (r: DeltaRecord, bytes: Uint8Array): ApplyOutcome {
     const known = this.origins.get(r.origin)
-    if (known === undefined || r.incarnation > known.incarnation) return { status: 'gap' }
-    if (r.incarnation < known.incarnation || r.seq <= known.seq) return { status: 'stale' }
-    if (r.base !== known.seq) return { status: 'gap' }
+    if (known === undefined || r.incarnation > known.incarnation || r.base !== known.seq) return { status: 'gap' }
     const changes = emptyChanges()
     for (const change of r.changes) {
       const old = known.entries.get(change.sessionKey)
       if (change.removed === true) {
         if (old === undefined) continue
         known.entries.delete(change.sessionKey)
-        this.unindex(r.origin, old)
+        this.indexes.remove(r.origin, old)
         changes.removed.push({ origin: r.origin, entry: old })
         continue
       }
       const entry: EntryData = { ...change }
       delete (entry as { removed?: true }).removed
       if (old !== undefined && sameEntry(old, entry)) continue
-      if (old !== undefined) this.unindex(r.origin, old)
+      if (old !== undefined) this.indexes.remove(r.origin, old)
       known.entries.set(entry.sessionKey, entry)
-      this.index(r.origin, entry)
+      this.indexes.add(r.origin, entry)
       changes.added.push({ origin: r.origin, entry })
     }
     known.seq = r.seq
@@ -200,40 +200,42 @@ export class Registry {
     return { status: 'applied', changes }
   }
 
-  private applyBye (r: ByeRecord, now: number): ApplyOutcome {
-    const known = this.origins.get(r.origin)
-    if (known === undefined || known.incarnation !== r.incarnation || r.seq < known.seq || known.departed) return { status: 'stale' }
-    known.departed = true
+  private applyBye (r: ByeRecord, bytes: Uint8Array, now: number): ApplyOutcome {
+    const known = this.origins.get(r.origin) as OriginState
+    known.bye = owned(bytes)
     this.setReachable(r.origin, false, now)
     return { status: 'applied', changes: emptyChanges() }
   }
 
-  /** Marks an origin (un)reachable. Returns true when that changed anything. */
+  /** Marks an origin (un)reachable. Returns true when that changed anything. A departed run stays unreachable. */
   setReachable (origin: string, reachable: boolean, now: number): boolean {
     const known = this.origins.get(origin)
     if (known === undefined || known.reachable === reachable) return false
-    if (reachable && known.departed) return false
+    if (reachable && known.bye !== undefined) return false
     known.reachable = reachable
     if (reachable) delete known.unreachableSince
     else known.unreachableSince = now
     return true
   }
 
-  /** Drops origins unreachable for longer than `graceMs`. */
-  expire (now: number, graceMs: number, keep?: string): RegistryChanges {
-    const changes = emptyChanges()
+  /** Drops origins unreachable for longer than `graceMs`, leaving tombstones; forgets tombstones older than `tombstoneMs`. */
+  expire (now: number, graceMs: number, tombstoneMs: number, keep?: string): RegistryChanges & { dropped: string[] } {
+    const changes = { ...emptyChanges(), dropped: [] as string[] }
     for (const state of [...this.origins.values()]) {
       if (state.origin === keep || state.reachable || state.unreachableSince === undefined) continue
       if (now - state.unreachableSince < graceMs) continue
       for (const entry of this.removeOrigin(state.origin)) changes.removed.push({ origin: state.origin, entry })
+      changes.dropped.push(state.origin)
+      this.tombstones.lay(state.origin, { version: versionOf(state), at: now, ...(state.bye !== undefined ? { bye: state.bye } : {}) })
     }
+    this.tombstones.prune(now, tombstoneMs)
     return changes
   }
 
-  removeOrigin (origin: string): EntryData[] {
+  private removeOrigin (origin: string): EntryData[] {
     const known = this.origins.get(origin)
     if (known === undefined) return []
-    for (const entry of known.entries.values()) this.unindex(origin, entry)
+    for (const entry of known.entries.values()) this.indexes.remove(origin, entry)
     this.origins.delete(origin)
     this.assembling.delete(origin)
     return [...known.entries.values()]
@@ -258,91 +260,68 @@ export class Registry {
   }
 
   ownersOfKey (sessionKey: string): string[] {
-    return [...(this.byKey.get(sessionKey) ?? [])]
+    return this.indexes.ownersOfKey(sessionKey)
   }
 
-  /** Every origin that announces this session ID, with its key for it. */
-  ownersOfSessionId (sessionId: string): Array<{ origin: string, sessionKey: string }> {
-    return [...(this.bySessionId.get(sessionId) ?? [])].map(([origin, sessionKey]) => ({ origin, sessionKey }))
+  /** Every origin that announces `sessionId` (normally one; the resolver decides when there are more). */
+  ownersOfSessionId (sessionId: string): OwnedKey[] {
+    return this.indexes.ownersOfSessionId(sessionId)
   }
 
-  withLabel (label: string): Array<{ origin: string, sessionKey: string }> {
-    return [...(this.byLabel.get(label) ?? [])].map(id => {
-      const cut = id.indexOf('\n')
-      return { origin: id.slice(0, cut), sessionKey: id.slice(cut + 1) }
-    })
+  withLabel (label: string): OwnedKey[] {
+    return this.indexes.withLabel(label)
   }
 
+  /** What we hold of `origin`, a tombstone included. */
+  held (origin: string): Held | undefined {
+    const state = this.origins.get(origin)
+    if (state !== undefined) return heldOf(state)
+    const t = this.tombstones.get(origin)
+    return t === undefined ? undefined : { version: t.version, departed: t.bye !== undefined }
+  }
+
+  /** What we can serve: every origin we hold, and every goodbye we keep of dropped ones. */
   digest (): Digest {
-    const out: Digest = {}
-    for (const s of this.origins.values()) out[s.origin] = [s.incarnation, s.seq]
+    const out: Digest = new Map()
+    for (const s of this.origins.values()) out.set(s.origin, heldOf(s))
+    for (const [origin, t] of this.tombstones.entries()) if (t.bye !== undefined) out.set(origin, { version: t.version, departed: true })
     return out
   }
 
   /** A short hash of the digest: equal hashes mean equal registries, so idle peers exchange only this. */
-  digestHash (): string {
-    const lines = [...this.origins.values()].map(s => `${s.origin}:${s.incarnation}:${s.seq}`).sort()
-    return createHash('sha256').update(lines.join('\n')).digest('base64url').slice(0, 22)
+  digestHash (): Uint8Array {
+    const lines = [...this.digest()].map(([o, h]) => `${o}:${h.version[0]}:${h.version[1]}${h.departed ? ':bye' : ''}`).sort()
+    return createHash('sha256').update(lines.join('\n')).digest().subarray(0, 16)
   }
 
-  /** True when the peer's `[incarnation, seq]` is behind ours for this origin. */
-  isAhead (origin: string, theirs: [number, number] | undefined): boolean {
-    const ours = this.origins.get(origin)
-    if (ours === undefined) return false
-    if (theirs === undefined) return true
-    return ours.incarnation > theirs[0] || (ours.incarnation === theirs[0] && ours.seq > theirs[1])
+  /** True when a peer holding `theirs` lacks something we can serve of `origin`. */
+  isAhead (origin: string, theirs: Held | undefined): boolean {
+    const ours = this.digestEntry(origin)
+    return ours !== undefined && (theirs === undefined || compareHeld(ours, theirs) > 0)
   }
 
-  /** True when the peer's `[incarnation, seq]` is ahead of ours (or we do not know the origin). */
-  isBehind (origin: string, theirs: [number, number]): boolean {
-    const ours = this.origins.get(origin)
-    if (ours === undefined) return true
-    return theirs[0] > ours.incarnation || (theirs[0] === ours.incarnation && theirs[1] > ours.seq)
+  /** True when `theirs` is newer than anything we hold of `origin` (tombstones included). */
+  isBehind (origin: string, theirs: Held): boolean {
+    const ours = this.held(origin)
+    return ours === undefined || compareHeld(theirs, ours) > 0
+  }
+
+  private digestEntry (origin: string): Held | undefined {
+    const held = this.held(origin)
+    return held !== undefined && (this.origins.has(origin) || held.departed) ? held : undefined
   }
 
   /** The signed records that bring a peer at `theirs` up to date with our copy of `origin`. */
-  recordsSince (origin: string, theirs: [number, number] | undefined): Uint8Array[] {
+  recordsSince (origin: string, theirs: Version | undefined): Uint8Array[] {
     const ours = this.origins.get(origin)
-    if (ours === undefined) return []
+    if (ours === undefined) {
+      const bye = this.tombstones.get(origin)?.bye
+      return bye !== undefined ? [bye] : []
+    }
+    const bye = ours.bye !== undefined ? [ours.bye] : []
     if (theirs !== undefined && theirs[0] === ours.incarnation && theirs[1] >= ours.checkpointSeq) {
-      return ours.tail.filter(t => t.seq > theirs[1]).map(t => t.bytes)
+      return [...ours.tail.filter(t => t.seq > theirs[1]).map(t => t.bytes), ...bye]
     }
-    return [...ours.checkpoint, ...ours.tail.map(t => t.bytes)]
+    return [...ours.checkpoint, ...ours.tail.map(t => t.bytes), ...bye]
   }
-
-  private index (origin: string, entry: EntryData): void {
-    let owners = this.byKey.get(entry.sessionKey)
-    if (owners === undefined) this.byKey.set(entry.sessionKey, owners = new Set())
-    owners.add(origin)
-    if (entry.sessionId !== undefined) {
-      let byOrigin = this.bySessionId.get(entry.sessionId)
-      if (byOrigin === undefined) this.bySessionId.set(entry.sessionId, byOrigin = new Map())
-      byOrigin.set(origin, entry.sessionKey)
-    }
-    if (entry.label !== undefined) {
-      let set = this.byLabel.get(entry.label)
-      if (set === undefined) this.byLabel.set(entry.label, set = new Set())
-      set.add(`${origin}\n${entry.sessionKey}`)
-    }
-  }
-
-  private unindex (origin: string, entry: EntryData): void {
-    const owners = this.byKey.get(entry.sessionKey)
-    owners?.delete(origin)
-    if (owners?.size === 0) this.byKey.delete(entry.sessionKey)
-    if (entry.sessionId !== undefined) {
-      const byOrigin = this.bySessionId.get(entry.sessionId)
-      if (byOrigin?.get(origin) === entry.sessionKey) byOrigin.delete(origin)
-      if (byOrigin?.size === 0) this.bySessionId.delete(entry.sessionId)
-    }
-    if (entry.label !== undefined) {
-      const set = this.byLabel.get(entry.label)
-      set?.delete(`${origin}\n${entry.sessionKey}`)
-      if (set?.size === 0) this.byLabel.delete(entry.label)
-    }
-  }
-}
-
-function sameEntry (a: EntryData, b: EntryData): boolean {
-  return a.sessionKey === b.sessionKey && a.sessionId === b.sessionId && a.label === b.label && a.agentId === b.agentId
 }

@@ -1,12 +1,12 @@
 /**
- * The owner directory (./directory.ts) over today's registry sync. The only
+ * The owner directory (./directory.ts) over the registry gossip (src/gossip/). The only
  * module of routing and delivery that knows the registry's shape: re-point it
  * when the registry moves, and nothing else changes.
  */
 import { isValidGatewayName } from './address.ts'
 import type { GatewayRecord, OwnerDirectory, SessionRecord } from './directory.ts'
 import type { OriginState } from '../registry/registry.ts'
-import type { RegistrySync } from '../registry/sync.ts'
+import type { RegistryGossip } from '../gossip/index.ts'
 
 /** Names seen, and whether they follow the rules (checking parses peer IDs, so not on every lookup). */
 const validNames = new Map<string, boolean>()
@@ -32,13 +32,13 @@ function recordOf (state: OriginState): GatewayRecord {
     addrs: g.addrs,
     maxMessageBytes: g.maxMessageBytes,
     reachable: state.reachable,
-    departed: state.departed,
+    departed: state.bye !== undefined,
     ...(state.unreachableSince !== undefined ? { unreachableSince: state.unreachableSince } : {})
   }
 }
 
-export function registryDirectory (sync: RegistrySync, selfId: string): OwnerDirectory {
-  const registry = sync.registry
+export function registryDirectory (gossip: Pick<RegistryGossip, 'registry' | 'markUnreachable'>, selfId: string): OwnerDirectory {
+  const registry = gossip.registry
   return {
     selfId,
     * gateways () {
@@ -58,6 +58,6 @@ export function registryDirectory (sync: RegistrySync, selfId: string): OwnerDir
       for (const state of registry.all()) if (state.gateway.name === name && validName(name)) out.push(state.origin)
       return out
     },
-    markUnreachable: peerId => { sync.markUnreachable(peerId) }
+    markUnreachable: peerId => { gossip.markUnreachable(peerId) }
   }
 }

@@ -4,11 +4,13 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { getHeapStatistics } from 'node:v8'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DELIVER_PROTOCOL, REGISTRY_PROTOCOL, type Mesh } from '../../src/index.ts'
+import { encodeFrame } from '../../src/gossip/wire.ts'
+import { Frame, RecordBody, SignedRecord } from '../../src/pb/registry.js'
 import { signRecord, type GatewayMeta } from '../../src/registry/records.ts'
 import { addressOf, createTestMeshes, waitForResolvable, waitUntil, type TestNetwork } from '../../src/testing.ts'
-import { encodeJson } from '../../src/wire/json-frame.ts'
 import { answerOf, requestFrame } from '../helpers/deliver-frames.ts'
 import { createRawPeer, type RawPeer } from '../helpers/raw-peer.ts'
 // The length prefix of every frame: unsigned LEB128.
@@ -17,6 +19,7 @@ import { encode as varint } from 'uint8-varint'
 const SOAK = process.env.CLAWMESH_SOAK === '1'
 const TARGET = 'gateway:gw1:agent:main:main'
 const gateway: GatewayMeta = { name: 'raw', host: 'raw', addrs: [], maxMessageBytes: 1024 }
+const rawHello = (): Uint8Array => encodeFrame.hello({ protocolVersion: 2, softwareVersion: 'raw', name: 'raw', digest: new Map(), links: new Set() })
 
 describe('bad input from a member', () => {
   let net: TestNetwork
@@ -181,8 +184,16 @@ describe('bad input from a member', () => {
 
   describe('registry protocol', () => {
     it('random bytes, unknown frame types, wrong types and bad records: ignored or refused, the registry intact', async () => {
-      // A control frame that is not JSON, or has a field of the wrong type: the stream is dropped.
-      const badControl = [Uint8Array.from([0x7b, 0xff, 0xfe]), randomBytes(64).fill(0x5b, 0, 1), ...[{ t: 'hb', r: 'fast' }, { t: 'hello', v: 1, name: 5, d: {} }, { t: 'digest', d: { x: 'y' } }, { t: 'down', o: 7, i: 1 }].map(f => encodeJson(f))]
+      const rawId = raw.node.peerId.toString()
+      const notAPeerId = Uint8Array.from([1, 2, 3])
+      // A frame that is not protobuf, or names an origin that is not a peer ID: the stream is dropped.
+      const badControl = [
+        Uint8Array.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+        Frame.encode({ record: new Uint8Array(0), hello: { protocolVersion: 2, softwareVersion: 'x', name: 'raw', links: [notAPeerId] } }),
+        Frame.encode({ record: new Uint8Array(0), digest: { origins: [{ origin: notAPeerId, incarnation: 1, seq: 1, departed: false }], reply: false } }),
+        Frame.encode({ record: new Uint8Array(0), down: { origin: notAPeerId, incarnation: 1, seq: 0 } }),
+        Frame.encode({ record: new Uint8Array(0), heartbeat: { digestHash: randomBytes(200) } })
+      ]
       for (const frame of badControl) {
         const stream = await raw.open(addressOf(a), REGISTRY_PROTOCOL)
         await stream.write(frame)
@@ -191,52 +202,55 @@ describe('bad input from a member', () => {
       await honestSendWorks()
       const stream = await raw.open(addressOf(a), REGISTRY_PROTOCOL)
       const before = a.sessions().length
-      await stream.write(encodeJson({ t: 'hello', v: 1, name: 'raw', d: {} }))
-      await stream.write(encodeJson({ t: 'from-the-future', x: 1 }))
-      await stream.write(Uint8Array.from([0x01, 0, 0, 0, 200, ...randomBytes(100)]))
-      await stream.write(Uint8Array.from([0x01, ...randomBytes(300)]))
-      const rawId = raw.node.peerId.toString()
-      // Signed, but not a valid record body: unknown version, wrong types.
-      for (const body of [{ v: 2, k: 'snap', o: rawId, i: 1, s: 0 }, { v: 1, k: 'delta', o: rawId, i: '1', s: 1, b: 0, e: [] }, { v: 1, k: 'snap', o: rawId, i: 1, s: 0, n: 0, c: 1, gw: { name: 5 }, e: [] }]) {
-        const bytes = new TextEncoder().encode(JSON.stringify(body))
-        const signature = await raw.privateKey.sign(bytes)
-        const frame = new Uint8Array(5 + bytes.length + signature.length)
-        frame[0] = 0x01
-        new DataView(frame.buffer).setUint32(1, bytes.length)
-        frame.set(bytes, 5)
-        frame.set(signature, 5 + bytes.length)
-        await stream.write(frame)
+      await stream.write(encodeFrame.hello({ protocolVersion: 2, softwareVersion: 'raw', name: 'raw', digest: new Map(), links: new Set() }))
+      // A frame kind from the future (field 15), and an empty frame: ignored.
+      await stream.write(Uint8Array.from([0x7a, 0x01, 0x00]))
+      await stream.write(new Uint8Array(0))
+      await stream.write(encodeFrame.record(randomBytes(100)))
+      await stream.write(encodeFrame.record(SignedRecord.encode({ body: randomBytes(300), signature: randomBytes(64) })))
+      const origin = peerIdFromString(rawId).toMultihash().bytes
+      // Signed, but not a valid record body: unknown kind, incarnation 0, a snapshot without its gateway, a packed UUID of 3 bytes.
+      const base = { origin, incarnation: 1, seq: 0, base: 0, chunk: 0, chunks: 1, entries: [] }
+      const gw = { name: 'raw', host: 'raw', addrs: [], maxMessageBytes: 1024 }
+      for (const body of [
+        { ...base, kind: RecordBody.Kind.KIND_UNSPECIFIED },
+        { ...base, kind: RecordBody.Kind.SNAPSHOT, incarnation: 0, gateway: gw },
+        { ...base, kind: RecordBody.Kind.SNAPSHOT },
+        { ...base, kind: RecordBody.Kind.SNAPSHOT, gateway: gw, entries: [{ key: 'k', agentIsKeyAgent: false, removed: false, sessionUuid: Uint8Array.from([1, 2, 3]) }] }
+      ]) {
+        const encoded = RecordBody.encode(body)
+        await stream.write(encodeFrame.record(SignedRecord.encode({ body: encoded, signature: await raw.privateKey.sign(encoded) })))
       }
       // A genuine record last: once it is in, every frame before it was judged.
       const genuine = await signRecord({ kind: 'snap', origin: rawId, incarnation: 1, seq: 0, chunk: 0, chunks: 1, gateway, entries: [{ sessionKey: 'agent:raw:one' }] }, raw.privateKey)
-      await stream.write(genuine.bytes)
+      await stream.write(encodeFrame.record(genuine.bytes))
       await waitForResolvable(a, 'agent:raw:one')
       assert.equal(a.sessions().length, before + 1)
-      assert.ok(a.status().counters.deltasRejected >= 5)
+      assert.ok(a.status().counters.deltasRejected >= 6)
       await honestSendWorks()
     })
 
     it('forged, replayed and foreign-origin deltas change nothing', async () => {
       const rawId = raw.node.peerId.toString()
       const stream = await raw.open(addressOf(a), REGISTRY_PROTOCOL)
-      await stream.write(encodeJson({ t: 'hello', v: 1, name: 'raw', d: {} }))
+      await stream.write(rawHello())
       const incarnation = 1000
-      await stream.write((await signRecord({ kind: 'snap', origin: rawId, incarnation, seq: 0, chunk: 0, chunks: 1, gateway, entries: [] }, raw.privateKey)).bytes)
+      await stream.write(encodeFrame.record((await signRecord({ kind: 'snap', origin: rawId, incarnation, seq: 0, chunk: 0, chunks: 1, gateway, entries: [] }, raw.privateKey)).bytes))
       const d1 = await signRecord({ kind: 'delta', origin: rawId, incarnation, base: 0, seq: 1, changes: [{ sessionKey: 'agent:raw:replayed' }] }, raw.privateKey)
-      await stream.write(d1.bytes)
+      await stream.write(encodeFrame.record(d1.bytes))
       await waitForResolvable(a, 'agent:raw:replayed')
       const d2 = await signRecord({ kind: 'delta', origin: rawId, incarnation, base: 1, seq: 2, changes: [{ sessionKey: 'agent:raw:replayed', removed: true }] }, raw.privateKey)
-      await stream.write(d2.bytes)
+      await stream.write(encodeFrame.record(d2.bytes))
       await waitUntil(a, () => !a.sessions().some(s => s.sessionKey === 'agent:raw:replayed'))
       const applied = a.status().counters.deltasApplied
       // Replay: the older delta is stale and must not bring the session back.
-      await stream.write(d1.bytes)
+      await stream.write(encodeFrame.record(d1.bytes))
       // Forged: a delta in B's name (ahead of anything B sent, so it is not dropped as stale unverified), signed by us, withdrawing B's session.
       const forged = await signRecord({ kind: 'delta', origin: b.peerId, incarnation: b.status().incarnation, base: 1e9, seq: 1e9 + 1, changes: [{ sessionKey: 'agent:main:main', removed: true }] }, raw.privateKey)
       const rejected = a.status().counters.deltasRejected
-      await stream.write(forged.bytes)
+      await stream.write(encodeFrame.record(forged.bytes))
       // Our own origin, claiming B's session key: allowed (two owners), but never displaces B.
-      await stream.write((await signRecord({ kind: 'delta', origin: rawId, incarnation, base: 2, seq: 3, changes: [{ sessionKey: 'agent:main:main' }] }, raw.privateKey)).bytes)
+      await stream.write(encodeFrame.record((await signRecord({ kind: 'delta', origin: rawId, incarnation, base: 2, seq: 3, changes: [{ sessionKey: 'agent:main:main' }] }, raw.privateKey)).bytes))
       await waitUntil(a, () => a.sessions().some(s => s.sessionKey === 'agent:main:main' && s.owner.peerId === rawId))
       assert.equal(a.status().counters.deltasRejected, rejected + 1, 'the forgery was refused')
       assert.equal(a.status().counters.deltasApplied, applied + 1, 'the replay was not applied, the foreign-key delta was')
@@ -254,12 +268,12 @@ describe('bad input from a member', () => {
       const incarnation = 2000
       const count = SOAK ? 50_000 : 3_000
       const heapBefore = getHeapStatistics().used_heap_size
-      await stream.write((await signRecord({ kind: 'snap', origin: rawId, incarnation, seq: 0, chunk: 0, chunks: 1, gateway, entries: [] }, raw.privateKey)).bytes)
+      await stream.write(encodeFrame.record((await signRecord({ kind: 'snap', origin: rawId, incarnation, seq: 0, chunk: 0, chunks: 1, gateway, entries: [] }, raw.privateKey)).bytes))
       for (let seq = 1; seq <= count; seq++) {
         // Announce and withdraw the same few keys over and over (churn without growth).
         const key = `agent:flood:${seq % 10}`
         const changes = seq % 2 === 1 ? [{ sessionKey: key }] : [{ sessionKey: `agent:flood:${(seq - 1) % 10}`, removed: true as const }]
-        await stream.write((await signRecord({ kind: 'delta', origin: rawId, incarnation, base: seq - 1, seq, changes }, raw.privateKey)).bytes)
+        await stream.write(encodeFrame.record((await signRecord({ kind: 'delta', origin: rawId, incarnation, base: seq - 1, seq, changes }, raw.privateKey)).bytes))
         // The raw peer shares this process's event loop: let I/O run now and then, as a remote sender would,
         // or the Gateway reads nothing until the loop ends and (rightly) hangs up on a peer silent that long.
         if (seq % 200 === 0) await new Promise(resolve => { setImmediate(resolve) })
@@ -273,9 +287,8 @@ describe('bad input from a member', () => {
 
     it('a digest naming too many origins drops the stream; the Gateway keeps serving', async () => {
       const stream = await raw.open(addressOf(a), REGISTRY_PROTOCOL)
-      const d: Record<string, [number, number]> = {}
-      for (let i = 0; i < 100_001; i++) d[`o${i}`] = [1, 1]
-      await stream.write(encodeJson({ t: 'hello', v: 1, name: 'raw', d }))
+      const origins = Array.from({ length: 10_001 }, () => ({ origin: randomBytes(38), incarnation: 1, seq: 1, departed: false }))
+      await stream.write(Frame.encode({ record: new Uint8Array(0), digest: { origins, reply: false } }))
       await dropped(stream)
       await honestSendWorks()
     })

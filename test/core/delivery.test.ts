@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { DELIVER_PROTOCOL, REGISTRY_PROTOCOL, type InboundMessage } from '../../src/index.ts'
+import { encodeFrame } from '../../src/gossip/wire.ts'
 import { signRecord } from '../../src/registry/records.ts'
 import { addressOf, createTestMeshes, waitForResolvable, waitUntil } from '../../src/testing.ts'
 import { answerOf, requestFrame } from '../helpers/deliver-frames.ts'
@@ -216,10 +217,10 @@ describe('delivery', () => {
       const stream = await raw.open(addressOf(a), REGISTRY_PROTOCOL)
       // Claims to be B (a new incarnation that would replace B's sessions), signed with the raw peer's key.
       const forged = await signRecord({ kind: 'snap', origin: b.peerId, incarnation: Date.now() + 1e9, seq: 1, chunk: 0, chunks: 1, gateway, entries: [{ sessionKey: 'agent:evil:main' }] }, raw.privateKey)
-      await stream.write(forged.bytes)
+      await stream.write(encodeFrame.record(forged.bytes))
       // A genuine record of the raw peer's own: proves the stream works, so the forgery was judged.
       const genuine = await signRecord({ kind: 'snap', origin: rawId, incarnation: 1, seq: 0, chunk: 0, chunks: 1, gateway, entries: [{ sessionKey: 'agent:raw:main' }] }, raw.privateKey)
-      await stream.write(genuine.bytes)
+      await stream.write(encodeFrame.record(genuine.bytes))
       await waitForResolvable(a, 'agent:raw:main')
       assert.equal(a.status().counters.deltasRejected, 1)
       assert.match(a.status().rejected[0]?.reason ?? '', /bad signature/)

@@ -35,7 +35,7 @@ describe('Registry', () => {
     assert.equal(r.apply(await delta(1, 2, 3, ['c']), 0).status, 'gap')
     assert.equal(r.apply(await delta(1, 1, 2, [], ['a']), 0).status, 'applied')
     assert.deepEqual(keys(r), ['b'])
-    assert.deepEqual(r.digest(), { [origin]: [1, 2] })
+    assert.deepEqual(r.digest(), new Map([[origin, { version: [1, 2], departed: false }]]))
   })
 
   it('replaces everything on a new incarnation and ignores the old one afterwards', async () => {
@@ -69,8 +69,8 @@ describe('Registry', () => {
     assert.deepEqual(r.recordsSince(origin, [1, 1]), [d2.bytes])
     assert.deepEqual(r.recordsSince(origin, undefined), [s.bytes, d1.bytes, d2.bytes])
     assert.deepEqual(r.recordsSince(origin, [0, 7]), [s.bytes, d1.bytes, d2.bytes])
-    assert.equal(r.isAhead(origin, [1, 2]), false)
-    assert.equal(r.isBehind(origin, [1, 3]), true)
+    assert.equal(r.isAhead(origin, { version: [1, 2], departed: false }), false)
+    assert.equal(r.isBehind(origin, { version: [1, 3], departed: false }), true)
   })
 
   it('marks an origin unreachable on bye, and drops it after the grace period', async () => {
@@ -79,8 +79,8 @@ describe('Registry', () => {
     assert.equal(r.apply(await sign({ kind: 'bye', incarnation: 1, seq: 0 } as Omit<RegistryRecord, 'origin'>), 100).status, 'applied')
     assert.equal(r.get(origin)?.reachable, false)
     assert.equal(r.setReachable(origin, true, 150), false, 'a departed origin comes back only with a new incarnation')
-    assert.equal(r.expire(1_000, 5_000).removed.length, 0)
-    assert.equal(r.expire(5_200, 5_000).removed.length, 1)
+    assert.equal(r.expire(1_000, 5_000, 60_000).removed.length, 0)
+    assert.equal(r.expire(5_200, 5_000, 60_000).removed.length, 1)
     assert.equal(r.get(origin), undefined)
   })
 

@@ -1,0 +1,390 @@
+/**
+ * Registry gossip over `/clawmesh/registry/2.0.0`, as a libp2p service.
+ *
+ * Each side of a peer pair opens one long-lived outbound stream and writes
+ * only its own frames on it; it reads the peer's on the inbound one. On open
+ * both sides send a hello with their digest and each pulls what it lacks (one
+ * peer per origin, see pull-tracker.ts), so a late joiner is current two round
+ * trips after connecting. Afterwards new signed records are pushed by their
+ * origin and spread as news (news.ts); an idle pair exchanges only heartbeats
+ * (a hung peer, which TCP alone does not reveal) that now and then carry a
+ * digest hash (anti-entropy). Who is reachable is decided by liveness.ts.
+ */
+import { repeatingTask, type RepeatingTask } from '@libp2p/utils'
+import { TypedEventEmitter } from 'main-event'
+import {
+  DEFAULT_ANTI_ENTROPY_INTERVAL_MS, DEFAULT_DELTA_BATCH_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_PEER_SILENCE_MS,
+  DEFAULT_UNREACHABLE_GRACE_MS, MAX_REGISTRY_FRAME_BYTES, MAX_STREAMS_PER_PROTOCOL, REGISTRY_PROTOCOL
+} from '../constants.ts'
+import { MeshError } from '../errors.ts'
+import { LocalLog } from '../registry/local-log.ts'
+import { Registry, heldOf, type RegistryChanges } from '../registry/registry.ts'
+import { FramedStream } from '../wire/framed-stream.ts'
+import { receiveFrame } from './inbound.ts'
+import { Liveness } from './liveness.ts'
+import { News } from './news.ts'
+import { PeerLink } from './peer-link.ts'
+import { PullTracker } from './pull-tracker.ts'
+import { encodeFrame, REGISTRY_PROTOCOL_VERSION } from './wire.ts'
+import type { GossipCounters, GossipPeer, RegistryGossipComponents, RegistryGossipEvents, RegistryGossipInit } from './types.ts'
+import type { Change, EntryData, SignedRecord } from '../registry/records.ts'
+import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
+
+/** How often silence is checked (at most); heartbeats go out every `heartbeatIntervalMs`. */
+const LIVENESS_CHECK_MS = 500
+/** A pull whose records stop coming for this long moves to another peer. */
+const DEFAULT_PULL_TIMEOUT_MS = 2_000
+/** How long `stop()` waits for goodbyes to be written. */
+const BYE_TIMEOUT_MS = 500
+/** A burst of joins and leaves is announced to peers once, this long after it starts. */
+const LINKS_DELAY_MS = 50
+
+export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> implements Startable {
+  readonly [Symbol.toStringTag] = '@clawmesh/registry-gossip'
+  readonly registry = new Registry()
+  readonly liveness = new Liveness(this.registry)
+  readonly pulls: PullTracker
+  readonly counters: GossipCounters = { recordsApplied: 0, recordsRejected: 0, recordsRedundant: 0 }
+  readonly selfId: string
+  readonly log: Logger
+  readonly now: () => number
+  readonly links = new Map<string, PeerLink>()
+  readonly news: News
+  private readonly local: LocalLog
+  private readonly components: RegistryGossipComponents
+  readonly init: Required<Omit<RegistryGossipInit, 'allow' | 'clock' | 'softwareVersion'>> & Pick<RegistryGossipInit, 'softwareVersion'>
+  private readonly allow?: Set<string>
+  private readonly tasks: RepeatingTask[] = []
+  private flushTimer?: ReturnType<typeof setTimeout>
+  private linksTimer?: ReturnType<typeof setTimeout>
+  private flushing: Promise<void> = Promise.resolve()
+  private running = false
+  /** When the liveness check last ran: a late run means this process was not running in between. */
+  private lastCheck = 0
+
+  constructor (components: RegistryGossipComponents, init: RegistryGossipInit) {
+    super()
+    this.components = components
+    const grace = init.unreachableGraceMs ?? DEFAULT_UNREACHABLE_GRACE_MS
+    this.init = {
+      incarnation: init.incarnation,
+      gateway: init.gateway,
+      heartbeatIntervalMs: init.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+      peerSilenceMs: init.peerSilenceMs ?? DEFAULT_PEER_SILENCE_MS,
+      antiEntropyIntervalMs: init.antiEntropyIntervalMs ?? DEFAULT_ANTI_ENTROPY_INTERVAL_MS,
+      unreachableGraceMs: grace,
+      tombstoneMs: init.tombstoneMs ?? grace * 10,
+      pullTimeoutMs: init.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS,
+      ...(init.softwareVersion !== undefined ? { softwareVersion: init.softwareVersion } : {})
+    }
+    if (init.allow !== undefined) this.allow = new Set(init.allow)
+    this.now = init.clock ?? Date.now
+    this.selfId = components.peerId.toString()
+    this.log = components.logger.forComponent('clawmesh:registry')
+    this.local = new LocalLog({ origin: this.selfId, incarnation: init.incarnation, key: components.privateKey, gateway: init.gateway })
+    this.pulls = new PullTracker({ timeoutMs: this.init.pullTimeoutMs, maxPulls: 10_000, maxCandidates: 16 })
+    this.news = new News(this.registry, this.liveness, () => this.links.values())
+  }
+
+  // ---- lifecycle -----------------------------------------------------------
+
+  async start (): Promise<void> {
+    await this.components.registrar.handle(REGISTRY_PROTOCOL, async (stream, connection) => { await this.handleInbound(stream, connection) }, {
+      maxInboundStreams: MAX_STREAMS_PER_PROTOCOL,
+      maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL
+    })
+    this.components.events.addEventListener('peer:connect', this.onPeerConnect)
+    this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
+  }
+
+  /** Publishes our initial snapshot (addresses are known only once transports listen) and links connected peers. */
+  async afterStart (): Promise<void> {
+    this.running = true
+    await this.applyOwn(await this.local.snapshot())
+    this.lastCheck = this.now()
+    const checkMs = this.checkMs
+    this.tasks.push(repeatingTask(() => { this.check() }, checkMs))
+    this.tasks.push(repeatingTask(() => { this.expire() }, Math.max(50, Math.min(1_000, this.init.unreachableGraceMs / 4))))
+    for (const task of this.tasks) task.start()
+    for (const connection of this.components.connectionManager.getConnections()) this.peerConnected(connection.remotePeer)
+  }
+
+  /** Says goodbye (peers mark us unreachable at once), then closes every stream. */
+  async beforeStop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    for (const task of this.tasks) task.stop()
+    this.tasks.length = 0
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer)
+    if (this.linksTimer !== undefined) clearTimeout(this.linksTimer)
+    this.news.stop()
+    try {
+      await this.flushNow()
+      const bye = encodeFrame.record((await this.local.bye()).bytes)
+      // Best effort and bounded: a peer that does not read must not hold up our stop.
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([
+        Promise.all([...this.links.values()].map(async link => { await link.send(bye) })),
+        new Promise(resolve => { timer = setTimeout(resolve, BYE_TIMEOUT_MS) })
+      ])
+      clearTimeout(timer)
+    } catch (err) {
+      this.log.error('could not say goodbye - %e', err)
+    }
+    for (const link of this.links.values()) link.close()
+    this.links.clear()
+  }
+
+  async stop (): Promise<void> {
+    this.components.events.removeEventListener('peer:connect', this.onPeerConnect)
+    this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
+    await this.components.registrar.unhandle(REGISTRY_PROTOCOL)
+  }
+
+  private readonly onPeerConnect = (evt: CustomEvent<PeerId>): void => { this.peerConnected(evt.detail) }
+  private readonly onPeerDisconnect = (evt: CustomEvent<PeerId>): void => { this.peerDisconnected(evt.detail) }
+
+  // ---- our own sessions ----------------------------------------------------
+
+  get incarnation (): number {
+    return this.local.incarnation
+  }
+
+  /** Our own entry for `sessionKey`, staged changes included. */
+  ownEntry (sessionKey: string): EntryData | undefined {
+    return this.local.get(sessionKey)
+  }
+
+  /** Stages a change of our own sessions; returns false when it changes nothing. Signed and pushed within a few ms. */
+  stage (change: Change): boolean {
+    const changed = this.local.stage(change)
+    if (changed && this.flushTimer === undefined) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = undefined
+        this.flushing = this.flushing.then(async () => { await this.flushNow() }).catch(err => { this.log.error('flush failed - %e', err) })
+      }, DEFAULT_DELTA_BATCH_MS)
+    }
+    return changed
+  }
+
+  /** Resolves once every staged change is signed, applied locally and sent to connected peers. */
+  async flushed (): Promise<void> {
+    if (this.flushTimer !== undefined) {
+      clearTimeout(this.flushTimer)
+      this.flushTimer = undefined
+      this.flushing = this.flushing.then(async () => { await this.flushNow() })
+    }
+    await this.flushing
+  }
+
+  /** Publishes a fresh snapshot after our own description (addresses) changed. */
+  async republish (): Promise<void> {
+    if (!this.running) return
+    this.flushing = this.flushing.then(async () => {
+      await this.flushNow()
+      await this.applyOwn(await this.local.republish())
+    })
+    await this.flushing
+  }
+
+  private async flushNow (): Promise<void> {
+    const delta = await this.local.flush()
+    if (delta === undefined) return
+    const own = this.registry.get(this.selfId)
+    // A delta that would be compacted at once (a burst of announces) goes out only as the
+    // snapshot that includes it: peers receive those entries once, not twice.
+    if (own !== undefined && LocalLog.shouldCompact(own.checkpointBytes, own.tailBytes + delta.bytes.length)) {
+      await this.applyOwn(await this.local.snapshot())
+      return
+    }
+    await this.applyOwn([delta])
+  }
+
+  private async applyOwn (records: SignedRecord[]): Promise<void> {
+    for (const signed of records) {
+      const outcome = this.registry.apply(signed, this.now())
+      if (outcome.status === 'applied') this.emitChanges(outcome.changes)
+      const frame = encodeFrame.record(signed.bytes)
+      for (const link of this.links.values()) void link.send(frame)
+    }
+  }
+
+  // ---- peers -----------------------------------------------------------------
+
+  /** A connection to `peer` opened: open our outbound registry stream. */
+  peerConnected (peer: PeerId): PeerLink | undefined {
+    if (!this.running) return undefined
+    const id = peer.toString()
+    let link = this.links.get(id)
+    if (link === undefined) {
+      link = new PeerLink({
+        peer,
+        now: this.now(),
+        log: this.log,
+        open: async (p, signal) => await this.components.connectionManager.openStream(p, REGISTRY_PROTOCOL, { signal, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL }),
+        hello: () => encodeFrame.hello({ protocolVersion: REGISTRY_PROTOCOL_VERSION, softwareVersion: this.init.softwareVersion ?? '', name: this.init.gateway().name, digest: this.registry.digest(), links: new Set(this.joinedPeers()) })
+      })
+      this.links.set(id, link)
+    }
+    link.ensureOpen()
+    return link
+  }
+
+  /** The last connection to `peer` closed (or it went silent). */
+  peerDisconnected (peer: PeerId): void {
+    const id = peer.toString()
+    const link = this.links.get(id)
+    if (link !== undefined) {
+      link.close()
+      this.links.delete(id)
+      this.pulls.peerGone(id)
+      if (link.joined) {
+        this.safeDispatchEvent('peer:leave', { detail: this.describe(link) })
+        this.scheduleLinks()
+      }
+    }
+    if (this.liveness.unlinked(id, this.now())) this.reachabilityChanged(id)
+    // Tell the others, so peers that know of it only through us fail fast too.
+    const state = this.registry.get(id)
+    if (state !== undefined && this.running) {
+      const frame = encodeFrame.down(id, heldOf(state).version)
+      for (const other of this.links.values()) void other.send(frame)
+    }
+  }
+
+  /** Joined peers, with what they told us about themselves. */
+  connectedPeers (): GossipPeer[] {
+    return [...this.links.values()].filter(l => l.joined).map(l => this.describe(l))
+  }
+
+  isConnected (peerId: string): boolean {
+    return this.links.get(peerId)?.joined === true
+  }
+
+  /** A dial to `origin` failed: its sessions are unreachable until it proves it lives. */
+  markUnreachable (origin: string): void {
+    if (this.liveness.dialFailed(origin, this.now())) this.reachabilityChanged(origin)
+  }
+
+  /** True when records of `origin` may be accepted: every origin, or only those in the allowlist. */
+  allowed (origin: string): boolean {
+    return this.allow === undefined || origin === this.selfId || this.allow.has(origin)
+  }
+
+  joinedPeers (): string[] {
+    return [...this.links.values()].filter(l => l.joined).map(l => l.id)
+  }
+
+  describe (link: PeerLink): GossipPeer {
+    return {
+      id: link.id,
+      ...(link.name !== undefined ? { name: link.name } : {}),
+      ...(link.rttMs !== undefined ? { rttMs: link.rttMs } : {}),
+      ...(link.protocolVersion !== undefined ? { protocolVersion: link.protocolVersion } : {}),
+      ...(link.softwareVersion !== undefined ? { softwareVersion: link.softwareVersion } : {})
+    }
+  }
+
+  /** Tells every peer whom we are linked to, shortly after that changed (one frame for a burst of joins). */
+  scheduleLinks (): void {
+    if (this.linksTimer !== undefined || !this.running) return
+    this.linksTimer = setTimeout(() => {
+      this.linksTimer = undefined
+      const frame = encodeFrame.links(this.joinedPeers())
+      for (const link of this.links.values()) void link.send(frame)
+    }, LINKS_DELAY_MS)
+    this.linksTimer.unref?.()
+  }
+
+  // ---- inbound ---------------------------------------------------------------
+
+  /** Reads a peer's registry stream until it ends. */
+  async handleInbound (stream: Stream, connection: Connection): Promise<void> {
+    const id = connection.remotePeer.toString()
+    this.peerConnected(connection.remotePeer)
+    const framed = new FramedStream(stream, MAX_REGISTRY_FRAME_BYTES)
+    try {
+      while (this.running) {
+        const frame = await framed.read()
+        const link = this.links.get(id)
+        if (link === undefined) break
+        link.lastHeard = this.now()
+        await receiveFrame(this, link, frame)
+      }
+    } catch (err) {
+      if (this.running && stream.status === 'open') {
+        this.log('registry stream from %s failed - %e', id, err)
+        stream.abort(err instanceof Error ? err : new Error(String(err)))
+      }
+    }
+  }
+
+  // ---- events ----------------------------------------------------------------
+
+  emitChanges (changes: RegistryChanges): void {
+    if (changes.added.length > 0 || changes.removed.length > 0) this.safeDispatchEvent('registry:change', { detail: changes })
+  }
+
+  reachabilityChanged (origin: string): void {
+    this.safeDispatchEvent('gateway:reachability', { detail: origin })
+  }
+
+  rejected (peerId: string, reason: string): void {
+    this.counters.recordsRejected++
+    this.safeDispatchEvent('record:rejected', { detail: { peerId, reason } })
+  }
+
+  // ---- periodic work -----------------------------------------------------------
+
+  private get checkMs (): number {
+    return Math.min(LIVENESS_CHECK_MS, this.init.heartbeatIntervalMs)
+  }
+
+  /**
+   * Silence, heartbeats and stalled pulls. One side of each pair (the lower peer
+   * ID) sends a tiny heartbeat every `heartbeatIntervalMs`, carrying its digest
+   * hash every `antiEntropyIntervalMs`; the other answers. A peer heard from by
+   * neither frame for `peerSilenceMs` is hung: hang up.
+   */
+  check (): void {
+    const now = this.now()
+    // Time this process did not run (a long GC, a starved CPU, a laptop waking up) is time we
+    // could not hear anyone: it must not count as their silence. Frames that arrived meanwhile
+    // are still waiting to be read, after this timer.
+    const stalled = now - this.lastCheck - this.checkMs
+    this.lastCheck = now
+    if (stalled > this.checkMs) {
+      for (const link of this.links.values()) link.lastHeard = Math.min(now, link.lastHeard + stalled)
+    }
+    for (const ask of this.pulls.expire(now, origin => this.registry.held(origin))) {
+      const link = this.links.get(ask.peer)
+      const state = this.registry.get(ask.origin)
+      if (link !== undefined) void link.send(encodeFrame.want(new Map([[ask.origin, state === undefined ? undefined : heldOf(state).version]])))
+    }
+    for (const link of [...this.links.values()]) {
+      if (now - link.lastHeard > this.init.peerSilenceMs) {
+        this.log('peer %s silent for %d ms, hanging up', link.id, now - link.lastHeard)
+        const reason = new MeshError('UNREACHABLE', 'peer went silent (no heartbeat)')
+        for (const connection of this.components.connectionManager.getConnections(link.peer)) connection.abort(reason)
+        this.peerDisconnected(link.peer)
+        continue
+      }
+      if (this.selfId > link.id || now - link.lastPing < this.init.heartbeatIntervalMs) continue
+      const withHash = now - link.lastHashAt >= this.init.antiEntropyIntervalMs
+      if (withHash) link.lastHashAt = now
+      link.lastPing = now
+      link.pingSentAt = now
+      void link.send(encodeFrame.heartbeat(link.rttMs, withHash ? this.registry.digestHash() : undefined))
+    }
+  }
+
+  /** Drops origins unreachable past the grace period (they leave tombstones). */
+  expire (): void {
+    const changes = this.registry.expire(this.now(), this.init.unreachableGraceMs, this.init.tombstoneMs, this.selfId)
+    for (const origin of changes.dropped) {
+      this.liveness.forget(origin)
+      this.pulls.forget(origin)
+    }
+    this.emitChanges(changes)
+  }
+}

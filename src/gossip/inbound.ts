@@ -1,0 +1,173 @@
+/**
+ * What the registry gossip does with each frame a peer sends: hello and
+ * digests start pulls, wants are served, records are checked (allowlist,
+ * staleness, signature) and applied, liveness frames go to the liveness rules.
+ */
+import { MeshError } from '../errors.ts'
+import { decodeRecord, verifyRecord, type SignedRecord } from '../registry/records.ts'
+import { heldOf } from '../registry/registry.ts'
+import { decodeFrame, encodeFrame, type Digest, type Version } from './wire.ts'
+import type { RegistryGossip } from './gossip.ts'
+import type { PeerLink } from './peer-link.ts'
+
+export async function receiveFrame (gossip: RegistryGossip, link: PeerLink, frame: Uint8Array): Promise<void> {
+  const msg = decodeFrame(frame)
+  const now = gossip.now()
+  switch (msg.type) {
+    case 'record':
+      await receiveRecord(gossip, link, msg.bytes)
+      break
+    case 'hello': {
+      const { hello } = msg
+      link.name = hello.name
+      link.protocolVersion = hello.protocolVersion
+      link.softwareVersion = hello.softwareVersion
+      for (const origin of gossip.liveness.peerLinks(link.id, hello.links, now)) gossip.reachabilityChanged(origin)
+      if (!link.joined) {
+        link.joined = true
+        if (gossip.liveness.linked(link.id, now)) gossip.reachabilityChanged(link.id)
+        gossip.safeDispatchEvent('peer:join', { detail: gossip.describe(link) })
+        gossip.scheduleLinks()
+      }
+      // Both sides send hello, so each learns the other's digest: no need to answer with ours.
+      requestMissing(gossip, link, hello.digest, true)
+      break
+    }
+    case 'digest':
+      requestMissing(gossip, link, msg.digest, msg.reply)
+      break
+    case 'want':
+      // Not awaited: the read loop must keep draining while we send, or two large transfers deadlock.
+      void serveWants(gossip, link, msg.wants)
+      break
+    case 'heartbeat': {
+      if (msg.rttMs !== undefined) link.rttMs = msg.rttMs
+      void link.send(encodeFrame.heartbeatAck())
+      if (msg.digestHash !== undefined && !sameBytes(msg.digestHash, gossip.registry.digestHash())) {
+        void link.send(encodeFrame.digest(gossip.registry.digest(), false))
+      }
+      break
+    }
+    case 'heartbeatAck':
+      if (link.pingSentAt !== undefined) link.rttMs = now - link.pingSentAt
+      link.pingSentAt = undefined
+      break
+    case 'links':
+      for (const origin of gossip.liveness.peerLinks(link.id, msg.links, now)) gossip.reachabilityChanged(origin)
+      break
+    case 'down':
+      // Hearsay about reachability only (the liveness rules decide whether to believe it): it never adds or removes entries.
+      if (msg.origin !== gossip.selfId && gossip.liveness.down(link.id, msg.origin, msg.version, now)) gossip.reachabilityChanged(msg.origin)
+      break
+    case 'unknown':
+      // Frames of a newer version are ignored, so that newer peers can add some.
+      break
+  }
+}
+
+async function receiveRecord (gossip: RegistryGossip, link: PeerLink, bytes: Uint8Array): Promise<void> {
+  let signed: SignedRecord
+  try {
+    const decoded = decodeRecord(bytes)
+    const { origin } = decoded.record
+    // Relayed records of origins outside the allowlist would let a member bring in Gateways we refuse.
+    if (!gossip.allowed(origin)) {
+      gossip.rejected(link.id, `record of origin ${origin}, which is not in the allowlist`)
+      return
+    }
+    // Our own records come back relayed (or from a previous run): they prove nothing. And most
+    // relayed copies are of records we already hold: drop them before paying for a signature check.
+    if (origin === gossip.selfId || gossip.registry.isStale(decoded.record)) {
+      gossip.counters.recordsRedundant++
+      return
+    }
+    signed = await verifyRecord(decoded)
+  } catch (err) {
+    const reason = err instanceof MeshError && err.code === 'FORBIDDEN' ? 'bad signature' : 'malformed record'
+    gossip.rejected(link.id, `${reason}: ${(err as Error).message}`)
+    return
+  }
+  const { record } = signed
+  const now = gossip.now()
+  // The sender holds what it sent us.
+  link.noteHolds(record.origin, { version: [record.incarnation, record.seq], departed: record.kind === 'bye' })
+  const outcome = gossip.registry.apply(signed, now)
+  switch (outcome.status) {
+    case 'applied': {
+      gossip.counters.recordsApplied++
+      const state = gossip.registry.get(record.origin)
+      if (state !== undefined) {
+        const next = gossip.pulls.progress(link.id, record.origin, heldOf(state), now)
+        if (next !== undefined) askFor(gossip, next.peer, record.origin)
+      }
+      if (gossip.liveness.recordApplied(record.origin, record.origin === link.id, now)) gossip.reachabilityChanged(record.origin)
+      gossip.emitChanges(outcome.changes)
+      if (record.kind === 'bye') {
+        gossip.reachabilityChanged(record.origin)
+        gossip.news.forwardBye(record.origin, link.id, signed.bytes)
+      } else {
+        gossip.news.recordApplied(record.origin, link.id)
+      }
+      break
+    }
+    case 'pending': {
+      // A chunk of a snapshot: the pull is alive. Peers hear of a snapshot once it is whole.
+      const held = gossip.registry.held(record.origin)
+      if (held !== undefined) gossip.pulls.progress(link.id, record.origin, held, now)
+      break
+    }
+    case 'gap':
+      // We missed something of this origin: ask this peer for it, from where we are (unless a pull is under way).
+      if (gossip.pulls.claim(link.id, record.origin, { version: [record.incarnation, record.seq], departed: false }, now)) askFor(gossip, link.id, record.origin)
+      break
+    case 'stale':
+      gossip.counters.recordsRedundant++
+      break
+  }
+}
+
+/**
+ * Asks `link` for what its digest shows we lack. An origin we are linked to is
+ * asked itself (on its own hello); claims for origins outside the allowlist are
+ * ignored; the pull tracker decides whom to ask.
+ */
+function requestMissing (gossip: RegistryGossip, link: PeerLink, theirs: Digest, isReply: boolean): void {
+  const now = gossip.now()
+  const wants = new Map<string, Version | undefined>()
+  for (const [origin, claim] of theirs) {
+    if (origin === gossip.selfId || !gossip.allowed(origin)) continue
+    if (gossip.registry.get(origin) !== undefined) link.noteHolds(origin, claim)
+    if (!gossip.registry.isBehind(origin, claim)) continue
+    if (origin !== link.id && gossip.liveness.isLinked(origin)) continue
+    if (gossip.pulls.claim(link.id, origin, claim, now)) wants.set(origin, ourVersion(gossip, origin))
+  }
+  if (wants.size > 0) void link.send(encodeFrame.want(wants))
+  // They lack something we hold: show our digest so they can ask (once: not in reply to a reply).
+  if (isReply) return
+  for (const [origin] of gossip.registry.digest()) {
+    if (origin !== link.id && gossip.registry.isAhead(origin, theirs.get(origin))) {
+      void link.send(encodeFrame.digest(gossip.registry.digest(), true))
+      return
+    }
+  }
+}
+
+function ourVersion (gossip: RegistryGossip, origin: string): Version | undefined {
+  const state = gossip.registry.get(origin)
+  return state === undefined ? undefined : heldOf(state).version
+}
+
+function askFor (gossip: RegistryGossip, peer: string, origin: string): void {
+  void gossip.links.get(peer)?.send(encodeFrame.want(new Map([[origin, ourVersion(gossip, origin)]])))
+}
+
+/** Sends the records asked for, from where the asker is. */
+async function serveWants (gossip: RegistryGossip, link: PeerLink, wants: Map<string, Version | undefined>): Promise<void> {
+  for (const [origin, theirs] of wants) {
+    for (const bytes of gossip.registry.recordsSince(origin, theirs)) await link.send(encodeFrame.record(bytes))
+  }
+}
+
+function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i])
+}

@@ -1,0 +1,125 @@
+/**
+ * Who is reachable: the rules, as pure state over the registry (time passed in).
+ *
+ * Designed for a mesh that is not full: most Gateways are not linked to each
+ * other, so most of what a node knows about an origin's liveness is what its
+ * peers say. What a peer may say is limited to what it can know:
+ *
+ * 1. A link is direct evidence. Linked to an origin: reachable. Our link to it
+ *    closed or went silent: unreachable at once.
+ * 2. `down` (a peer lost its link to the origin) is believed only from a peer
+ *    that said it was linked to that origin (its `links`), about the incarnation
+ *    we hold, and only while no other peer of ours still says it is linked to it:
+ *    one member cannot take down a Gateway that others still see.
+ * 3. Life is proven by a direct link, by a fresh record (newer than the version
+ *    we held when it was declared down: the origin wrote since), or by a peer
+ *    newly saying it is linked to the origin (a flap healed behind a relay).
+ * 4. A signed goodbye is final for its incarnation; only a new incarnation
+ *    (a restart) brings the origin back.
+ *
+ * The seam for suspicion and indirect probes (bounded degree): `down` and
+ * `unlinked` are the only ways to an unreachable state, and both go through
+ * `declareDown`, which a suspicion stage can sit in front of.
+ */
+import { compareVersions, newest, type Version } from '../registry/version.ts'
+import { versionOf, type Registry } from '../registry/registry.ts'
+
+export class Liveness {
+  private readonly registry: Registry
+  /** Origins we have a joined link to. */
+  private readonly direct = new Set<string>()
+  /** Per peer of ours, the peers it says it is linked to. */
+  private readonly claimedLinks = new Map<string, Set<string>>()
+  /** Per origin declared down: the newest version known then. Records up to it prove nothing. */
+  private readonly downAt = new Map<string, Version>()
+
+  constructor (registry: Registry) {
+    this.registry = registry
+  }
+
+  isLinked (origin: string): boolean {
+    return this.direct.has(origin)
+  }
+
+  /** True when `peer` says it is linked to `origin`. */
+  claimsLink (peer: string, origin: string): boolean {
+    return this.claimedLinks.get(peer)?.has(origin) === true
+  }
+
+  /** Rule 1: a dial to `origin` failed (we are not linked to it). Returns true when it turned unreachable. */
+  dialFailed (origin: string, now: number): boolean {
+    return !this.direct.has(origin) && this.declareDown(origin, undefined, now)
+  }
+
+  /** Peers of ours that say they are linked to `origin`. */
+  witnesses (origin: string): string[] {
+    const out: string[] = []
+    for (const [peer, links] of this.claimedLinks) if (links.has(origin) && this.direct.has(peer)) out.push(peer)
+    return out
+  }
+
+  /** Rule 1: we are linked to `peer`. Returns true when its reachability changed. */
+  linked (peer: string, now: number): boolean {
+    this.direct.add(peer)
+    return this.revive(peer, now)
+  }
+
+  /** Rule 1: our link to `peer` is gone (closed, or silent). Its claims about others no longer count. */
+  unlinked (peer: string, now: number): boolean {
+    this.direct.delete(peer)
+    this.claimedLinks.delete(peer)
+    return this.declareDown(peer, undefined, now)
+  }
+
+  /**
+   * Rule 3: `peer` says it is linked to `links` now. Returns the origins this
+   * revived (newly listed, and down).
+   */
+  peerLinks (peer: string, links: Set<string>, now: number): string[] {
+    const before = this.claimedLinks.get(peer) ?? new Set<string>()
+    this.claimedLinks.set(peer, links)
+    const revived: string[] = []
+    for (const origin of links) {
+      if (!before.has(origin) && this.revive(origin, now)) revived.push(origin)
+    }
+    return revived
+  }
+
+  /** Rule 2: `from` says it lost its link to `origin`, holding `version` of it. Returns true when `origin` turned unreachable. */
+  down (from: string, origin: string, version: Version, now: number): boolean {
+    const links = this.claimedLinks.get(from)
+    const state = this.registry.get(origin)
+    if (links?.has(origin) !== true || state === undefined || state.incarnation !== version[0]) return false
+    links.delete(origin)
+    if (this.direct.has(origin) || this.witnesses(origin).length > 0) return false
+    return this.declareDown(origin, version, now)
+  }
+
+  /** Rule 3: a record of `origin` was applied; `fresh` when it came from the origin itself. Returns true when it revived it. */
+  recordApplied (origin: string, fromOrigin: boolean, now: number): boolean {
+    const state = this.registry.get(origin)
+    if (state === undefined || state.reachable) return false
+    const deadAt = this.downAt.get(origin)
+    if (!fromOrigin && deadAt !== undefined && compareVersions(versionOf(state), deadAt) <= 0) return false
+    return this.revive(origin, now)
+  }
+
+  /** The origin left the registry: forget what we know about its liveness. */
+  forget (origin: string): void {
+    this.downAt.delete(origin)
+  }
+
+  private declareDown (origin: string, claimed: Version | undefined, now: number): boolean {
+    const state = this.registry.get(origin)
+    if (state === undefined) return false
+    const held = versionOf(state)
+    this.downAt.set(origin, claimed !== undefined && claimed[0] === held[0] ? newest(claimed, held) : held)
+    return this.registry.setReachable(origin, false, now)
+  }
+
+  private revive (origin: string, now: number): boolean {
+    const changed = this.registry.setReachable(origin, true, now)
+    if (changed) this.downAt.delete(origin)
+    return changed
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * One connected peer, as the registry gossip sees it: our long-lived outbound
+ * stream (opened on connect, reopened after a write fails; frames queued while
+ * it opens go out in order once it is open) and what we know of the peer.
+ */
+import { MAX_REGISTRY_FRAME_BYTES } from '../constants.ts'
+import { FramedStream } from '../wire/framed-stream.ts'
+import { compareHeld, type Held } from '../registry/version.ts'
+import type { Logger, PeerId, Stream } from '@libp2p/interface'
+
+/** How long opening the outbound stream may take. */
+const OPEN_TIMEOUT_MS = 10_000
+
+export interface PeerLinkInit {
+  peer: PeerId
+  now: number
+  log: Logger
+  open: (peer: PeerId, signal: AbortSignal) => Promise<Stream>
+  /** The first frame on every new outbound stream. */
+  hello: () => Uint8Array
+}
+
+export class PeerLink {
+  readonly peer: PeerId
+  readonly id: string
+  /** When we last heard any frame from it. */
+  lastHeard: number
+  /** When our unanswered heartbeat left (the side that sends them only). */
+  pingSentAt?: number
+  lastPing = 0
+  lastHashAt: number
+  /** What this peer is known to hold per origin (its digests, and records seen going either way), for origins we know. */
+  readonly holds = new Map<string, Held>()
+  rttMs?: number
+  name?: string
+  protocolVersion?: number
+  softwareVersion?: string
+  /** True once its hello arrived. */
+  joined = false
+  closed = false
+  private out?: FramedStream
+  private opening?: Promise<void>
+  private readonly controller = new AbortController()
+  private readonly init: PeerLinkInit
+
+  constructor (init: PeerLinkInit) {
+    this.init = init
+    this.peer = init.peer
+    this.id = init.peer.toString()
+    this.lastHeard = init.now
+    this.lastHashAt = init.now
+  }
+
+  /** Opens the outbound stream unless it is open or opening. */
+  ensureOpen (): void {
+    if (this.out !== undefined || this.opening !== undefined || this.closed) return
+    this.opening = (async () => {
+      try {
+        const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(OPEN_TIMEOUT_MS)])
+        const stream = await this.init.open(this.peer, signal)
+        if (this.closed) {
+          stream.abort(new Error('peer link closed'))
+          return
+        }
+        const out = new FramedStream(stream, MAX_REGISTRY_FRAME_BYTES)
+        this.out = out
+        stream.addEventListener('close', () => {
+          if (this.out === out) this.out = undefined
+        })
+        // Queued, not awaited: writes wait for `opening`, which is this very task.
+        void this.send(this.init.hello())
+      } catch (err) {
+        if (!this.closed) this.init.log('could not open registry stream to %s - %e', this.id, err)
+      } finally {
+        this.opening = undefined
+      }
+    })()
+  }
+
+  /** Queues a frame on the outbound stream; never throws (a broken stream is reopened; anti-entropy repairs what was lost). */
+  async send (bytes: Uint8Array): Promise<void> {
+    if (this.out === undefined && this.opening !== undefined) await this.opening
+    const out = this.out
+    if (out === undefined || this.closed) return
+    try {
+      await out.write(bytes)
+    } catch (err) {
+      if (this.closed) return
+      this.init.log('registry write to %s failed - %e', this.id, err)
+      out.stream.abort(err instanceof Error ? err : new Error(String(err)))
+      if (this.out === out) this.out = undefined
+      this.ensureOpen()
+    }
+  }
+
+  /** Raises what the peer is known to hold of `origin` (never lowers it). */
+  noteHolds (origin: string, held: Held): void {
+    const known = this.holds.get(origin)
+    if (known === undefined || compareHeld(held, known) > 0) this.holds.set(origin, held)
+  }
+
+  close (): void {
+    this.closed = true
+    this.controller.abort()
+    try {
+      this.out?.stream.abort(new Error('closing'))
+    } catch {
+      // Already closed: nothing left to release.
+    }
+    this.out = undefined
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The registry protocol's frames (src/pb/registry.proto) as typed messages:
+ * origins as peer ID strings (checked to be peer IDs), versions as tuples,
+ * sizes bounded. Anything malformed is `BAD_REQUEST`; the stream that sent it
+ * is dropped.
+ */
+import { MeshError } from '../errors.ts'
+import { Frame, type OriginVersion } from '../pb/registry.js'
+import { originFromBytes, originToBytes } from '../registry/origin.ts'
+import type { Digest, Held, Version } from '../registry/version.ts'
+
+/** The registry protocol's version, carried in `hello` (the protocol ID carries the major). */
+export const REGISTRY_PROTOCOL_VERSION = 2
+/** Origins in one digest or want, peers in one links list: the schema's decode limits. */
+export const MAX_DIGEST_ORIGINS = 10_000
+export const MAX_LINKS = 4096
+const MAX_NAME = 128
+const MAX_SOFTWARE_VERSION = 64
+
+export interface HelloMessage {
+  protocolVersion: number
+  softwareVersion: string
+  name: string
+  digest: Digest
+  links: Set<string>
+}
+
+export type GossipMessage =
+  | { type: 'hello', hello: HelloMessage }
+  | { type: 'record', bytes: Uint8Array }
+  | { type: 'digest', digest: Digest, reply: boolean }
+  /** Per origin, what the asker holds (undefined: nothing). */
+  | { type: 'want', wants: Map<string, Version | undefined> }
+  | { type: 'heartbeat', rttMs?: number, digestHash?: Uint8Array }
+  | { type: 'heartbeatAck' }
+  | { type: 'links', links: Set<string> }
+  | { type: 'down', origin: string, version: Version }
+  /** A frame of a kind this version does not know (a newer peer's): ignored. */
+  | { type: 'unknown' }
+
+const LIMITS = {
+  hello: { links: MAX_LINKS, digest: { origins: MAX_DIGEST_ORIGINS } },
+  digest: { origins: MAX_DIGEST_ORIGINS },
+  want: { origins: MAX_DIGEST_ORIGINS },
+  links: { peers: MAX_LINKS }
+}
+
+function safe (value: number): number {
+  if (!Number.isSafeInteger(value)) throw new MeshError('BAD_REQUEST', 'version out of range')
+  return value
+}
+
+function digestFromPb (origins: OriginVersion[]): Digest {
+  const out: Digest = new Map()
+  for (const o of origins) out.set(originFromBytes(o.origin), { version: [safe(o.incarnation), safe(o.seq)], departed: o.departed })
+  return out
+}
+
+function digestToPb (digest: Digest): OriginVersion[] {
+  return [...digest].map(([origin, held]) => ({ origin: originToBytes(origin), incarnation: held.version[0], seq: held.version[1], departed: held.departed }))
+}
+
+function peerSet (list: Uint8Array[]): Set<string> {
+  return new Set(list.map(originFromBytes))
+}
+
+function bounded (text: string, max: number, what: string): string {
+  if (text.length > max) throw new MeshError('BAD_REQUEST', `${what} longer than ${max} characters`)
+  return text
+}
+
+/** Decodes one frame. Throws `BAD_REQUEST` for anything malformed. */
+export function decodeFrame (bytes: Uint8Array): GossipMessage {
+  let frame: Frame
+  try {
+    frame = Frame.decode(bytes, { limits: LIMITS })
+  } catch (err) {
+    throw new MeshError('BAD_REQUEST', 'malformed registry frame', { cause: err })
+  }
+  if (frame.record.length > 0) return { type: 'record', bytes: frame.record }
+  if (frame.hello !== undefined) {
+    const h = frame.hello
+    return {
+      type: 'hello',
+      hello: {
+        protocolVersion: h.protocolVersion,
+        softwareVersion: bounded(h.softwareVersion, MAX_SOFTWARE_VERSION, 'software version'),
+        name: bounded(h.name, MAX_NAME, 'name'),
+        digest: digestFromPb(h.digest?.origins ?? []),
+        links: peerSet(h.links)
+      }
+    }
+  }
+  if (frame.digest !== undefined) return { type: 'digest', digest: digestFromPb(frame.digest.origins), reply: frame.digest.reply }
+  if (frame.want !== undefined) {
+    const wants = new Map<string, Version | undefined>()
+    for (const w of frame.want.origins) {
+      const held: Version | undefined = w.incarnation !== undefined && w.seq !== undefined ? [safe(w.incarnation), safe(w.seq)] : undefined
+      wants.set(originFromBytes(w.origin), held)
+    }
+    return { type: 'want', wants }
+  }
+  if (frame.heartbeat !== undefined) {
+    const { rttMs, digestHash } = frame.heartbeat
+    if (digestHash !== undefined && digestHash.length > 64) throw new MeshError('BAD_REQUEST', 'digest hash too long')
+    return { type: 'heartbeat', ...(rttMs !== undefined ? { rttMs } : {}), ...(digestHash !== undefined ? { digestHash } : {}) }
+  }
+  if (frame.heartbeatAck !== undefined) return { type: 'heartbeatAck' }
+  if (frame.links !== undefined) return { type: 'links', links: peerSet(frame.links.peers) }
+  if (frame.down !== undefined) {
+    const d = frame.down
+    return { type: 'down', origin: originFromBytes(d.origin), version: [safe(d.incarnation), safe(d.seq)] }
+  }
+  return { type: 'unknown' }
+}
+
+/** Encoders, one per frame kind. */
+export const encodeFrame = {
+  hello: (h: HelloMessage): Uint8Array => Frame.encode({
+    record: new Uint8Array(0),
+    hello: { protocolVersion: h.protocolVersion, softwareVersion: h.softwareVersion, name: h.name, digest: { origins: digestToPb(h.digest), reply: false }, links: [...h.links].map(originToBytes) }
+  }),
+  record: (bytes: Uint8Array): Uint8Array => Frame.encode({ record: bytes }),
+  digest: (digest: Digest, reply: boolean): Uint8Array => Frame.encode({ record: new Uint8Array(0), digest: { origins: digestToPb(digest), reply } }),
+  want: (wants: Map<string, Version | undefined>): Uint8Array => Frame.encode({
+    record: new Uint8Array(0),
+    want: { origins: [...wants].map(([origin, v]) => ({ origin: originToBytes(origin), ...(v !== undefined ? { incarnation: v[0], seq: v[1] } : {}) })) }
+  }),
+  heartbeat: (rttMs: number | undefined, digestHash: Uint8Array | undefined): Uint8Array => Frame.encode({
+    record: new Uint8Array(0),
+    heartbeat: { ...(rttMs !== undefined ? { rttMs: Math.min(Math.round(rttMs), 0xffffffff) } : {}), ...(digestHash !== undefined ? { digestHash } : {}) }
+  }),
+  heartbeatAck: (): Uint8Array => Frame.encode({ record: new Uint8Array(0), heartbeatAck: {} }),
+  links: (links: Iterable<string>): Uint8Array => Frame.encode({ record: new Uint8Array(0), links: { peers: [...links].map(originToBytes) } }),
+  down: (origin: string, version: Version): Uint8Array => Frame.encode({ record: new Uint8Array(0), down: { origin: originToBytes(origin), incarnation: version[0], seq: version[1] } })
+}
+
+export type { Digest, Held, Version }
