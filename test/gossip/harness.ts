@@ -1,0 +1,101 @@
+// In-memory libp2p components for the registry gossip: stream pairs from @libp2p/utils instead of
+// connections, a fake clock, and hand-played peers. No sockets, no sleeps.
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { streamPair } from '@libp2p/utils'
+import { TypedEventEmitter } from 'main-event'
+import { registryGossip, type RegistryGossip, type RegistryGossipInit } from '../../src/gossip/index.ts'
+import { FramedStream } from '../../src/wire/framed-stream.ts'
+import type { Connection, Libp2pEvents, PeerId, PrivateKey, Stream } from '@libp2p/interface'
+
+type Handler = (stream: Stream, connection: Connection) => void | Promise<void>
+
+export interface FakeNode {
+  peerId: PeerId
+  id: string
+  privateKey: PrivateKey
+  events: TypedEventEmitter<Libp2pEvents>
+  handlers: Map<string, Handler>
+  /** Peers this node has a "connection" to. */
+  peers: Set<string>
+  /** Inbound streams a hand-played node received, framed. */
+  inbound: FramedStream[]
+}
+
+export class FakeNet {
+  readonly nodes = new Map<string, FakeNode>()
+  now = 1_000_000
+
+  async node (): Promise<FakeNode> {
+    const privateKey = await generateKeyPair('Ed25519')
+    const peerId = peerIdFromPrivateKey(privateKey)
+    const node: FakeNode = { peerId, id: peerId.toString(), privateKey, events: new TypedEventEmitter(), handlers: new Map(), peers: new Set(), inbound: [] }
+    this.nodes.set(node.id, node)
+    return node
+  }
+
+  /** A gossip service on a fresh fake node, started. */
+  async gossip (init: Partial<RegistryGossipInit> = {}): Promise<{ node: FakeNode, gossip: RegistryGossip }> {
+    const node = await this.node()
+    const gossip = registryGossip({ incarnation: 1, gateway: () => ({ name: node.id.slice(-4), host: 'h', addrs: [], maxMessageBytes: 1024 }), clock: () => this.now, ...init })({
+      peerId: node.peerId,
+      privateKey: node.privateKey,
+      events: node.events,
+      logger: defaultLogger(),
+      registrar: {
+        handle: async (protocol: string, handler: Handler) => { node.handlers.set(protocol, handler) },
+        unhandle: async (protocol: string) => { node.handlers.delete(protocol) }
+      } as never,
+      connectionManager: {
+        openStream: async (peer: PeerId, protocol: string) => await this.open(node, peer.toString(), protocol),
+        getConnections: (peer?: PeerId) => [...node.peers].filter(id => peer === undefined || id === peer.toString()).map(id => ({
+          remotePeer: this.nodes.get(id)?.peerId,
+          abort: () => { this.disconnect(node, this.nodes.get(id) as FakeNode) }
+        }))
+      } as never
+    })
+    await gossip.start()
+    await gossip.afterStart()
+    return { node, gossip }
+  }
+
+  /** A node that plays the registry protocol by hand: what gossip services send it lands in `inbound`. */
+  async manual (protocol: string): Promise<FakeNode> {
+    const node = await this.node()
+    node.handlers.set(protocol, (stream) => { node.inbound.push(new FramedStream(stream, 8 * 1024 * 1024)) })
+    return node
+  }
+
+  async open (from: FakeNode, to: string, protocol: string): Promise<Stream> {
+    const remote = this.nodes.get(to)
+    const handler = remote?.handlers.get(protocol)
+    if (remote === undefined || handler === undefined || !from.peers.has(to)) throw new Error('no such peer or protocol')
+    const [outbound, inbound] = await streamPair({ delay: 0 })
+    void handler(inbound, { remotePeer: from.peerId } as Connection)
+    return outbound
+  }
+
+  connect (a: FakeNode, b: FakeNode): void {
+    a.peers.add(b.id)
+    b.peers.add(a.id)
+    a.events.safeDispatchEvent('peer:connect', { detail: b.peerId })
+    b.events.safeDispatchEvent('peer:connect', { detail: a.peerId })
+  }
+
+  disconnect (a: FakeNode, b: FakeNode): void {
+    if (!a.peers.delete(b.id)) return
+    b.peers.delete(a.id)
+    a.events.safeDispatchEvent('peer:disconnect', { detail: b.peerId })
+    b.events.safeDispatchEvent('peer:disconnect', { detail: a.peerId })
+  }
+}
+
+/** Resolves once `condition` holds, checking after every turn of the event loop; fails after `ms` (a deadline, not a sleep). */
+export async function until (condition: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = performance.now() + ms
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error('condition not met in time')
+    await new Promise(resolve => { setImmediate(resolve) })
+  }
+}

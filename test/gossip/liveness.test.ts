@@ -1,0 +1,108 @@
+// The liveness rules, over a real registry, with time passed in: who may say a Gateway is down, and what proves it lives.
+import assert from 'node:assert/strict'
+import { before, describe, it } from 'node:test'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { Liveness } from '../../src/gossip/liveness.ts'
+import { signRecord } from '../../src/registry/records.ts'
+import { Registry } from '../../src/registry/registry.ts'
+import type { PrivateKey } from '@libp2p/interface'
+
+const gateway = { name: 'o', host: 'h', addrs: [], maxMessageBytes: 1024 }
+
+describe('Liveness', () => {
+  let key: PrivateKey
+  let o: string
+  before(async () => {
+    key = await generateKeyPair('Ed25519')
+    o = peerIdFromPrivateKey(key).toString()
+  })
+  const snap = async (r: Registry, incarnation: number, seq: number): Promise<void> => {
+    r.apply(await signRecord({ kind: 'snap', origin: o, incarnation, seq, chunk: 0, chunks: 1, gateway, entries: [] }, key), 0)
+  }
+  const delta = async (r: Registry, seq: number): Promise<void> => {
+    r.apply(await signRecord({ kind: 'delta', origin: o, incarnation: 1, seq, base: seq - 1, changes: [{ sessionKey: `k${seq}` }] }, key), 0)
+  }
+
+  it('a down is believed only from a peer that said it was linked to the origin', async () => {
+    const r = new Registry()
+    const l = new Liveness(r)
+    await snap(r, 1, 0)
+    l.linked('liar', 0)
+    l.linked('witness', 0)
+    assert.equal(l.down('liar', o, [1, 0], 10), false, 'the liar never said it was linked to o')
+    assert.equal(r.get(o)?.reachable, true)
+    l.peerLinks('witness', new Set([o]), 20)
+    assert.equal(l.down('witness', o, [1, 0], 30), true)
+    assert.equal(r.get(o)?.reachable, false)
+  })
+
+  it('one witness cannot take down an origin that another peer still sees', async () => {
+    const r = new Registry()
+    const l = new Liveness(r)
+    await snap(r, 1, 0)
+    for (const p of ['w1', 'w2']) {
+      l.linked(p, 0)
+      l.peerLinks(p, new Set([o]), 0)
+    }
+    assert.equal(l.down('w1', o, [1, 0], 10), false)
+    assert.equal(r.get(o)?.reachable, true)
+    assert.equal(l.down('w2', o, [1, 0], 20), true, 'the last witness lost it too')
+  })
+
+  it('a down about another incarnation, or about an origin we are linked to, changes nothing', async () => {
+    const r = new Registry()
+    const l = new Liveness(r)
+    await snap(r, 2, 0)
+    l.linked('w', 0)
+    l.peerLinks('w', new Set([o]), 0)
+    assert.equal(l.down('w', o, [1, 0], 10), false)
+    l.linked(o, 10)
+    l.peerLinks('w', new Set([o]), 10)
+    assert.equal(l.down('w', o, [2, 0], 20), false)
+    assert.equal(r.get(o)?.reachable, true)
+  })
+
+  it('fresh records prove life; records up to the version known when it went down do not', async () => {
+    const r = new Registry()
+    const l = new Liveness(r)
+    await snap(r, 1, 0)
+    await delta(r, 1)
+    l.linked('w', 0)
+    l.peerLinks('w', new Set([o]), 0)
+    // The witness held seq 2 when it lost o; we hold 1.
+    assert.equal(l.down('w', o, [1, 2], 10), true)
+    await delta(r, 2)
+    assert.equal(l.recordApplied(o, false, 20), false, 'seq 2 was written before o went down')
+    await delta(r, 3)
+    assert.equal(l.recordApplied(o, false, 30), true, 'seq 3 was written after: o lives')
+    assert.equal(r.get(o)?.reachable, true)
+  })
+
+  it('a flap healed behind a relay revives the origin: the witness says it is linked again', async () => {
+    const r = new Registry()
+    const l = new Liveness(r)
+    await snap(r, 1, 0)
+    l.linked('w', 0)
+    l.peerLinks('w', new Set([o]), 0)
+    assert.equal(l.down('w', o, [1, 0], 10), true)
+    assert.deepEqual(l.peerLinks('w', new Set([o]), 500), [o])
+    assert.equal(r.get(o)?.reachable, true)
+  })
+
+  it('our own link lost is direct evidence; a goodbye is final for its incarnation', async () => {
+    const r = new Registry()
+    const l = new Liveness(r)
+    await snap(r, 1, 0)
+    l.linked(o, 0)
+    assert.equal(l.unlinked(o, 10), true)
+    assert.equal(r.get(o)?.reachable, false)
+    assert.equal(l.linked(o, 20), true)
+    r.apply(await signRecord({ kind: 'bye', origin: o, incarnation: 1, seq: 0 }, key), 30)
+    assert.equal(r.get(o)?.reachable, false)
+    assert.equal(l.recordApplied(o, true, 40), false)
+    assert.equal(l.linked(o, 50), false, 'only a new incarnation brings it back')
+    await snap(r, 2, 0)
+    assert.equal(r.get(o)?.reachable, true)
+  })
+})
