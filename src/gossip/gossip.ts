@@ -22,6 +22,7 @@ import { Registry, heldOf, type RegistryChanges } from '../registry/registry.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
 import { receiveFrame } from './inbound.ts'
 import { Liveness } from './liveness.ts'
+import { registerGossipMetrics } from './metrics.ts'
 import { News } from './news.ts'
 import { PeerLink } from './peer-link.ts'
 import { PullTracker } from './pull-tracker.ts'
@@ -84,6 +85,7 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
     this.local = new LocalLog({ origin: this.selfId, incarnation: init.incarnation, key: components.privateKey, gateway: init.gateway })
     this.pulls = new PullTracker({ timeoutMs: this.init.pullTimeoutMs, maxPulls: 10_000, maxCandidates: 16 })
     this.news = new News(this.registry, this.liveness, () => this.links.values())
+    registerGossipMetrics(components.metrics, this)
   }
 
   // ---- lifecycle -----------------------------------------------------------
