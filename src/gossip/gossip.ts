@@ -16,11 +16,11 @@ import {
   DEFAULT_ANTI_ENTROPY_INTERVAL_MS, DEFAULT_DELTA_BATCH_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_PEER_SILENCE_MS,
   DEFAULT_UNREACHABLE_GRACE_MS, MAX_REGISTRY_FRAME_BYTES, MAX_STREAMS_PER_PROTOCOL, REGISTRY_PROTOCOL
 } from '../constants.ts'
-import { MeshError } from '../errors.ts'
 import { LocalLog } from '../registry/local-log.ts'
 import { Registry, heldOf, type RegistryChanges } from '../registry/registry.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
 import { receiveFrame } from './inbound.ts'
+import { checkPeers } from './heartbeat.ts'
 import { Liveness } from './liveness.ts'
 import { registerGossipMetrics } from './metrics.ts'
 import { News } from './news.ts'
@@ -52,7 +52,7 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
   readonly links = new Map<string, PeerLink>()
   readonly news: News
   private readonly local: LocalLog
-  private readonly components: RegistryGossipComponents
+  readonly components: RegistryGossipComponents
   readonly init: Required<Omit<RegistryGossipInit, 'allow' | 'clock' | 'softwareVersion'>> & Pick<RegistryGossipInit, 'softwareVersion'>
   private readonly allow?: Set<string>
   private readonly tasks: RepeatingTask[] = []
@@ -61,7 +61,7 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
   private flushing: Promise<void> = Promise.resolve()
   private running = false
   /** When the liveness check last ran: a late run means this process was not running in between. */
-  private lastCheck = 0
+  lastCheck = 0
 
   constructor (components: RegistryGossipComponents, init: RegistryGossipInit) {
     super()
@@ -241,7 +241,7 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
       this.links.delete(id)
       this.pulls.peerGone(id)
       if (link.joined) {
-        this.safeDispatchEvent('peer:leave', { detail: this.describe(link) })
+        this.safeDispatchEvent('peer:leave', { detail: link.describe() })
         this.scheduleLinks()
       }
     }
@@ -256,7 +256,7 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
 
   /** Joined peers, with what they told us about themselves. */
   connectedPeers (): GossipPeer[] {
-    return [...this.links.values()].filter(l => l.joined).map(l => this.describe(l))
+    return [...this.links.values()].filter(l => l.joined).map(l => l.describe())
   }
 
   isConnected (peerId: string): boolean {
@@ -275,16 +275,6 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
 
   joinedPeers (): string[] {
     return [...this.links.values()].filter(l => l.joined).map(l => l.id)
-  }
-
-  describe (link: PeerLink): GossipPeer {
-    return {
-      id: link.id,
-      ...(link.name !== undefined ? { name: link.name } : {}),
-      ...(link.rttMs !== undefined ? { rttMs: link.rttMs } : {}),
-      ...(link.protocolVersion !== undefined ? { protocolVersion: link.protocolVersion } : {}),
-      ...(link.softwareVersion !== undefined ? { softwareVersion: link.softwareVersion } : {})
-    }
   }
 
   /** Tells every peer whom we are linked to, shortly after that changed (one frame for a burst of joins). */
@@ -338,46 +328,13 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
 
   // ---- periodic work -----------------------------------------------------------
 
-  private get checkMs (): number {
+  get checkMs (): number {
     return Math.min(LIVENESS_CHECK_MS, this.init.heartbeatIntervalMs)
   }
 
-  /**
-   * Silence, heartbeats and stalled pulls. One side of each pair (the lower peer
-   * ID) sends a tiny heartbeat every `heartbeatIntervalMs`, carrying its digest
-   * hash every `antiEntropyIntervalMs`; the other answers. A peer heard from by
-   * neither frame for `peerSilenceMs` is hung: hang up.
-   */
+  /** Silence, heartbeats and stalled pulls (see heartbeat.ts). */
   check (): void {
-    const now = this.now()
-    // Time this process did not run (a long GC, a starved CPU, a laptop waking up) is time we
-    // could not hear anyone: it must not count as their silence. Frames that arrived meanwhile
-    // are still waiting to be read, after this timer.
-    const stalled = now - this.lastCheck - this.checkMs
-    this.lastCheck = now
-    if (stalled > this.checkMs) {
-      for (const link of this.links.values()) link.lastHeard = Math.min(now, link.lastHeard + stalled)
-    }
-    for (const ask of this.pulls.expire(now, origin => this.registry.held(origin))) {
-      const link = this.links.get(ask.peer)
-      const state = this.registry.get(ask.origin)
-      if (link !== undefined) void link.send(encodeFrame.want(new Map([[ask.origin, state === undefined ? undefined : heldOf(state).version]])))
-    }
-    for (const link of [...this.links.values()]) {
-      if (now - link.lastHeard > this.init.peerSilenceMs) {
-        this.log('peer %s silent for %d ms, hanging up', link.id, now - link.lastHeard)
-        const reason = new MeshError('UNREACHABLE', 'peer went silent (no heartbeat)')
-        for (const connection of this.components.connectionManager.getConnections(link.peer)) connection.abort(reason)
-        this.peerDisconnected(link.peer)
-        continue
-      }
-      if (this.selfId > link.id || now - link.lastPing < this.init.heartbeatIntervalMs) continue
-      const withHash = now - link.lastHashAt >= this.init.antiEntropyIntervalMs
-      if (withHash) link.lastHashAt = now
-      link.lastPing = now
-      link.pingSentAt = now
-      void link.send(encodeFrame.heartbeat(link.rttMs, withHash ? this.registry.digestHash() : undefined))
-    }
+    checkPeers(this)
   }
 
   /** Drops origins unreachable past the grace period (they leave tombstones). */

@@ -26,7 +26,7 @@ export async function receiveFrame (gossip: RegistryGossip, link: PeerLink, fram
       if (!link.joined) {
         link.joined = true
         if (gossip.liveness.linked(link.id, now)) gossip.reachabilityChanged(link.id)
-        gossip.safeDispatchEvent('peer:join', { detail: gossip.describe(link) })
+        gossip.safeDispatchEvent('peer:join', { detail: link.describe() })
         gossip.scheduleLinks()
       }
       // Both sides send hello, so each learns the other's digest: no need to answer with ours.

@@ -6,6 +6,7 @@
 import { MAX_REGISTRY_FRAME_BYTES } from '../constants.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
 import { compareHeld, type Held } from '../registry/version.ts'
+import type { GossipPeer } from './types.ts'
 import type { Logger, PeerId, Stream } from '@libp2p/interface'
 
 /** How long opening the outbound stream may take. */
@@ -97,6 +98,17 @@ export class PeerLink {
   noteHolds (origin: string, held: Held): void {
     const known = this.holds.get(origin)
     if (known === undefined || compareHeld(held, known) > 0) this.holds.set(origin, held)
+  }
+
+  /** What the peer told us about itself. */
+  describe (): GossipPeer {
+    return {
+      id: this.id,
+      ...(this.name !== undefined ? { name: this.name } : {}),
+      ...(this.rttMs !== undefined ? { rttMs: this.rttMs } : {}),
+      ...(this.protocolVersion !== undefined ? { protocolVersion: this.protocolVersion } : {}),
+      ...(this.softwareVersion !== undefined ? { softwareVersion: this.softwareVersion } : {})
+    }
   }
 
   close (): void {
