@@ -91,10 +91,8 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
   // ---- lifecycle -----------------------------------------------------------
 
   async start (): Promise<void> {
-    await this.components.registrar.handle(REGISTRY_PROTOCOL, async (stream, connection) => { await this.handleInbound(stream, connection) }, {
-      maxInboundStreams: MAX_STREAMS_PER_PROTOCOL,
-      maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL
-    })
+    const limits = { maxInboundStreams: MAX_STREAMS_PER_PROTOCOL, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL }
+    await this.components.registrar.handle(REGISTRY_PROTOCOL, async (stream, connection) => { await this.handleInbound(stream, connection) }, limits)
     this.components.events.addEventListener('peer:connect', this.onPeerConnect)
     this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
   }
@@ -246,12 +244,15 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
       }
     }
     if (this.liveness.unlinked(id, this.now())) this.reachabilityChanged(id)
-    // Tell the others, so peers that know of it only through us fail fast too.
-    const state = this.registry.get(id)
-    if (state !== undefined && this.running) {
-      const frame = encodeFrame.down(id, heldOf(state).version)
-      for (const other of this.links.values()) void other.send(frame)
-    }
+    this.tellDown(id, this.links.keys())
+  }
+
+  /** Tells `peers` we lost `origin`: those that know it only through us fail fast too, those linked to it answer `alive`. */
+  private tellDown (origin: string, peers: Iterable<string>): void {
+    const state = this.registry.get(origin)
+    if (state === undefined || !this.running) return
+    const frame = encodeFrame.down(origin, heldOf(state).version)
+    for (const peer of peers) void this.links.get(peer)?.send(frame)
   }
 
   /** Joined peers, with what they told us about themselves. */
@@ -263,9 +264,11 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
     return this.links.get(peerId)?.joined === true
   }
 
-  /** A dial to `origin` failed: its sessions are unreachable until it proves it lives. */
+  /** A dial to `origin` failed: its sessions are unreachable until it proves it lives (peers linked to it are asked). */
   markUnreachable (origin: string): void {
-    if (this.liveness.dialFailed(origin, this.now())) this.reachabilityChanged(origin)
+    if (!this.liveness.dialFailed(origin, this.now())) return
+    this.reachabilityChanged(origin)
+    this.tellDown(origin, this.liveness.witnesses(origin))
   }
 
   /** True when records of `origin` may be accepted: every origin, or only those in the allowlist. */
@@ -300,7 +303,6 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
         const frame = await framed.read()
         const link = this.links.get(id)
         if (link === undefined) break
-        link.lastHeard = this.now()
         await receiveFrame(this, link, frame)
       }
     } catch (err) {
@@ -328,9 +330,7 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
 
   // ---- periodic work -----------------------------------------------------------
 
-  get checkMs (): number {
-    return Math.min(LIVENESS_CHECK_MS, this.init.heartbeatIntervalMs)
-  }
+  get checkMs (): number { return Math.min(LIVENESS_CHECK_MS, this.init.heartbeatIntervalMs) }
 
   /** Silence, heartbeats and stalled pulls (see heartbeat.ts). */
   check (): void {

@@ -8,11 +8,14 @@ import { decodeRecord, verifyRecord, type SignedRecord } from '../registry/recor
 import { heldOf } from '../registry/registry.ts'
 import { decodeFrame, encodeFrame, type Digest, type Version } from './wire.ts'
 import type { RegistryGossip } from './gossip.ts'
+import type { Proof } from './liveness.ts'
 import type { PeerLink } from './peer-link.ts'
 
 export async function receiveFrame (gossip: RegistryGossip, link: PeerLink, frame: Uint8Array): Promise<void> {
   const msg = decodeFrame(frame)
   const now = gossip.now()
+  link.lastHeard = now
+  heardFrom(gossip, link)
   switch (msg.type) {
     case 'record':
       await receiveRecord(gossip, link, msg.bytes)
@@ -22,10 +25,10 @@ export async function receiveFrame (gossip: RegistryGossip, link: PeerLink, fram
       link.name = hello.name
       link.protocolVersion = hello.protocolVersion
       link.softwareVersion = hello.softwareVersion
-      for (const origin of gossip.liveness.peerLinks(link.id, hello.links, now)) gossip.reachabilityChanged(origin)
+      proven(gossip, link, gossip.liveness.peerLinks(link.id, hello.links, now))
       if (!link.joined) {
         link.joined = true
-        if (gossip.liveness.linked(link.id, now)) gossip.reachabilityChanged(link.id)
+        proven(gossip, link, [gossip.liveness.linked(link.id, now)])
         gossip.safeDispatchEvent('peer:join', { detail: link.describe() })
         gossip.scheduleLinks()
       }
@@ -53,15 +56,32 @@ export async function receiveFrame (gossip: RegistryGossip, link: PeerLink, fram
       link.pingSentAt = undefined
       break
     case 'links':
-      for (const origin of gossip.liveness.peerLinks(link.id, msg.links, now)) gossip.reachabilityChanged(origin)
+      proven(gossip, link, gossip.liveness.peerLinks(link.id, msg.links, now))
       break
     case 'down':
       // Hearsay about reachability only (the liveness rules decide whether to believe it): it never adds or removes entries.
-      if (msg.origin !== gossip.selfId && gossip.liveness.down(link.id, msg.origin, msg.version, now)) gossip.reachabilityChanged(msg.origin)
+      if (msg.origin === gossip.selfId) break
+      if (gossip.liveness.down(link.id, msg.origin, msg.version, now)) gossip.reachabilityChanged(msg.origin)
+      // We are linked to it: we answer once we next hear from it, and ask it now rather than wait for a heartbeat.
+      if (gossip.liveness.asked(link.id, msg.origin)) gossip.links.get(msg.origin)?.probe(now)
+      break
+    case 'alive':
+      if (msg.origin === gossip.selfId || !gossip.allowed(msg.origin)) break
+      proven(gossip, link, [gossip.liveness.alive(link.id, msg.origin, msg.version, now)])
+      // It holds a newer version than ours (or one we had dropped): pull it.
+      requestMissing(gossip, link, new Map([[msg.origin, { version: msg.version, departed: false }]]), true)
       break
     case 'unknown':
       // Frames of a newer version are ignored, so that newer peers can add some.
       break
+  }
+}
+
+/** Any frame from `link` is a sign of life: answer the peers that lost it and asked whether we still hear it. */
+function heardFrom (gossip: RegistryGossip, link: PeerLink): void {
+  const state = gossip.registry.get(link.id)
+  for (const peer of gossip.liveness.heard(link.id)) {
+    if (state !== undefined) void gossip.links.get(peer)?.send(encodeFrame.alive(link.id, heldOf(state).version))
   }
 }
 
@@ -91,6 +111,7 @@ async function receiveRecord (gossip: RegistryGossip, link: PeerLink, bytes: Uin
   const now = gossip.now()
   // The sender holds what it sent us.
   link.noteHolds(record.origin, { version: [record.incarnation, record.seq], departed: record.kind === 'bye' })
+  const buried = gossip.registry.tombstones.get(record.origin) !== undefined
   const outcome = gossip.registry.apply(signed, now)
   switch (outcome.status) {
     case 'applied': {
@@ -117,8 +138,11 @@ async function receiveRecord (gossip: RegistryGossip, link: PeerLink, bytes: Uin
       break
     }
     case 'gap':
+      // A signed record newer than the tombstone of an origin we dropped: it lives and wrote since. What came
+      // before it from this peer (a checkpoint at or below the tombstone) was dropped as buried: ask again.
+      if (buried) askFor(gossip, link.id, record.origin)
       // We missed something of this origin: ask this peer for it, from where we are (unless a pull is under way).
-      if (gossip.pulls.claim(link.id, record.origin, { version: [record.incarnation, record.seq], departed: false }, now)) askFor(gossip, link.id, record.origin)
+      else if (gossip.pulls.claim(link.id, record.origin, { version: [record.incarnation, record.seq], departed: false }, now)) askFor(gossip, link.id, record.origin)
       break
     case 'stale':
       gossip.counters.recordsRedundant++
@@ -149,6 +173,15 @@ function requestMissing (gossip: RegistryGossip, link: PeerLink, theirs: Digest,
       void link.send(encodeFrame.digest(gossip.registry.digest(), true))
       return
     }
+  }
+}
+
+/** Announces origins proven alive; those we had dropped are pulled again from the peer that proved them. */
+function proven (gossip: RegistryGossip, link: PeerLink, proofs: Array<Proof | undefined>): void {
+  for (const proof of proofs) {
+    if (proof === undefined) continue
+    if ('revived' in proof) gossip.reachabilityChanged(proof.origin)
+    else requestMissing(gossip, link, new Map([[proof.origin, proof.unburied]]), true)
   }
 }
 

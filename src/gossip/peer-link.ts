@@ -6,6 +6,7 @@
 import { MAX_REGISTRY_FRAME_BYTES } from '../constants.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
 import { compareHeld, type Held } from '../registry/version.ts'
+import { encodeFrame } from './wire.ts'
 import type { GossipPeer } from './types.ts'
 import type { Logger, PeerId, Stream } from '@libp2p/interface'
 
@@ -92,6 +93,13 @@ export class PeerLink {
       if (this.out === out) this.out = undefined
       this.ensureOpen()
     }
+  }
+
+  /** Asks for a sign of life now (a heartbeat, which either side answers at once) unless one is on its way. */
+  probe (now: number): void {
+    if (this.pingSentAt !== undefined) return
+    this.pingSentAt = now
+    void this.send(encodeFrame.heartbeat(this.rttMs, undefined))
   }
 
   /** Raises what the peer is known to hold of `origin` (never lowers it). */

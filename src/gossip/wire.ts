@@ -35,6 +35,7 @@ export type GossipMessage =
   | { type: 'heartbeatAck' }
   | { type: 'links', links: Set<string> }
   | { type: 'down', origin: string, version: Version }
+  | { type: 'alive', origin: string, version: Version }
   /** A frame of a kind this version does not know (a newer peer's): ignored. */
   | { type: 'unknown' }
 
@@ -58,6 +59,10 @@ function digestFromPb (origins: OriginVersion[]): Digest {
 
 function digestToPb (digest: Digest): OriginVersion[] {
   return [...digest].map(([origin, held]) => ({ origin: originToBytes(origin), incarnation: held.version[0], seq: held.version[1], departed: held.departed }))
+}
+
+function originVersion (o: { origin: Uint8Array, incarnation: number, seq: number }): { origin: string, version: Version } {
+  return { origin: originFromBytes(o.origin), version: [safe(o.incarnation), safe(o.seq)] }
 }
 
 function peerSet (list: Uint8Array[]): Set<string> {
@@ -107,10 +112,8 @@ export function decodeFrame (bytes: Uint8Array): GossipMessage {
   }
   if (frame.heartbeatAck !== undefined) return { type: 'heartbeatAck' }
   if (frame.links !== undefined) return { type: 'links', links: peerSet(frame.links.peers) }
-  if (frame.down !== undefined) {
-    const d = frame.down
-    return { type: 'down', origin: originFromBytes(d.origin), version: [safe(d.incarnation), safe(d.seq)] }
-  }
+  if (frame.down !== undefined) return { type: 'down', ...originVersion(frame.down) }
+  if (frame.alive !== undefined) return { type: 'alive', ...originVersion(frame.alive) }
   return { type: 'unknown' }
 }
 
@@ -132,7 +135,8 @@ export const encodeFrame = {
   }),
   heartbeatAck: (): Uint8Array => Frame.encode({ record: new Uint8Array(0), heartbeatAck: {} }),
   links: (links: Iterable<string>): Uint8Array => Frame.encode({ record: new Uint8Array(0), links: { peers: [...links].map(originToBytes) } }),
-  down: (origin: string, version: Version): Uint8Array => Frame.encode({ record: new Uint8Array(0), down: { origin: originToBytes(origin), incarnation: version[0], seq: version[1] } })
+  down: (origin: string, version: Version): Uint8Array => Frame.encode({ record: new Uint8Array(0), down: { origin: originToBytes(origin), incarnation: version[0], seq: version[1] } }),
+  alive: (origin: string, version: Version): Uint8Array => Frame.encode({ record: new Uint8Array(0), alive: { origin: originToBytes(origin), incarnation: version[0], seq: version[1] } })
 }
 
 export type { Digest, Held, Version }

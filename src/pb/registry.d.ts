@@ -9,6 +9,7 @@ export interface Frame {
     heartbeatAck?: HeartbeatAck;
     links?: Links;
     down?: Down;
+    alive?: Alive;
 }
 export declare namespace Frame {
     const codec: () => Codec<Frame>;
@@ -98,6 +99,16 @@ export declare namespace Down {
     const codec: () => Codec<Down>;
     const encode: (obj: Partial<Down>) => Uint8Array;
     const decode: (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Down>) => Down;
+}
+export interface Alive {
+    origin: Uint8Array;
+    incarnation: number;
+    seq: number;
+}
+export declare namespace Alive {
+    const codec: () => Codec<Alive>;
+    const encode: (obj: Partial<Alive>) => Uint8Array;
+    const decode: (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Alive>) => Alive;
 }
 export interface SignedRecord {
     body: Uint8Array;

@@ -48,6 +48,10 @@ export var Frame;
                     w.uint32(66);
                     Down.codec().encode(obj.down, w);
                 }
+                if (obj.alive != null) {
+                    w.uint32(74);
+                    Alive.codec().encode(obj.alive, w);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -102,6 +106,12 @@ export var Frame;
                         case 8: {
                             obj.down = Down.codec().decode(reader, reader.uint32(), {
                                 limits: opts.limits?.down
+                            });
+                            break;
+                        }
+                        case 9: {
+                            obj.alive = Alive.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.alive
                             });
                             break;
                         }
@@ -676,6 +686,70 @@ export var Down;
         return decodeMessage(buf, Down.codec(), opts);
     };
 })(Down || (Down = {}));
+export var Alive;
+(function (Alive) {
+    let _codec;
+    Alive.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.origin != null && obj.origin.byteLength > 0)) {
+                    w.uint32(10);
+                    w.bytes(obj.origin);
+                }
+                if ((obj.incarnation != null && obj.incarnation !== 0)) {
+                    w.uint32(16);
+                    w.uint64Number(obj.incarnation);
+                }
+                if ((obj.seq != null && obj.seq !== 0)) {
+                    w.uint32(24);
+                    w.uint64Number(obj.seq);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    origin: uint8ArrayAlloc(0),
+                    incarnation: 0,
+                    seq: 0
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.origin = reader.bytes();
+                            break;
+                        }
+                        case 2: {
+                            obj.incarnation = reader.uint64Number();
+                            break;
+                        }
+                        case 3: {
+                            obj.seq = reader.uint64Number();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            });
+        }
+        return _codec;
+    };
+    Alive.encode = (obj) => {
+        return encodeMessage(obj, Alive.codec());
+    };
+    Alive.decode = (buf, opts) => {
+        return decodeMessage(buf, Alive.codec(), opts);
+    };
+})(Alive || (Alive = {}));
 export var SignedRecord;
 (function (SignedRecord) {
     let _codec;

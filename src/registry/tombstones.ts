@@ -3,8 +3,10 @@
  * and seq, and its signed goodbye if it said one. Records at or below a
  * tombstone are stale, so a copy of a dead Gateway that some peer still holds
  * (or pulled during the grace period) can never bring it back; only a newer
- * record (a fresh write of that run, or a new incarnation) does. Tombstones with
- * a goodbye are served to peers, which then drop the origin too.
+ * record (a fresh write of that run, or a new incarnation) does, or, for an
+ * origin that did not say goodbye, a proof that it lives (src/gossip/liveness.ts
+ * lifts the tombstone). Tombstones with a goodbye are served to peers, which
+ * then drop the origin too.
  */
 import { compareVersions, type Version } from './version.ts'
 

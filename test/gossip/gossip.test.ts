@@ -18,11 +18,21 @@ afterEach(async () => {
   running = []
 })
 
-async function pair (net: FakeNet): Promise<[{ node: FakeNode, gossip: RegistryGossip }, { node: FakeNode, gossip: RegistryGossip }]> {
+interface Running { node: FakeNode, gossip: RegistryGossip }
+
+async function pair (net: FakeNet): Promise<[Running, Running]> {
   const a = await net.gossip()
   const b = await net.gossip()
   running.push(a.gossip, b.gossip)
   return [a, b]
+}
+
+/** Three gossip services, not yet connected: we (A), a witness (W) and an origin (O). */
+async function trio (net: FakeNet): Promise<[Running, Running, Running]> {
+  const [a, w] = await pair(net)
+  const o = await net.gossip()
+  running.push(o.gossip)
+  return [a, w, o]
 }
 
 /** Opens a hand-played stream from `manual` to `target`, and returns a writer of frames. */
@@ -31,6 +41,19 @@ async function handPlayed (net: FakeNet, manual: FakeNode, target: FakeNode): Pr
   const { FramedStream } = await import('../../src/wire/framed-stream.ts')
   const out = new FramedStream(await net.open(manual, target.id, REGISTRY_PROTOCOL), 8 * 1024 * 1024)
   return async (frame) => { await out.write(frame) }
+}
+
+/** Counts the `want` frames a hand-played node receives, as they arrive. */
+function countWants (node: FakeNode): { count: number } {
+  const seen = { count: 0 }
+  void (async () => {
+    await until(() => node.inbound.length > 0)
+    for (;;) {
+      const msg = decodeFrame(await node.inbound[0]!.read())
+      if (msg.type === 'want') seen.count++
+    }
+  })().catch(() => {})
+  return seen
 }
 
 describe('registry gossip', () => {
@@ -121,6 +144,37 @@ describe('registry gossip', () => {
     assert.equal(b.gossip.registry.get(c.node.id), undefined)
   })
 
+  it('tombstone: a signed record newer than the tombstone, pulled from a peer not linked to the origin, brings the origin back', async () => {
+    const net = new FakeNet()
+    const { node: a, gossip } = await net.gossip()
+    running.push(gossip)
+    const o = await net.node()
+    const m = await net.manual(REGISTRY_PROTOCOL)
+    const write = await handPlayed(net, m, a)
+    const snap = await signRecord({ kind: 'snap', origin: o.id, incarnation: 1, seq: 1, chunk: 0, chunks: 1, gateway, entries: [{ sessionKey: 'k1' }] }, o.privateKey)
+    const delta = await signRecord({ kind: 'delta', origin: o.id, incarnation: 1, seq: 2, base: 1, changes: [{ sessionKey: 'k2' }] }, o.privateKey)
+    await write(encodeFrame.hello({ protocolVersion: 2, softwareVersion: 't', name: 'm', digest: new Map(), links: new Set() }))
+    await write(encodeFrame.record(snap.bytes))
+    await until(() => gossip.registry.get(o.id) !== undefined)
+    // A cannot reach O and drops it after the grace period.
+    gossip.markUnreachable(o.id)
+    net.now += 61_000
+    gossip.expire()
+    assert.equal(gossip.registry.get(o.id), undefined)
+    // O wrote since. M (not linked to O) shows it, A pulls, and M serves from scratch: the checkpoint (buried) then the delta.
+    const wants = countWants(m)
+    await write(encodeFrame.digest(new Map([[o.id, { version: [1, 2], departed: false }]]), true))
+    await until(() => wants.count === 1)
+    await write(encodeFrame.record(snap.bytes))
+    await write(encodeFrame.record(delta.bytes))
+    // The signed delta proves O wrote after the tombstone: A asks again, and the checkpoint is no longer buried.
+    await until(() => wants.count === 2)
+    await write(encodeFrame.record(snap.bytes))
+    await write(encodeFrame.record(delta.bytes))
+    await until(() => gossip.registry.get(o.id)?.seq === 2)
+    assert.deepEqual([...gossip.registry.get(o.id)!.entries.keys()].sort(), ['k1', 'k2'])
+  })
+
   it('liveness: a down from a peer that was never linked to the origin is not believed', async () => {
     const net = new FakeNet()
     const [a, b] = await pair(net)
@@ -138,6 +192,57 @@ describe('registry gossip', () => {
     await write(encodeFrame.record(rec.bytes))
     await until(() => b.gossip.registry.get(m.id) !== undefined)
     assert.equal(b.gossip.registry.get(a.node.id)?.reachable, true)
+  })
+
+  it('liveness: an origin we lost our link to, that a peer of ours still hears, is reachable again once that peer hears from it', async () => {
+    const net = new FakeNet()
+    const [a, w, o] = await trio(net)
+    net.connect(a.node, w.node)
+    net.connect(w.node, o.node)
+    net.connect(a.node, o.node)
+    await until(() => a.gossip.isConnected(o.node.id) && a.gossip.registry.get(o.node.id) !== undefined && a.gossip.liveness.claimsLink(w.node.id, o.node.id))
+    // Our link to O breaks (a hang-up under loss): direct evidence, O turns unreachable here at once.
+    net.disconnect(a.node, o.node)
+    assert.equal(a.gossip.registry.get(o.node.id)?.reachable, false)
+    // O is alive and idle: it writes nothing, and W's link to it never changed. W hears from it, and says so.
+    await until(() => a.gossip.registry.get(o.node.id)?.reachable === true)
+    assert.equal(a.gossip.isConnected(o.node.id), false, 'revived by what W heard, not by a link of ours')
+  })
+
+  it('liveness: an idle Gateway dropped after a partition longer than the grace period comes back when the link heals', async () => {
+    const net = new FakeNet()
+    const [a, b] = await pair(net)
+    b.gossip.stage({ sessionKey: 'agent:main:b' })
+    await b.gossip.flushed()
+    net.connect(a.node, b.node)
+    await until(() => a.gossip.registry.get(b.node.id)?.entries.size === 1)
+    net.disconnect(a.node, b.node)
+    net.now += 61_000
+    a.gossip.expire()
+    assert.equal(a.gossip.registry.get(b.node.id), undefined, 'dropped after the grace period')
+    // B never stopped and wrote nothing since: the same version as the tombstone, and its own link proves it lives.
+    net.connect(a.node, b.node)
+    await until(() => a.gossip.registry.get(b.node.id)?.entries.size === 1)
+    assert.equal(a.gossip.registry.get(b.node.id)?.reachable, true)
+  })
+
+  it('liveness: a peer linked again to an idle Gateway we dropped brings it back', async () => {
+    const net = new FakeNet()
+    const [a, w, o] = await trio(net)
+    o.gossip.stage({ sessionKey: 'agent:main:o' })
+    await o.gossip.flushed()
+    net.connect(w.node, o.node)
+    net.connect(a.node, w.node)
+    await until(() => a.gossip.registry.get(o.node.id)?.entries.size === 1 && a.gossip.liveness.claimsLink(w.node.id, o.node.id))
+    // W, our only way to O, loses it for longer than the grace period: we believe W, then drop O.
+    net.disconnect(w.node, o.node)
+    await until(() => a.gossip.registry.get(o.node.id)?.reachable === false)
+    net.now += 61_000
+    a.gossip.expire()
+    assert.equal(a.gossip.registry.get(o.node.id), undefined)
+    net.connect(w.node, o.node)
+    await until(() => a.gossip.registry.get(o.node.id)?.entries.size === 1)
+    assert.equal(a.gossip.registry.get(o.node.id)?.reachable, true)
   })
 
   it('liveness: a silent peer is hung up on, and time this process did not run is not its silence', async () => {

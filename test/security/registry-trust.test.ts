@@ -82,9 +82,13 @@ describe('registry trust boundary', () => {
       net.now += 61_000
       gossip.expire()
       assert.equal(gossip.registry.get(gone.id), undefined)
-      // A member that missed the goodbye (or lies) offers the old snapshot again, and shows it in a digest.
+      // A member that missed the goodbye (or lies) offers the old snapshot again, shows it in a digest,
+      // and claims to be linked to it and to hear from it (proofs of life that lift a tombstone without goodbye).
       await out.write(encodeFrame.record(snap.bytes))
       await out.write(encodeFrame.digest(new Map([[gone.id, { version: [1, 4], departed: false }]]), false))
+      await out.write(encodeFrame.links([gone.id]))
+      await out.write(encodeFrame.alive(gone.id, [1, 4]))
+      await out.write(encodeFrame.record(snap.bytes))
       const marker = await signRecord({ kind: 'snap', origin: member.id, incarnation: 1, seq: 0, chunk: 0, chunks: 1, gateway, entries: [] }, member.privateKey)
       await out.write(encodeFrame.record(marker.bytes))
       await until(() => gossip.registry.get(member.id) !== undefined)
