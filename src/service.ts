@@ -263,7 +263,7 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
       startedAt: this.startedAt,
       rejected: [...this.rejected],
       conflicts: this.conflicts.list(),
-      counters: { ...this.counters, deltasApplied: this.gossip.counters.recordsApplied, deltasRejected: this.gossip.counters.recordsRejected, recordsRedundant: this.gossip.counters.recordsRedundant }
+      counters: { ...this.counters, deltasApplied: this.gossip.counters.recordsApplied, deltasRejected: this.gossip.counters.recordsRejected, recordsRedundant: this.gossip.counters.recordsRedundant, pullRequests: this.gossip.counters.pullRequests }
     }
   }
 

@@ -182,6 +182,8 @@ export interface MeshStatus {
     deltasRejected: number
     /** Records received that we already held: gossip overlap, near zero in a full mesh. */
     recordsRedundant: number
+    /** Times we asked a peer for registry records we lacked (joining, a gap, a pull moved on); changes in a full mesh arrive pushed, without any. */
+    pullRequests: number
   }
 }
 

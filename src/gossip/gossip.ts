@@ -45,7 +45,7 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
   readonly registry = new Registry()
   readonly liveness = new Liveness(this.registry)
   readonly pulls: PullTracker
-  readonly counters: GossipCounters = { recordsApplied: 0, recordsRejected: 0, recordsRedundant: 0 }
+  readonly counters: GossipCounters = { recordsApplied: 0, recordsRejected: 0, recordsRedundant: 0, pullRequests: 0 }
   readonly selfId: string
   readonly log: Logger
   readonly now: () => number

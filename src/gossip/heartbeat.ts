@@ -6,7 +6,7 @@
  * hung: hang up.
  */
 import { MeshError } from '../errors.ts'
-import { heldOf } from '../registry/registry.ts'
+import { askFor } from './inbound.ts'
 import { encodeFrame } from './wire.ts'
 import type { RegistryGossip } from './gossip.ts'
 
@@ -20,10 +20,7 @@ export function checkPeers (gossip: RegistryGossip): void {
   if (stalled > gossip.checkMs) {
     for (const link of gossip.links.values()) link.lastHeard = Math.min(now, link.lastHeard + stalled)
   }
-  for (const ask of gossip.pulls.expire(now, origin => gossip.registry.held(origin))) {
-    const state = gossip.registry.get(ask.origin)
-    void gossip.links.get(ask.peer)?.send(encodeFrame.want(new Map([[ask.origin, state === undefined ? undefined : heldOf(state).version]])))
-  }
+  for (const ask of gossip.pulls.expire(now, origin => gossip.registry.held(origin))) askFor(gossip, ask.peer, ask.origin)
   const { heartbeatIntervalMs, peerSilenceMs, antiEntropyIntervalMs } = gossip.init
   for (const link of [...gossip.links.values()]) {
     if (now - link.lastHeard > peerSilenceMs) {

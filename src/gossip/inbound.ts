@@ -165,7 +165,7 @@ function requestMissing (gossip: RegistryGossip, link: PeerLink, theirs: Digest,
     if (origin !== link.id && gossip.liveness.isLinked(origin)) continue
     if (gossip.pulls.claim(link.id, origin, claim, now)) wants.set(origin, ourVersion(gossip, origin))
   }
-  if (wants.size > 0) void link.send(encodeFrame.want(wants))
+  if (wants.size > 0) sendWant(gossip, link, wants)
   // They lack something we hold: show our digest so they can ask (once: not in reply to a reply).
   if (isReply) return
   for (const [origin] of gossip.registry.digest()) {
@@ -190,8 +190,15 @@ function ourVersion (gossip: RegistryGossip, origin: string): Version | undefine
   return state === undefined ? undefined : heldOf(state).version
 }
 
-function askFor (gossip: RegistryGossip, peer: string, origin: string): void {
-  void gossip.links.get(peer)?.send(encodeFrame.want(new Map([[origin, ourVersion(gossip, origin)]])))
+/** Asks `peer` for the records of `origin` after what we hold. */
+export function askFor (gossip: RegistryGossip, peer: string, origin: string): void {
+  const link = gossip.links.get(peer)
+  if (link !== undefined) sendWant(gossip, link, new Map([[origin, ourVersion(gossip, origin)]]))
+}
+
+function sendWant (gossip: RegistryGossip, link: PeerLink, wants: Map<string, Version | undefined>): void {
+  gossip.counters.pullRequests++
+  void link.send(encodeFrame.want(wants))
 }
 
 /** Sends the records asked for, from where the asker is. */

@@ -57,6 +57,8 @@ export interface GossipCounters {
   recordsRejected: number
   /** Already held (gossip overlap). */
   recordsRedundant: number
+  /** Wants sent: records we lacked and asked a peer for (a pull, a gap, a fail-over). */
+  pullRequests: number
 }
 
 export interface RegistryGossipEvents {

@@ -32,7 +32,7 @@ function snapshot (at: number, gateways: GatewayView[], sends = { ok: 0, accepte
   return {
     version: 1, at, self: gateways[0] as GatewayView, meshId: '0123456789abcdef', startedAt: 0, incarnation: 1, gateways,
     sessions: [], sessionsTotal: gateways.reduce((n, g) => n + g.sessions, 0), sends,
-    counters: { sent: 0, received: 4, failed: 0, duplicates: 0, deltasApplied: 0, deltasRejected: 0, recordsRedundant: 0 }, rejected: []
+    counters: { sent: 0, received: 4, failed: 0, duplicates: 0, deltasApplied: 0, deltasRejected: 0, recordsRedundant: 0, pullRequests: 0 }, rejected: []
   }
 }
 

@@ -20,7 +20,7 @@ export class FakeMesh implements ControlledMesh {
   status (): MeshStatus {
     return {
       self: HQ, addresses: ['/ip4/127.0.0.1/tcp/4001'], peers: 1, sessions: 3, localSessions: 1, gateways: 2, incarnation: 1, startedAt: 0, rejected: [],
-      counters: { sent: 0, received: 0, failed: 0, duplicates: 0, deltasApplied: 0, deltasRejected: 0, recordsRedundant: 0 }
+      counters: { sent: 0, received: 0, failed: 0, duplicates: 0, deltasApplied: 0, deltasRejected: 0, recordsRedundant: 0, pullRequests: 0 }
     }
   }
 

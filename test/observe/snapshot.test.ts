@@ -18,7 +18,7 @@ function fakeMesh (state: { self: GatewayInfo, peers: PeerStatus[], sessions: Se
   const status = (): MeshStatus => ({
     self: state.self, addresses: ['/ip4/127.0.0.1/tcp/1'], peers: state.peers.length, sessions: state.sessions.length, localSessions: 0,
     gateways: 0, incarnation: 7, startedAt: 1000, meshId: 'abcd', rejected: [{ reason: 'wrong secret', address: '/ip4/127.0.0.9/tcp/5', at: 1 }],
-    counters: { sent: 0, received: 3, failed: 0, duplicates: 0, deltasApplied: 0, deltasRejected: 0, recordsRedundant: 0 }
+    counters: { sent: 0, received: 3, failed: 0, duplicates: 0, deltasApplied: 0, deltasRejected: 0, recordsRedundant: 0, pullRequests: 0 }
   })
   return {
     status,
