@@ -8,9 +8,9 @@
 import { MeshError } from '../errors.ts'
 import { askFor } from './inbound.ts'
 import { encodeFrame } from './wire.ts'
-import type { RegistryGossip } from './gossip.ts'
+import type { CheckContext } from './context.ts'
 
-export function checkPeers (gossip: RegistryGossip): void {
+export function checkPeers (gossip: CheckContext): void {
   const now = gossip.now()
   // Time this process did not run (a long GC, a starved CPU, a laptop waking up) is time we
   // could not hear anyone: it must not count as their silence. Frames that arrived meanwhile

@@ -7,11 +7,11 @@ import { MeshError } from '../errors.ts'
 import { decodeRecord, verifyRecord, type SignedRecord } from '../registry/records.ts'
 import { heldOf } from '../registry/registry.ts'
 import { decodeFrame, encodeFrame, type Digest, type Version } from './wire.ts'
-import type { RegistryGossip } from './gossip.ts'
+import type { GossipContext } from './context.ts'
 import type { Proof } from './liveness.ts'
 import type { PeerLink } from './peer-link.ts'
 
-export async function receiveFrame (gossip: RegistryGossip, link: PeerLink, frame: Uint8Array): Promise<void> {
+export async function receiveFrame (gossip: GossipContext, link: PeerLink, frame: Uint8Array): Promise<void> {
   const msg = decodeFrame(frame)
   const now = gossip.now()
   link.lastHeard = now
@@ -78,14 +78,14 @@ export async function receiveFrame (gossip: RegistryGossip, link: PeerLink, fram
 }
 
 /** Any frame from `link` is a sign of life: answer the peers that lost it and asked whether we still hear it. */
-function heardFrom (gossip: RegistryGossip, link: PeerLink): void {
+function heardFrom (gossip: GossipContext, link: PeerLink): void {
   const state = gossip.registry.get(link.id)
   for (const peer of gossip.liveness.heard(link.id)) {
     if (state !== undefined) void gossip.links.get(peer)?.send(encodeFrame.alive(link.id, heldOf(state).version))
   }
 }
 
-async function receiveRecord (gossip: RegistryGossip, link: PeerLink, bytes: Uint8Array): Promise<void> {
+async function receiveRecord (gossip: GossipContext, link: PeerLink, bytes: Uint8Array): Promise<void> {
   let signed: SignedRecord
   try {
     const decoded = decodeRecord(bytes)
@@ -155,7 +155,7 @@ async function receiveRecord (gossip: RegistryGossip, link: PeerLink, bytes: Uin
  * asked itself (on its own hello); claims for origins outside the allowlist are
  * ignored; the pull tracker decides whom to ask.
  */
-function requestMissing (gossip: RegistryGossip, link: PeerLink, theirs: Digest, isReply: boolean): void {
+function requestMissing (gossip: GossipContext, link: PeerLink, theirs: Digest, isReply: boolean): void {
   const now = gossip.now()
   const wants = new Map<string, Version | undefined>()
   for (const [origin, claim] of theirs) {
@@ -177,7 +177,7 @@ function requestMissing (gossip: RegistryGossip, link: PeerLink, theirs: Digest,
 }
 
 /** Announces origins proven alive; those we had dropped are pulled again from the peer that proved them. */
-function proven (gossip: RegistryGossip, link: PeerLink, proofs: Array<Proof | undefined>): void {
+function proven (gossip: GossipContext, link: PeerLink, proofs: Array<Proof | undefined>): void {
   for (const proof of proofs) {
     if (proof === undefined) continue
     if ('revived' in proof) gossip.reachabilityChanged(proof.origin)
@@ -185,24 +185,24 @@ function proven (gossip: RegistryGossip, link: PeerLink, proofs: Array<Proof | u
   }
 }
 
-function ourVersion (gossip: RegistryGossip, origin: string): Version | undefined {
+function ourVersion (gossip: GossipContext, origin: string): Version | undefined {
   const state = gossip.registry.get(origin)
   return state === undefined ? undefined : heldOf(state).version
 }
 
 /** Asks `peer` for the records of `origin` after what we hold. */
-export function askFor (gossip: RegistryGossip, peer: string, origin: string): void {
+export function askFor (gossip: GossipContext, peer: string, origin: string): void {
   const link = gossip.links.get(peer)
   if (link !== undefined) sendWant(gossip, link, new Map([[origin, ourVersion(gossip, origin)]]))
 }
 
-function sendWant (gossip: RegistryGossip, link: PeerLink, wants: Map<string, Version | undefined>): void {
+function sendWant (gossip: GossipContext, link: PeerLink, wants: Map<string, Version | undefined>): void {
   gossip.counters.pullRequests++
   void link.send(encodeFrame.want(wants))
 }
 
 /** Sends the records asked for, from where the asker is. */
-async function serveWants (gossip: RegistryGossip, link: PeerLink, wants: Map<string, Version | undefined>): Promise<void> {
+async function serveWants (gossip: GossipContext, link: PeerLink, wants: Map<string, Version | undefined>): Promise<void> {
   for (const [origin, theirs] of wants) {
     for (const bytes of gossip.registry.recordsSince(origin, theirs)) await link.send(encodeFrame.record(bytes))
   }

@@ -3,10 +3,10 @@
  * (`components.metrics`, e.g. `@libp2p/prometheus-metrics`): each is computed
  * from the gossip's state when scraped, so nothing polls and nothing is kept twice.
  */
-import type { RegistryGossip } from './gossip.ts'
+import type { GossipView } from './context.ts'
 import type { Metrics } from '@libp2p/interface'
 
-export function registerGossipMetrics (metrics: Metrics | undefined, gossip: RegistryGossip): void {
+export function registerGossipMetrics (metrics: Metrics | undefined, gossip: GossipView): void {
   if (metrics === undefined) return
   const { registry } = gossip
   metrics.registerMetric('clawmesh_peers', { help: 'Linked mesh peers (their registry hello arrived)', calculate: () => gossip.joinedPeers().length })
