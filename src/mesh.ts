@@ -4,12 +4,12 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { Registry } from 'prom-client'
 import { loadIdentity, nextIncarnation } from './identity.ts'
 import { meshNetwork, type MeshNetworkServices } from './network.ts'
 import { startObservability, type Observability, type ObserveOptions } from './observe/index.ts'
+import { nodeMetrics } from './observe/node-metrics.ts'
 import { clawmesh, type ClawmeshService } from './service.ts'
 import type {
   DeliverHandler, MeshEvents, MeshOptions, MeshStatus, PeerStatus, Resolution, ResolveOptions, SendOptions, SendResult,
@@ -139,7 +139,7 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
   const registry = options.metrics !== undefined ? new Registry() : undefined
   const node = await createLibp2p<MeshNodeServices>({
     privateKey,
-    ...(registry !== undefined ? { metrics: prometheusMetrics({ registry, collectDefaultMetrics: false, preserveExistingMetrics: true }) } : {}),
+    ...(registry !== undefined ? { metrics: nodeMetrics(registry) } : {}),
     // The mesh secret (no connection completes without it) and the optional allowlist.
     ...net.libp2p,
     addresses: { listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'] },

@@ -99,7 +99,15 @@ describe('observe server', () => {
       const offPort = off.meshes[0]?.status().metricsPort as number
       assert.equal((await http(offPort, '/')).status, 404)
       assert.equal((await http(offPort, '/mesh.json')).status, 404)
-      assert.match((await http(offPort, '/metrics')).body, /clawmesh_peers/)
+      // A second mesh in this process has its own clawmesh metrics, with its own values, not the first one's.
+      await off.meshes[0]?.send('agent:main:nowhere', 'x').catch(() => {})
+      const offMetrics = (await http(offPort, '/metrics')).body
+      const firstMetrics = (await http(port, '/metrics')).body
+      assert.match(offMetrics, /^clawmesh_peers 0$/m)
+      assert.match(offMetrics, /^clawmesh_gateways 1$/m)
+      assert.match(firstMetrics, /^clawmesh_gateways 2$/m)
+      assert.match(offMetrics, /^clawmesh_sends_total\{outcome="NOT_FOUND"\} 1$/m)
+      assert.match(firstMetrics, /^clawmesh_sends_total\{outcome="NOT_FOUND"\} 1$/m, 'the first mesh\'s one NOT_FOUND, not two')
     } finally {
       await off.stop()
     }
