@@ -6,6 +6,8 @@ import { describe, it } from 'node:test'
 import { createNetwork } from '../helpers/netns.ts'
 
 const namespaces = (): string[] => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map(l => l.split(' ')[0]!).filter(n => n !== '')
+/** The namespaces of one network (its bridge's name without `-br` is their prefix): other test processes on the machine make and remove their own meanwhile. */
+const namespacesOf = (bridgeNs: string): string[] => namespaces().filter(n => n.startsWith(bridgeNs.slice(0, -'br'.length)))
 
 function deadOrZombie (pid: number): boolean {
   try {
@@ -21,10 +23,9 @@ const tcpProbe = (ip: string): string => `const net = require('node:net'); const
 
 void describe('network namespace harness', () => {
   void it('hosts reach each other over the bridge, have no route out, and are removed by destroy()', async () => {
-    const before = namespaces()
     const net = createNetwork({ hosts: 2 })
     try {
-      assert.equal(namespaces().length, before.length + 3, 'a bridge namespace and two hosts')
+      assert.deepEqual(namespacesOf(net.bridgeNs).sort(), [net.bridgeNs, ...net.hosts.map(h => h.ns)].sort(), 'a bridge namespace and two hosts')
       const server = net.hosts[0]!.spawn(process.execPath, ['-e', tcpEcho])
       await server.waitForLine(l => l === 'listening', 10_000, 'echo server')
       const probe = net.hosts[1]!.spawn(process.execPath, ['-e', tcpProbe(net.hosts[0]!.ip)])
@@ -39,21 +40,20 @@ void describe('network namespace harness', () => {
     } finally {
       net.destroy()
     }
-    assert.deepEqual(namespaces(), before)
+    assert.deepEqual(namespacesOf(net.bridgeNs), [])
   })
 
   void it('removes namespaces and kills its processes when the test process gets SIGINT', async () => {
-    const before = namespaces()
     const moduleUrl = new URL('../helpers/netns.ts', import.meta.url).href
-    const script = `const { createNetwork } = await import(${JSON.stringify(moduleUrl)}); const net = createNetwork({ hosts: 2 }); const p = net.hosts[0].spawn('sleep', ['600']); console.log(JSON.stringify({ pid: p.pid, ns: net.hosts.map(h => h.ns) })); setInterval(() => {}, 1000)`
+    const script = `const { createNetwork } = await import(${JSON.stringify(moduleUrl)}); const net = createNetwork({ hosts: 2 }); const p = net.hosts[0].spawn('sleep', ['600']); console.log(JSON.stringify({ pid: p.pid, bridge: net.bridgeNs, ns: net.hosts.map(h => h.ns) })); setInterval(() => {}, 1000)`
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
     const first = await new Promise<string>((resolve) => { child.stdout.once('data', (d: Buffer) => { resolve(d.toString()) }) })
-    const { pid, ns } = JSON.parse(first) as { pid: number, ns: string[] }
-    assert.ok(ns.every(n => namespaces().includes(n)))
+    const { pid, bridge, ns } = JSON.parse(first) as { pid: number, bridge: string, ns: string[] }
+    assert.deepEqual(namespacesOf(bridge).sort(), [bridge, ...ns].sort())
     const exited = new Promise<void>((resolve) => { child.on('exit', () => { resolve() }) })
     child.kill('SIGINT')
     await exited
-    assert.deepEqual(namespaces(), before, 'every namespace is gone')
+    assert.deepEqual(namespacesOf(bridge), [], 'every namespace is gone')
     assert.ok(deadOrZombie(pid), 'the process started inside is killed (gone, or dead awaiting reaping by init)')
   })
 })
