@@ -10,7 +10,6 @@ import { decodeFrame } from '../../src/gossip/wire.ts'
 import { RecordBody, SignedRecord } from '../../src/pb/registry.js'
 import { decodeRecord, openRecord, signRecord, type RegistryRecord } from '../../src/registry/records.ts'
 import { FramedStream } from '../../src/wire/framed-stream.ts'
-import { decodeJson, encodeJson } from '../../src/wire/json-frame.ts'
 import type { PrivateKey, Stream } from '@libp2p/interface'
 import { encode as encodeVarint } from 'uint8-varint'
 
@@ -37,24 +36,6 @@ async function onlyMeshErrorsAsync<T> (fn: () => Promise<T>, codes: string[]): P
     return undefined
   }
 }
-
-describe('decodeJson (every JSON frame)', () => {
-  it('any bytes: a plain object or BAD_REQUEST', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), bytes => {
-      const value = onlyMeshErrors(() => decodeJson(bytes))
-      if (value !== undefined) assert.ok(typeof value === 'object' && value !== null && !Array.isArray(value))
-    }), runs(2000))
-  })
-
-  it('any JSON text: objects come back as sent, everything else is BAD_REQUEST', () => {
-    fc.assert(fc.property(fc.jsonValue(), value => {
-      const decoded = onlyMeshErrors(() => decodeJson(encodeJson(value as object)))
-      const isObject = typeof value === 'object' && value !== null && !Array.isArray(value)
-      assert.equal(decoded !== undefined, isObject)
-      if (isObject) assert.deepEqual(decoded, JSON.parse(JSON.stringify(value)))
-    }), runs(1000))
-  })
-})
 
 describe('registry records', () => {
   let key: PrivateKey
