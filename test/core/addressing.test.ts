@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { DELIVER_PROTOCOL, REGISTRY_PROTOCOL, type MeshError, type NameConflict } from '../../src/index.ts'
+import { encodeFrame } from '../../src/gossip/wire.ts'
 import { signRecord } from '../../src/registry/records.ts'
 import { addressOf, createTestMeshes, waitForEvent, waitForResolvable, waitUntil } from '../../src/testing.ts'
 import { answerOf, requestFrame } from '../helpers/deliver-frames.ts'
@@ -52,7 +53,7 @@ describe('addressing under attack', () => {
       const rawId = raw.node.peerId.toString()
       const gateway = { name: 'alice:agent', host: 'raw', addrs: [], maxMessageBytes: 1024 }
       const stream = await raw.open(addressOf(observer), REGISTRY_PROTOCOL)
-      await stream.write((await signRecord({ kind: 'snap', origin: rawId, incarnation: 1, seq: 0, chunk: 0, chunks: 1, gateway, entries: [{ sessionKey: 'main:main' }] }, raw.privateKey)).bytes)
+      await stream.write(encodeFrame.record((await signRecord({ kind: 'snap', origin: rawId, incarnation: 1, seq: 0, chunk: 0, chunks: 1, gateway, entries: [{ sessionKey: 'main:main' }] }, raw.privateKey)).bytes))
       await waitForResolvable(observer, `gateway:${rawId}:main:main`)
       const r = observer.resolve('gateway:alice:agent:main:main')
       assert.equal(r.owner.peerId, alice.peerId)
@@ -109,7 +110,7 @@ describe('addressing under attack', () => {
       // The raw member calls itself by Alice's peer ID in its signed snapshot, then sends.
       const rawId = raw.node.peerId.toString()
       const registry = await raw.open(addressOf(guarded), REGISTRY_PROTOCOL)
-      await registry.write((await signRecord({ kind: 'snap', origin: rawId, incarnation: 1, seq: 0, chunk: 0, chunks: 1, gateway: { name: alice.peerId, host: 'raw', addrs: [], maxMessageBytes: 1024 }, entries: [] }, raw.privateKey)).bytes)
+      await registry.write(encodeFrame.record((await signRecord({ kind: 'snap', origin: rawId, incarnation: 1, seq: 0, chunk: 0, chunks: 1, gateway: { name: alice.peerId, host: 'raw', addrs: [], maxMessageBytes: 1024 }, entries: [] }, raw.privateKey)).bytes))
       await waitUntil(guarded, () => guarded.status().gateways === 4)
       const deliver = await raw.open(addressOf(guarded), DELIVER_PROTOCOL)
       await deliver.write(requestFrame({ id: 'sneak' }))

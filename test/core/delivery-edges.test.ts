@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { createServer, type Socket } from 'node:net'
 import { describe, it } from 'node:test'
 import { REGISTRY_PROTOCOL } from '../../src/index.ts'
+import { encodeFrame } from '../../src/gossip/wire.ts'
 import { signRecord } from '../../src/registry/records.ts'
 import { addressOf, createTestMeshes, waitForResolvable } from '../../src/testing.ts'
 import { createRawPeer } from '../helpers/raw-peer.ts'
@@ -57,7 +58,7 @@ describe('delivery edges', () => {
       const rawId = raw.node.peerId.toString()
       const gateway = { name: 'liar', host: 'another-host', addrs: [`/ip4/127.0.0.1/tcp/${trapPort}`, '/ip4/203.0.113.50/tcp/4001'], maxMessageBytes: 1024 }
       const stream = await raw.open(addressOf(hub), REGISTRY_PROTOCOL)
-      await stream.write((await signRecord({ kind: 'snap', origin: rawId, incarnation: 1, seq: 0, chunk: 0, chunks: 1, gateway, entries: [{ sessionKey: 'agent:liar:main' }] }, raw.privateKey)).bytes)
+      await stream.write(encodeFrame.record((await signRecord({ kind: 'snap', origin: rawId, incarnation: 1, seq: 0, chunk: 0, chunks: 1, gateway, entries: [{ sessionKey: 'agent:liar:main' }] }, raw.privateKey)).bytes))
       await waitForResolvable(sender, 'gateway:liar:agent:liar:main')
       await assert.rejects(sender.send('gateway:liar:agent:liar:main', 'hello', { timeoutMs: 10_000 }), { code: 'UNREACHABLE' })
       assert.equal(hits.length, 0, 'the announced loopback port was never dialled')
