@@ -24,7 +24,7 @@ import { checkPeers } from './heartbeat.ts'
 import { Liveness } from './liveness.ts'
 import { registerGossipMetrics } from './metrics.ts'
 import { News } from './news.ts'
-import { PeerLink } from './peer-link.ts'
+import { PeerLink, runsOf } from './peer-link.ts'
 import { PullTracker } from './pull-tracker.ts'
 import { encodeFrame, REGISTRY_PROTOCOL_VERSION } from './wire.ts'
 import type { GossipCounters, GossipPeer, RegistryGossipComponents, RegistryGossipEvents, RegistryGossipInit } from './types.ts'
@@ -222,7 +222,7 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
         now: this.now(),
         log: this.log,
         open: async (p, signal) => await this.components.connectionManager.openStream(p, REGISTRY_PROTOCOL, { signal, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL }),
-        hello: () => encodeFrame.hello({ protocolVersion: REGISTRY_PROTOCOL_VERSION, softwareVersion: this.init.softwareVersion ?? '', name: this.init.gateway().name, digest: this.registry.digest(), links: new Set(this.joinedPeers()) })
+        hello: () => encodeFrame.hello({ protocolVersion: REGISTRY_PROTOCOL_VERSION, softwareVersion: this.init.softwareVersion ?? '', name: this.init.gateway().name, digest: this.registry.digest(), links: new Set(this.joinedPeers()), runs: runsOf(this.links.values()) })
       })
       this.links.set(id, link)
     }
@@ -285,7 +285,7 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
     if (this.linksTimer !== undefined || !this.running) return
     this.linksTimer = setTimeout(() => {
       this.linksTimer = undefined
-      const frame = encodeFrame.links(this.joinedPeers())
+      const frame = encodeFrame.links(this.joinedPeers(), runsOf(this.links.values()))
       for (const link of this.links.values()) void link.send(frame)
     }, LINKS_DELAY_MS)
     this.linksTimer.unref?.()

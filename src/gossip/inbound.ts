@@ -6,6 +6,7 @@
 import { MeshError } from '../errors.ts'
 import { decodeRecord, verifyRecord, type SignedRecord } from '../registry/records.ts'
 import { heldOf } from '../registry/registry.ts'
+import { newest } from '../registry/version.ts'
 import { decodeFrame, encodeFrame, type Digest, type Version } from './wire.ts'
 import type { GossipContext } from './context.ts'
 import type { Proof } from './liveness.ts'
@@ -15,6 +16,9 @@ export async function receiveFrame (gossip: GossipContext, link: PeerLink, frame
   const msg = decodeFrame(frame)
   const now = gossip.now()
   link.lastHeard = now
+  // The run it says it is, before anything we answer about it. A running Gateway's digest always holds
+  // itself: without that entry it is a run that has published nothing yet (0), not one we may hold.
+  if (msg.type === 'hello') link.ownVersion = msg.hello.digest.get(link.id)?.version ?? [0, 0]
   heardFrom(gossip, link)
   switch (msg.type) {
     case 'record':
@@ -25,10 +29,10 @@ export async function receiveFrame (gossip: GossipContext, link: PeerLink, frame
       link.name = hello.name
       link.protocolVersion = hello.protocolVersion
       link.softwareVersion = hello.softwareVersion
-      proven(gossip, link, gossip.liveness.peerLinks(link.id, hello.links, now))
+      proven(gossip, link, gossip.liveness.peerLinks(link.id, hello.links, now, hello.runs))
       if (!link.joined) {
         link.joined = true
-        proven(gossip, link, [gossip.liveness.linked(link.id, now)])
+        proven(gossip, link, [gossip.liveness.linked(link.id, now, link.ownVersion?.[0] ?? 0)])
         gossip.safeDispatchEvent('peer:join', { detail: link.describe() })
         gossip.scheduleLinks()
       }
@@ -56,7 +60,7 @@ export async function receiveFrame (gossip: GossipContext, link: PeerLink, frame
       link.pingSentAt = undefined
       break
     case 'links':
-      proven(gossip, link, gossip.liveness.peerLinks(link.id, msg.links, now))
+      proven(gossip, link, gossip.liveness.peerLinks(link.id, msg.links, now, msg.runs))
       break
     case 'down':
       // Hearsay about reachability only (the liveness rules decide whether to believe it): it never adds or removes entries.
@@ -77,12 +81,16 @@ export async function receiveFrame (gossip: GossipContext, link: PeerLink, frame
   }
 }
 
-/** Any frame from `link` is a sign of life: answer the peers that lost it and asked whether we still hear it. */
+/**
+ * Any frame from `link` is a sign of life: answer the peers that lost it and asked whether we still hear it.
+ * Only about the run we hear: when it restarted and we still hold its previous run, our `alive` would revive
+ * that run; the askers learn of the new one as news once we have pulled it.
+ */
 function heardFrom (gossip: GossipContext, link: PeerLink): void {
   const state = gossip.registry.get(link.id)
-  for (const peer of gossip.liveness.heard(link.id)) {
-    if (state !== undefined) void gossip.links.get(peer)?.send(encodeFrame.alive(link.id, heldOf(state).version))
-  }
+  const askers = gossip.liveness.heard(link.id)
+  if (state === undefined || (link.ownVersion !== undefined && link.ownVersion[0] !== state.incarnation)) return
+  for (const peer of askers) void gossip.links.get(peer)?.send(encodeFrame.alive(link.id, heldOf(state).version))
 }
 
 async function receiveRecord (gossip: GossipContext, link: PeerLink, bytes: Uint8Array): Promise<void> {
@@ -109,8 +117,9 @@ async function receiveRecord (gossip: GossipContext, link: PeerLink, bytes: Uint
   }
   const { record } = signed
   const now = gossip.now()
-  // The sender holds what it sent us.
+  // The sender holds what it sent us (its own records: the run it is, now that it has published).
   link.noteHolds(record.origin, { version: [record.incarnation, record.seq], departed: record.kind === 'bye' })
+  if (record.origin === link.id) link.ownVersion = newest([record.incarnation, record.seq], link.ownVersion)
   const buried = gossip.registry.tombstones.get(record.origin) !== undefined
   const outcome = gossip.registry.apply(signed, now)
   switch (outcome.status) {

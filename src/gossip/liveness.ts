@@ -16,7 +16,10 @@
  *    saying it is linked to the origin (a flap healed behind a relay), or by a
  *    peer's `alive`: a peer linked to the origin answers our `down` once it next
  *    hears from it. So an idle origin that only we lost is back within a
- *    heartbeat while anyone linked to it still hears it. A proof of life for an
+ *    heartbeat while anyone linked to it still hears it. A proof names the run
+ *    it proves where it can (the origin's own hello, a peer's `links` and
+ *    `alive`), and revives only that run: after a restart, the old run's entries
+ *    never come back as reachable. A proof of life for an
  *    origin we dropped lifts its tombstone, unless it said goodbye: its records
  *    are then pulled again.
  * 4. A signed goodbye is final for its incarnation; only a new incarnation
@@ -73,10 +76,10 @@ export class Liveness {
     return out
   }
 
-  /** Rule 1: we are linked to `peer`. */
-  linked (peer: string, now: number): Proof | undefined {
+  /** Rule 1: we are linked to `peer`, which says it runs incarnation `run` (its hello; 0: it has published nothing yet). */
+  linked (peer: string, now: number, run?: number): Proof | undefined {
     this.direct.add(peer)
-    return this.prove(peer, undefined, now)
+    return this.prove(peer, run, now)
   }
 
   /** Rule 1: our link to `peer` is gone (closed, or silent). Its claims about others no longer count. Returns true when it turned unreachable. */
@@ -88,13 +91,13 @@ export class Liveness {
     return this.declareDown(peer, undefined, now)
   }
 
-  /** Rule 3: `peer` says it is linked to `links` now; newly listed origins are proven alive. */
-  peerLinks (peer: string, links: Set<string>, now: number): Proof[] {
+  /** Rule 3: `peer` says it is linked to `links` now (running `runs`, where it says); newly listed origins are proven alive. */
+  peerLinks (peer: string, links: Set<string>, now: number, runs?: ReadonlyMap<string, number>): Proof[] {
     const before = this.claimedLinks.get(peer) ?? new Set<string>()
     this.claimedLinks.set(peer, links)
     const proofs: Proof[] = []
     for (const origin of links) {
-      const proof = before.has(origin) ? undefined : this.prove(origin, undefined, now)
+      const proof = before.has(origin) ? undefined : this.prove(origin, runs?.get(origin), now)
       if (proof !== undefined) proofs.push(proof)
     }
     return proofs
@@ -162,7 +165,11 @@ export class Liveness {
     return this.registry.setReachable(origin, false, now)
   }
 
-  /** `origin` (run `incarnation`, when the proof names one) lives. */
+  /**
+   * `origin` (run `incarnation`, when the proof names one) lives. A proof of
+   * another run revives nothing: a restarted Gateway's previous run is over, and
+   * its entries stay unreachable until the new run's records replace them.
+   */
   private prove (origin: string, incarnation: number | undefined, now: number): Proof | undefined {
     const state = this.registry.get(origin)
     if (state !== undefined) {

@@ -5,7 +5,7 @@
  */
 import { MAX_REGISTRY_FRAME_BYTES } from '../constants.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
-import { compareHeld, type Held } from '../registry/version.ts'
+import { compareHeld, type Held, type Version } from '../registry/version.ts'
 import { encodeFrame } from './wire.ts'
 import type { GossipPeer } from './types.ts'
 import type { Logger, PeerId, Stream } from '@libp2p/interface'
@@ -37,6 +37,8 @@ export class PeerLink {
   name?: string
   protocolVersion?: number
   softwareVersion?: string
+  /** Its own version as its hello said (`[0, 0]`: it had published nothing yet), raised by its own records: its run is `ownVersion[0]`. */
+  ownVersion?: Version
   /** True once its hello arrived. */
   joined = false
   closed = false
@@ -129,4 +131,11 @@ export class PeerLink {
     }
     this.out = undefined
   }
+}
+
+/** The run each joined peer said it is (its hello): sent with our links, so that peers know which run they prove alive. */
+export function runsOf (links: Iterable<PeerLink>): Map<string, number> {
+  const runs = new Map<string, number>()
+  for (const link of links) if (link.joined && link.ownVersion !== undefined) runs.set(link.id, link.ownVersion[0])
+  return runs
 }

@@ -23,6 +23,8 @@ export interface HelloMessage {
   name: string
   digest: Digest
   links: Set<string>
+  /** The run (incarnation) of each of `links` that we know of: what a proof of life by this peer proves. */
+  runs?: ReadonlyMap<string, number>
 }
 
 export type GossipMessage =
@@ -33,17 +35,17 @@ export type GossipMessage =
   | { type: 'want', wants: Map<string, Version | undefined> }
   | { type: 'heartbeat', rttMs?: number, digestHash?: Uint8Array }
   | { type: 'heartbeatAck' }
-  | { type: 'links', links: Set<string> }
+  | { type: 'links', links: Set<string>, runs: Map<string, number> }
   | { type: 'down', origin: string, version: Version }
   | { type: 'alive', origin: string, version: Version }
   /** A frame of a kind this version does not know (a newer peer's): ignored. */
   | { type: 'unknown' }
 
 const LIMITS = {
-  hello: { links: MAX_LINKS, digest: { origins: MAX_DIGEST_ORIGINS } },
+  hello: { links: MAX_LINKS, linkIncarnations: MAX_LINKS, digest: { origins: MAX_DIGEST_ORIGINS } },
   digest: { origins: MAX_DIGEST_ORIGINS },
   want: { origins: MAX_DIGEST_ORIGINS },
-  links: { peers: MAX_LINKS }
+  links: { peers: MAX_LINKS, incarnations: MAX_LINKS }
 }
 
 function safe (value: number): number {
@@ -69,6 +71,22 @@ function peerSet (list: Uint8Array[]): Set<string> {
   return new Set(list.map(originFromBytes))
 }
 
+/**
+ * `incarnations[i]` is the run of `peers[i]` (0: one that has published nothing yet); a list of another
+ * length (a hand-written frame, or one that repeats a peer) names no run at all.
+ */
+function runsFromPb (peers: Set<string>, incarnations: number[]): Map<string, number> {
+  const runs = new Map<string, number>()
+  if (incarnations.length !== peers.size) return runs
+  let i = 0
+  for (const peer of peers) runs.set(peer, safe(incarnations[i++] as number))
+  return runs
+}
+
+function runsToPb (peers: string[], runs: ReadonlyMap<string, number> | undefined): number[] {
+  return runs === undefined ? [] : peers.map(peer => runs.get(peer) ?? 0)
+}
+
 function bounded (text: string, max: number, what: string): string {
   if (text.length > max) throw new MeshError('BAD_REQUEST', `${what} longer than ${max} characters`)
   return text
@@ -85,6 +103,7 @@ export function decodeFrame (bytes: Uint8Array): GossipMessage {
   if (frame.record.length > 0) return { type: 'record', bytes: frame.record }
   if (frame.hello !== undefined) {
     const h = frame.hello
+    const links = peerSet(h.links)
     return {
       type: 'hello',
       hello: {
@@ -92,7 +111,8 @@ export function decodeFrame (bytes: Uint8Array): GossipMessage {
         softwareVersion: bounded(h.softwareVersion, MAX_SOFTWARE_VERSION, 'software version'),
         name: bounded(h.name, MAX_NAME, 'name'),
         digest: digestFromPb(h.digest?.origins ?? []),
-        links: peerSet(h.links)
+        links,
+        runs: runsFromPb(links, h.linkIncarnations)
       }
     }
   }
@@ -111,7 +131,10 @@ export function decodeFrame (bytes: Uint8Array): GossipMessage {
     return { type: 'heartbeat', ...(rttMs !== undefined ? { rttMs } : {}), ...(digestHash !== undefined ? { digestHash } : {}) }
   }
   if (frame.heartbeatAck !== undefined) return { type: 'heartbeatAck' }
-  if (frame.links !== undefined) return { type: 'links', links: peerSet(frame.links.peers) }
+  if (frame.links !== undefined) {
+    const links = peerSet(frame.links.peers)
+    return { type: 'links', links, runs: runsFromPb(links, frame.links.incarnations) }
+  }
   if (frame.down !== undefined) return { type: 'down', ...originVersion(frame.down) }
   if (frame.alive !== undefined) return { type: 'alive', ...originVersion(frame.alive) }
   return { type: 'unknown' }
@@ -119,10 +142,13 @@ export function decodeFrame (bytes: Uint8Array): GossipMessage {
 
 /** Encoders, one per frame kind. */
 export const encodeFrame = {
-  hello: (h: HelloMessage): Uint8Array => Frame.encode({
-    record: new Uint8Array(0),
-    hello: { protocolVersion: h.protocolVersion, softwareVersion: h.softwareVersion, name: h.name, digest: { origins: digestToPb(h.digest), reply: false }, links: [...h.links].map(originToBytes) }
-  }),
+  hello: (h: HelloMessage): Uint8Array => {
+    const links = [...h.links]
+    return Frame.encode({
+      record: new Uint8Array(0),
+      hello: { protocolVersion: h.protocolVersion, softwareVersion: h.softwareVersion, name: h.name, digest: { origins: digestToPb(h.digest), reply: false }, links: links.map(originToBytes), linkIncarnations: runsToPb(links, h.runs) }
+    })
+  },
   record: (bytes: Uint8Array): Uint8Array => Frame.encode({ record: bytes }),
   digest: (digest: Digest, reply: boolean): Uint8Array => Frame.encode({ record: new Uint8Array(0), digest: { origins: digestToPb(digest), reply } }),
   want: (wants: Map<string, Version | undefined>): Uint8Array => Frame.encode({
@@ -134,7 +160,10 @@ export const encodeFrame = {
     heartbeat: { ...(rttMs !== undefined ? { rttMs: Math.min(Math.round(rttMs), 0xffffffff) } : {}), ...(digestHash !== undefined ? { digestHash } : {}) }
   }),
   heartbeatAck: (): Uint8Array => Frame.encode({ record: new Uint8Array(0), heartbeatAck: {} }),
-  links: (links: Iterable<string>): Uint8Array => Frame.encode({ record: new Uint8Array(0), links: { peers: [...links].map(originToBytes) } }),
+  links: (links: Iterable<string>, runs?: ReadonlyMap<string, number>): Uint8Array => {
+    const peers = [...links]
+    return Frame.encode({ record: new Uint8Array(0), links: { peers: peers.map(originToBytes), incarnations: runsToPb(peers, runs) } })
+  },
   down: (origin: string, version: Version): Uint8Array => Frame.encode({ record: new Uint8Array(0), down: { origin: originToBytes(origin), incarnation: version[0], seq: version[1] } }),
   alive: (origin: string, version: Version): Uint8Array => Frame.encode({ record: new Uint8Array(0), alive: { origin: originToBytes(origin), incarnation: version[0], seq: version[1] } })
 }

@@ -22,6 +22,7 @@ export interface Hello {
     name: string;
     digest?: Digest;
     links: Uint8Array[];
+    linkIncarnations: number[];
 }
 export declare namespace Hello {
     const codec: () => Codec<Hello>;
@@ -84,6 +85,7 @@ export declare namespace HeartbeatAck {
 }
 export interface Links {
     peers: Uint8Array[];
+    incarnations: number[];
 }
 export declare namespace Links {
     const codec: () => Codec<Links>;

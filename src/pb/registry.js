@@ -164,6 +164,12 @@ export var Hello;
                         w.bytes(value);
                     }
                 }
+                if (obj.linkIncarnations != null) {
+                    for (const value of obj.linkIncarnations) {
+                        w.uint32(48);
+                        w.uint64Number(value);
+                    }
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -172,7 +178,8 @@ export var Hello;
                     protocolVersion: 0,
                     softwareVersion: '',
                     name: '',
-                    links: []
+                    links: [],
+                    linkIncarnations: []
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -204,6 +211,16 @@ export var Hello;
                                 throw new MaxLengthError('Decode error - repeated field "links" had too many elements');
                             }
                             obj.links.push(reader.bytes());
+                            break;
+                        }
+                        case 6: {
+                            if (opts.limits?.linkIncarnations != null && obj.linkIncarnations.length === opts.limits.linkIncarnations) {
+                                throw new MaxLengthError('Decode error - map field "linkIncarnations" had too many elements');
+                            }
+                            if (obj.linkIncarnations.length === 4096) {
+                                throw new MaxLengthError('Decode error - repeated field "linkIncarnations" had too many elements');
+                            }
+                            obj.linkIncarnations.push(reader.uint64Number());
                             break;
                         }
                         default: {
@@ -583,12 +600,19 @@ export var Links;
                         w.bytes(value);
                     }
                 }
+                if (obj.incarnations != null) {
+                    for (const value of obj.incarnations) {
+                        w.uint32(16);
+                        w.uint64Number(value);
+                    }
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
             }, (reader, length, opts = {}) => {
                 const obj = {
-                    peers: []
+                    peers: [],
+                    incarnations: []
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -602,6 +626,16 @@ export var Links;
                                 throw new MaxLengthError('Decode error - repeated field "peers" had too many elements');
                             }
                             obj.peers.push(reader.bytes());
+                            break;
+                        }
+                        case 2: {
+                            if (opts.limits?.incarnations != null && obj.incarnations.length === opts.limits.incarnations) {
+                                throw new MaxLengthError('Decode error - map field "incarnations" had too many elements');
+                            }
+                            if (obj.incarnations.length === 4096) {
+                                throw new MaxLengthError('Decode error - repeated field "incarnations" had too many elements');
+                            }
+                            obj.incarnations.push(reader.uint64Number());
                             break;
                         }
                         default: {

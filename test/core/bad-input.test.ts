@@ -189,7 +189,7 @@ describe('bad input from a member', () => {
       // A frame that is not protobuf, or names an origin that is not a peer ID: the stream is dropped.
       const badControl = [
         Uint8Array.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
-        Frame.encode({ record: new Uint8Array(0), hello: { protocolVersion: 2, softwareVersion: 'x', name: 'raw', links: [notAPeerId] } }),
+        Frame.encode({ record: new Uint8Array(0), hello: { protocolVersion: 2, softwareVersion: 'x', name: 'raw', links: [notAPeerId], linkIncarnations: [] } }),
         Frame.encode({ record: new Uint8Array(0), digest: { origins: [{ origin: notAPeerId, incarnation: 1, seq: 1, departed: false }], reply: false } }),
         Frame.encode({ record: new Uint8Array(0), down: { origin: notAPeerId, incarnation: 1, seq: 0 } }),
         Frame.encode({ record: new Uint8Array(0), heartbeat: { digestHash: randomBytes(200) } })

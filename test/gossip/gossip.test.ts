@@ -56,6 +56,23 @@ function countWants (node: FakeNode): { count: number } {
   return seen
 }
 
+/**
+ * Watches what `node` shows of `origin`: returns the runs it showed reachable although they had died
+ * (`dead(run)` marks every run up to `run` as killed). Checked at every event, so a state held only
+ * for a moment is caught too.
+ */
+function watchRuns (node: RegistryGossip, origin: string): { dead: (run: number) => void, revived: number[] } {
+  let deadUpTo = 0
+  const seen = { dead: (run: number) => { deadUpTo = run }, revived: [] as number[] }
+  const check = (): void => {
+    const state = node.registry.get(origin)
+    if (state !== undefined && state.reachable && state.incarnation <= deadUpTo) seen.revived.push(state.incarnation)
+  }
+  node.addEventListener('gateway:reachability', check)
+  node.addEventListener('registry:change', check)
+  return seen
+}
+
 describe('registry gossip', () => {
   it('snapshot: a peer that connects pulls what the other already holds', async () => {
     const net = new FakeNet()
@@ -261,5 +278,84 @@ describe('registry gossip', () => {
     }
     assert.equal(b.gossip.isConnected(a.node.id), false)
     assert.equal(b.gossip.registry.get(a.node.id)?.reachable, false)
+  })
+
+  // The restart storm (test/netns/faults.test.ts) once failed so: A showed the killed run's session as
+  // reachable again (a proof of life of the new run revived the old one), then the new run's first
+  // snapshot (empty: sessions are announced after start) replaced it, and a send in between was NOT_FOUND.
+  it('restart: neither a peer linked to the restarted Gateway nor its own hello revives its previous run', async () => {
+    const net = new FakeNet()
+    const [a, w, o1] = await trio(net)
+    const key = o1.node.privateKey
+    const o = o1.node.id
+    o1.gossip.stage({ sessionKey: 'agent:main:o' })
+    await o1.gossip.flushed()
+    net.connect(a.node, w.node)
+    net.connect(w.node, o1.node)
+    net.connect(a.node, o1.node)
+    await until(() => a.gossip.registry.get(o)?.entries.size === 1 && a.gossip.liveness.claimsLink(w.node.id, o))
+    const runs = watchRuns(a.gossip, o)
+
+    // kill -9 of run 1; A and W see their links close.
+    net.kill(o1.node)
+    runs.dead(1)
+    await until(() => a.gossip.registry.get(o)?.reachable === false && !a.gossip.liveness.claimsLink(w.node.id, o))
+    // Run 2 links to W first: W's links name O again (before W's news of run 2 reaches A).
+    const o2 = await net.gossip({ incarnation: 2 }, key)
+    running.push(o2.gossip)
+    net.connect(w.node, o2.node)
+    await until(() => a.gossip.liveness.claimsLink(w.node.id, o))
+    o2.gossip.stage({ sessionKey: 'agent:main:o' })
+    await o2.gossip.flushed()
+    await until(() => a.gossip.registry.get(o)?.incarnation === 2 && a.gossip.registry.get(o)?.entries.size === 1)
+    assert.equal(a.gossip.registry.get(o)?.reachable, true, 'the new run is reachable')
+
+    // kill -9 of run 2; run 3 links to A itself first.
+    net.kill(o2.node)
+    runs.dead(2)
+    await until(() => a.gossip.registry.get(o)?.reachable === false)
+    const o3 = await net.gossip({ incarnation: 3 }, key)
+    running.push(o3.gossip)
+    net.connect(a.node, o3.node)
+    await until(() => a.gossip.isConnected(o) && a.gossip.registry.get(o)?.incarnation === 3)
+    assert.deepEqual(runs.revived, [], 'a run that died was never shown reachable again')
+    assert.equal(a.gossip.registry.get(o)?.reachable, true)
+  })
+
+  it('restart: a peer linked to the new run but still holding the old one does not answer our down with an alive for the old run', async () => {
+    const net = new FakeNet()
+    // W sends no heartbeat of its own: the one run 2 receives is W's probe after our down.
+    const [a, w, o1] = await Promise.all([net.gossip(), net.gossip({ heartbeatIntervalMs: 1e12 }), net.gossip()])
+    running.push(a.gossip, w.gossip, o1.gossip)
+    const o = o1.node.id
+    o1.gossip.stage({ sessionKey: 'agent:main:o' })
+    await o1.gossip.flushed()
+    net.connect(a.node, w.node)
+    net.connect(w.node, o1.node)
+    net.connect(a.node, o1.node)
+    await until(() => a.gossip.registry.get(o)?.entries.size === 1 && w.gossip.registry.get(o)?.entries.size === 1 && a.gossip.liveness.claimsLink(w.node.id, o))
+    const runs = watchRuns(a.gossip, o)
+    // Run 1 dies; W notices at once, A not yet (its connection lingers).
+    net.disconnect(w.node, o1.node)
+    runs.dead(1)
+    await until(() => w.gossip.registry.get(o)?.reachable === false)
+    // Run 2 (played by hand) links to W and says which run it is; W still holds run 1.
+    const o2 = await net.manual(REGISTRY_PROTOCOL, o1.node.privateKey)
+    const write = await handPlayed(net, o2, w.node)
+    await write(encodeFrame.hello({ protocolVersion: 2, softwareVersion: 't', name: 'o', digest: new Map([[o, { version: [2, 0], departed: false }]]), links: new Set() }))
+    await until(() => w.gossip.isConnected(o) && a.gossip.liveness.claimsLink(w.node.id, o))
+    // Now A loses run 1 too and tells W (its down); W asks run 2 and hears from it.
+    net.disconnect(a.node, o1.node)
+    await until(() => o2.inbound.length > 0)
+    for (;;) {
+      const msg = decodeFrame(await o2.inbound[0]!.read())
+      if (msg.type === 'heartbeat') break
+    }
+    await write(encodeFrame.heartbeatAck())
+    // Then run 2's first record: W takes it, and its news brings run 2 to A (after any alive W sent).
+    const snap = await signRecord({ kind: 'snap', origin: o, incarnation: 2, seq: 0, chunk: 0, chunks: 1, gateway, entries: [{ sessionKey: 'agent:main:o' }] }, o1.node.privateKey)
+    await write(encodeFrame.record(snap.bytes))
+    await until(() => a.gossip.registry.get(o)?.incarnation === 2)
+    assert.deepEqual(runs.revived, [], 'run 1 was never shown reachable after it died')
   })
 })

@@ -27,17 +27,18 @@ export class FakeNet {
   readonly nodes = new Map<string, FakeNode>()
   now = 1_000_000
 
-  async node (): Promise<FakeNode> {
-    const privateKey = await generateKeyPair('Ed25519')
+  /** A fresh node; with `privateKey`, the same peer ID as an earlier one (a restart: it replaces that node). */
+  async node (privateKey?: PrivateKey): Promise<FakeNode> {
+    privateKey ??= await generateKeyPair('Ed25519')
     const peerId = peerIdFromPrivateKey(privateKey)
     const node: FakeNode = { peerId, id: peerId.toString(), privateKey, events: new TypedEventEmitter(), handlers: new Map(), peers: new Set(), inbound: [] }
     this.nodes.set(node.id, node)
     return node
   }
 
-  /** A gossip service on a fresh fake node, started. */
-  async gossip (init: Partial<RegistryGossipInit> = {}): Promise<{ node: FakeNode, gossip: RegistryGossip }> {
-    const node = await this.node()
+  /** A gossip service on a fresh fake node (with `privateKey`: a restart of that peer ID), started. */
+  async gossip (init: Partial<RegistryGossipInit> = {}, privateKey?: PrivateKey): Promise<{ node: FakeNode, gossip: RegistryGossip }> {
+    const node = await this.node(privateKey)
     const gossip = registryGossip({ incarnation: 1, gateway: () => ({ name: node.id.slice(-4), host: 'h', addrs: [], maxMessageBytes: 1024 }), clock: () => this.now, ...init })({
       peerId: node.peerId,
       privateKey: node.privateKey,
@@ -61,8 +62,8 @@ export class FakeNet {
   }
 
   /** A node that plays the registry protocol by hand: what gossip services send it lands in `inbound`. */
-  async manual (protocol: string): Promise<FakeNode> {
-    const node = await this.node()
+  async manual (protocol: string, privateKey?: PrivateKey): Promise<FakeNode> {
+    const node = await this.node(privateKey)
     node.handlers.set(protocol, (stream) => { node.inbound.push(new FramedStream(stream, 8 * 1024 * 1024)) })
     return node
   }
@@ -81,6 +82,14 @@ export class FakeNet {
     b.peers.add(a.id)
     a.events.safeDispatchEvent('peer:connect', { detail: b.peerId })
     b.events.safeDispatchEvent('peer:connect', { detail: a.peerId })
+  }
+
+  /** `node` dies (kill -9): every connection of it closes, and it says nothing more. */
+  kill (node: FakeNode): void {
+    for (const id of [...node.peers]) {
+      const peer = this.nodes.get(id)
+      if (peer !== undefined) this.disconnect(node, peer)
+    }
   }
 
   disconnect (a: FakeNode, b: FakeNode): void {

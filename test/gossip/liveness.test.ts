@@ -146,6 +146,29 @@ describe('Liveness', () => {
     assert.equal(r.tombstones.buries(o, [1, 3]), true, 'a goodbye stays final')
   })
 
+  it('a proof revives only the run it names: a restarted origin\'s old run stays unreachable until the new run arrives', async () => {
+    const r = new Registry()
+    const l = new Liveness(r)
+    await snap(r, 1, 0)
+    l.linked(o, 0, 1)
+    l.linked('w', 0)
+    assert.equal(l.unlinked(o, 10), true, 'run 1 killed: our link closed')
+    // Run 2 links to W, then to us (first before it published anything: run 0, then as run 2): none revives run 1.
+    assert.deepEqual(l.peerLinks('w', new Set([o]), 20, new Map([[o, 2]])), [])
+    assert.equal(l.linked(o, 25, 0), undefined)
+    assert.equal(l.unlinked(o, 26), false)
+    assert.equal(l.linked(o, 30, 2), undefined)
+    assert.equal(r.get(o)?.reachable, false)
+    await snap(r, 2, 0)
+    assert.equal(r.get(o)?.reachable, true, 'the new run arrives reachable')
+    // A flap of run 2: proofs naming run 2 (or no run: a peer of an older version) revive it.
+    assert.equal(l.unlinked(o, 40), true)
+    l.peerLinks('w', new Set(), 50)
+    assert.deepEqual(l.peerLinks('w', new Set([o]), 60, new Map([[o, 2]])), [{ origin: o, revived: true }])
+    assert.equal(l.unlinked(o, 70), true)
+    assert.deepEqual(l.linked(o, 80), { origin: o, revived: true })
+  })
+
   it('our own link lost is direct evidence; a goodbye is final for its incarnation', async () => {
     const r = new Registry()
     const l = new Liveness(r)
