@@ -142,10 +142,12 @@ describe('registry', () => {
       // Block this process (both nodes) for 2.5 peer-silence periods: both are deaf, neither is hung.
       const until = Date.now() + 2_500
       while (Date.now() < until) { /* busy: no timer or socket runs */ }
-      // Let the late liveness checks run, then a few heartbeats more.
-      await new Promise(resolve => setTimeout(resolve, 600))
-      assert.deepEqual(left, [])
+      // No sleep: the overdue liveness timers fire in the first timers phase after the block, before
+      // any socket is read, so by the time a send has gone both ways every late check has judged.
+      await b.announce('agent:main:b2')
       assert.equal((await a.send('agent:main:b', 'still there')).reply, 'echo still there')
+      await waitForResolvable(a, 'agent:main:b2')
+      assert.deepEqual(left, [])
     } finally {
       await net.stop()
     }
