@@ -96,10 +96,9 @@ describe('two Gateways on one host', () => {
   })
 
   it('answers a bare key owned by several Gateways with AMBIGUOUS listing the qualified keys', async () => {
-    await assert.rejects(observer.send('agent:main:main', 'which one?'), (err: { code: string, candidates: string[], message: string }) => {
+    await assert.rejects(observer.send('agent:main:main', 'which one?'), (err: { code: string, candidates: string[] }) => {
       assert.equal(err.code, 'AMBIGUOUS')
       assert.deepEqual(err.candidates, ['gateway:hangzhou:agent:main:main', 'gateway:hq:agent:main:main'])
-      assert.match(err.message, /gateway:hangzhou:agent:main:main/)
       return true
     })
     // The owner itself also sees the ambiguity when local-first is off.

@@ -14,6 +14,7 @@ import { loadIdentity } from '../../src/identity.ts'
 import { exportSecret, generateSecret, parseSecret } from '../../src/security/key.ts'
 import { resolveSecret, SECRET_FILE_NAME } from '../../src/security/secret.ts'
 import { writeFileAtomic } from '../../src/util/atomic-write.ts'
+import type { UnsafeFileError } from '../../src/security/file-safety.ts'
 
 const NOBODY = 65534
 const isRoot = process.getuid?.() === 0
@@ -38,7 +39,7 @@ void describe('the mesh key file and the state folder', () => {
     const key = generateSecret()
     await writeFile(join(dir, SECRET_FILE_NAME), key, { mode: 0o644 })
     await chmod(join(dir, SECRET_FILE_NAME), 0o644)
-    await assert.rejects(resolveSecret({ stateDir: dir, env: {} }), (err: Error) => unsafe('readable-by-others')(err) && err.message.includes(`chmod 600 ${join(dir, SECRET_FILE_NAME)}`))
+    await assert.rejects(resolveSecret({ stateDir: dir, env: {} }), (err: Error) => unsafe('readable-by-others')(err) && (err as UnsafeFileError).path === join(dir, SECRET_FILE_NAME))
     await chmod(join(dir, SECRET_FILE_NAME), 0o600)
     assert.equal((await resolveSecret({ stateDir: dir, env: {} })).meshId, parseSecret(key).meshId)
   })
