@@ -11,6 +11,7 @@ import { meshNetwork, type MeshNetworkServices } from './network.ts'
 import { startObservability, type Observability, type ObserveOptions } from './observe/index.ts'
 import { nodeMetrics } from './observe/node-metrics.ts'
 import { clawmesh, type ClawmeshService } from './service.ts'
+import { SOFTWARE_VERSION } from './version.ts'
 import type {
   DeliverHandler, MeshEvents, MeshOptions, MeshStatus, PeerStatus, Resolution, ResolveOptions, SendOptions, SendResult,
   SessionAnnouncement, SessionEntry
@@ -139,6 +140,8 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
   const registry = options.metrics !== undefined ? new Registry() : undefined
   const node = await createLibp2p<MeshNodeServices>({
     privateKey,
+    // identify tells peers `clawmesh/<version>`: a Gateway that cannot talk with us still learns what we run.
+    nodeInfo: { name: 'clawmesh', version: SOFTWARE_VERSION },
     ...(registry !== undefined ? { metrics: nodeMetrics(registry) } : {}),
     // The mesh secret (no connection completes without it) and the optional allowlist.
     ...net.libp2p,

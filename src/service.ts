@@ -6,7 +6,9 @@
  */
 import { hostname } from 'node:os'
 import { TypedEventEmitter } from 'main-event'
-import { DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_SEND_TIMEOUT_MS, DELIVER_PROTOCOL, MAX_STREAMS_PER_PROTOCOL } from './constants.ts'
+import { DeliverWires } from './compat/deliver-wires.ts'
+import { IncompatiblePeers } from './compat/incompatible.ts'
+import { DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_SEND_TIMEOUT_MS, MAX_STREAMS_PER_PROTOCOL } from './constants.ts'
 import { AddressFilter } from './delivery/address-filter.ts'
 import { DeliveryClient } from './delivery/client.ts'
 import { Connector } from './delivery/connector.ts'
@@ -60,6 +62,9 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
   private readonly client: DeliveryClient
   private readonly filter: AddressFilter
   private readonly router: Router
+  /** The deliver versions we speak; the registry's are the gossip's (`gossip.wires`). */
+  private readonly wires: DeliverWires
+  private readonly incompatible: IncompatiblePeers
   private readonly stopController = new AbortController()
   private readonly rejected: RejectedPeer[] = []
   private readonly counters = { sent: 0, received: 0, failed: 0, duplicates: 0 }
@@ -78,14 +83,25 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
     this.name = init.name !== undefined ? checkGatewayName(init.name) : defaultGatewayName(this.host, String(init.gatewayPort ?? selfId.slice(-6)))
     const maxMessageBytes = init.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
     if (init.deliver !== undefined) this.deliverHandler = init.deliver
+    this.wires = new DeliverWires(init.protocolVersions, this.name)
+    this.incompatible = new IncompatiblePeers({ peerStore: components.peerStore, events: components.events, connections: peer => components.connectionManager.getConnections(peer) })
     this.gossip = registryGossip({
       incarnation: init.incarnation ?? Date.now(),
       gateway: () => this.gatewayMeta(maxMessageBytes),
       softwareVersion: SOFTWARE_VERSION,
-      ...pick(init, ['heartbeatIntervalMs', 'peerSilenceMs', 'antiEntropyIntervalMs', 'unreachableGraceMs', 'allow'])
+      ...pick(init, ['heartbeatIntervalMs', 'peerSilenceMs', 'antiEntropyIntervalMs', 'unreachableGraceMs', 'allow', 'protocolVersions'])
     })(components)
     this.gossip.addEventListener('registry:change', e => { this.emitChanges(e.detail) })
-    this.gossip.addEventListener('peer:join', e => { this.safeDispatchEvent('peer:join', { detail: this.infoFor(e.detail.id, e.detail.name) }) })
+    this.gossip.addEventListener('peer:join', e => {
+      this.incompatible.forget(e.detail.id)
+      this.safeDispatchEvent('peer:join', { detail: this.infoFor(e.detail.id, e.detail.name) })
+    })
+    this.gossip.addEventListener('peer:incompatible', e => {
+      void this.incompatible.add(e.detail, this.stopController.signal).then(peer => {
+        this.log.error('incompatible Gateway %s%s: %s (neither of us sees the other\'s sessions; docs/operations.md, rolling upgrade)', peer.peerId, peer.agentVersion !== undefined ? ` (${peer.agentVersion})` : '', peer.reason)
+        this.safeDispatchEvent('peer:incompatible', { detail: peer })
+      })
+    })
     this.gossip.addEventListener('peer:leave', e => {
       this.client.drop(e.detail.id)
       this.safeDispatchEvent('peer:leave', { detail: this.infoFor(e.detail.id, e.detail.name) })
@@ -120,8 +136,9 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
     })
     this.client = new DeliveryClient({
       log: components.logger.forComponent('clawmesh:send'),
-      openStream: async (peer, protocol, signal) => await connector.openStream(peer, protocol, signal),
-      maxReplyBytes: maxMessageBytes
+      openStream: async (peer, protocols, signal) => await connector.openStream(peer, protocols, signal),
+      maxReplyBytes: maxMessageBytes,
+      wires: this.wires
     })
     this.router = new Router({
       name: this.name,
@@ -148,7 +165,9 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
   async start (): Promise<void> {
     const options = { maxInboundStreams: MAX_STREAMS_PER_PROTOCOL, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL }
     await this.gossip.start()
-    await this.components.registrar.handle(DELIVER_PROTOCOL, async (stream, connection) => { await this.server.handle(stream, connection) }, options)
+    for (const protocol of this.wires.protocols) {
+      await this.components.registrar.handle(protocol, async (stream, connection) => { await this.server.handle(stream, connection, this.wires.codecFor(stream.protocol)) }, options)
+    }
     this.components.events.addEventListener('connection:open', this.onConnectionOpen)
     this.components.events.addEventListener('self:peer:update', this.onSelfUpdate)
     this.components.events.addEventListener('transport:listening', this.onSelfUpdate)
@@ -177,7 +196,7 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
     this.components.events.removeEventListener('self:peer:update', this.onSelfUpdate)
     this.components.events.removeEventListener('transport:listening', this.onSelfUpdate)
     await this.gossip.stop()
-    await this.components.registrar.unhandle(DELIVER_PROTOCOL)
+    for (const protocol of this.wires.protocols) await this.components.registrar.unhandle(protocol)
   }
 
   /** Where members are actually reached: what the address filter lets us dial later. */
@@ -246,7 +265,8 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
       ...this.infoFor(link.id, link.name),
       addresses: this.components.connectionManager.getConnections().filter(c => c.remotePeer.toString() === link.id).map(c => c.remoteAddr.toString()),
       sessions: this.gossip.registry.get(link.id)?.entries.size ?? 0,
-      ...(link.rttMs !== undefined ? { rttMs: link.rttMs } : {})
+      ...pick(link, ['rttMs', 'protocolVersion']),
+      ...(link.softwareVersion !== undefined && link.softwareVersion !== '' ? { softwareVersion: link.softwareVersion } : {})
     }))
   }
 
@@ -262,6 +282,8 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
       incarnation: this.gossip.incarnation,
       startedAt: this.startedAt,
       rejected: [...this.rejected],
+      versions: { software: SOFTWARE_VERSION, protocols: [...this.wires.versions] },
+      incompatible: this.incompatible.list(),
       conflicts: this.conflicts.list(),
       counters: { ...this.counters, deltasApplied: this.gossip.counters.recordsApplied, deltasRejected: this.gossip.counters.recordsRejected, recordsRedundant: this.gossip.counters.recordsRedundant, pullRequests: this.gossip.counters.pullRequests }
     }

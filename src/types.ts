@@ -1,9 +1,10 @@
 /** Public types of clawmesh: what a Gateway embedding the mesh sees. */
+import type { IncompatiblePeer, VersionInfo } from './compat/types.ts'
 import type { MeshErrorCode } from './errors.ts'
 import type { InboundLimits } from './security/inbound-limit.ts'
 import type { AcceptedKeyOption, KeyringOption, SecretOption } from './security/keyring.ts'
 
-export type { AcceptedKeyOption, InboundLimits, KeyringOption, SecretOption }
+export type { AcceptedKeyOption, IncompatiblePeer, InboundLimits, KeyringOption, SecretOption, VersionInfo }
 
 /** How a Gateway is known in the mesh. */
 export interface GatewayInfo {
@@ -48,6 +49,9 @@ export interface PeerStatus extends GatewayInfo {
   sessions: number
   /** Last measured round-trip time on the registry stream, in ms. */
   rttMs?: number
+  /** The wire version we talk with it (2; 1 for a Gateway not yet upgraded) and its clawmesh version (v1 Gateways do not tell). */
+  protocolVersion?: number
+  softwareVersion?: string
 }
 
 /** A message as the owning Gateway's `deliver` handler receives it. */
@@ -171,6 +175,10 @@ export interface MeshStatus {
   metricsPort?: number
   /** Recent refusals (bad signature, wrong secret, not allowed), newest last. */
   rejected: RejectedPeer[]
+  /** Our clawmesh version and the wire versions we speak. */
+  versions?: VersionInfo
+  /** Connected Gateways we cannot exchange sessions with (see the `peer:incompatible` event), newest last. */
+  incompatible?: IncompatiblePeer[]
   /** Gateways that share our name or host:port (see the `gateway:conflict` event); empty when there are none. */
   conflicts?: NameConflict[]
   counters: {
@@ -197,6 +205,8 @@ export interface MeshEvents {
   'gateway:reachability': CustomEvent<GatewayInfo>
   /** A connection or record was refused (wrong key, bad signature, policy). */
   'peer:rejected': CustomEvent<RejectedPeer>
+  /** A connected Gateway speaks none of our wire versions, or writes registry frames we cannot read: neither sees the other's sessions. */
+  'peer:incompatible': CustomEvent<IncompatiblePeer>
   /** A `send` finished, successfully or not (for metrics and logs). */
   'send:done': CustomEvent<SendOutcome>
   /** Another Gateway holds our name (or our host:port): that name is `AMBIGUOUS` until one of us is renamed. */
@@ -286,6 +296,11 @@ export interface MeshServiceInit {
   localFirst?: boolean
   /** Peer IDs allowed to connect, on top of the secret; records of other origins are refused, relayed ones too. @default every holder of the secret */
   allow?: string[]
+  /**
+   * The wire versions to speak, newest first. `[2]` refuses Gateways still on v1 (after a rolling
+   * upgrade, docs/operations.md); `[1]` alone makes this Gateway talk like the previous release. @default [2, 1]
+   */
+  protocolVersions?: Array<1 | 2>
 }
 
 /** Options of {@link createMesh}. Every one is optional. */

@@ -10,10 +10,10 @@
  * stream, and the owner's dedup guarantees it reaches the session at most once.
  */
 import { raceSignal } from 'race-signal'
-import { DELIVER_PROTOCOL } from '../constants.ts'
 import { abortError, fromWireError, MeshError } from '../errors.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
-import { decodeAnswer, encodeCancel, encodeRequest, FRAME_OVERHEAD_BYTES, type DeliveryRequest } from './codec.ts'
+import { DELIVER_V2_ONLY, type DeliverCodec, type DeliverWires } from '../compat/deliver-wires.ts'
+import type { DeliveryRequest } from './codec.ts'
 import type { Logger, PeerId, Stream } from '@libp2p/interface'
 
 /** How a request ended well. */
@@ -43,17 +43,19 @@ export class ChannelLost extends Error {
 
 class Channel {
   private readonly framed: FramedStream
+  private readonly codec: DeliverCodec
   private readonly pending = new Map<string, Pending>()
   private readonly log: Logger
   private readonly maxReplyBytes: number
   private readonly onClose: () => void
   closed = false
 
-  constructor (stream: Stream, maxReplyBytes: number, log: Logger, onClose: () => void) {
+  constructor (stream: Stream, codec: DeliverCodec, maxReplyBytes: number, log: Logger, onClose: () => void) {
+    this.codec = codec
     this.log = log
     this.maxReplyBytes = maxReplyBytes
     this.onClose = onClose
-    this.framed = new FramedStream(stream, maxReplyBytes + FRAME_OVERHEAD_BYTES)
+    this.framed = new FramedStream(stream, codec.frameLimit(maxReplyBytes))
     void this.readLoop()
     stream.addEventListener('close', (evt) => { this.fail(new ChannelLost(false, evt.error)) })
   }
@@ -65,7 +67,7 @@ class Channel {
       this.pending.set(request.id, { wait: request.wait, accepted: false, resolve, reject, ...(onAccepted !== undefined ? { onAccepted } : {}) })
     })
     // A failed write means a broken stream: the caller retries with the same ID.
-    this.framed.write(encodeRequest(request)).catch(err => {
+    this.framed.write(this.codec.encodeRequest(request)).catch(err => {
       const p = this.pending.get(request.id)
       this.pending.delete(request.id)
       p?.reject(signal.aborted ? err : new ChannelLost(false, err))
@@ -80,13 +82,13 @@ class Channel {
   /** Tells the owner we gave up, so it can abort the handler. Best effort. */
   cancel (id: string): void {
     if (this.closed) return
-    this.framed.write(encodeCancel(id)).catch(() => {})
+    this.framed.write(this.codec.encodeCancel(id)).catch(() => {})
   }
 
   private async readLoop (): Promise<void> {
     try {
       while (!this.closed) {
-        const answer = decodeAnswer(await this.framed.read(), this.maxReplyBytes)
+        const answer = this.codec.decodeAnswer(await this.framed.read(), this.maxReplyBytes)
         const p = this.pending.get(answer.id)
         if (p === undefined) continue
         if (answer.kind === 'accepted') {
@@ -119,9 +121,11 @@ class Channel {
 
 export interface DeliveryClientInit {
   log: Logger
-  openStream: (peer: PeerId, protocol: string, signal: AbortSignal) => Promise<Stream>
+  openStream: (peer: PeerId, protocols: string[], signal: AbortSignal) => Promise<Stream>
   /** The largest reply we take (our own message limit); the frame limit follows from it. */
   maxReplyBytes: number
+  /** The deliver versions we offer, and the codec of the one a stream negotiated. @default deliver v2 only */
+  wires?: Pick<DeliverWires, 'protocols' | 'codecFor' | 'openFailed'>
 }
 
 export class DeliveryClient {
@@ -149,8 +153,9 @@ export class DeliveryClient {
     let channel = this.channels.get(id)
     if (channel === undefined) {
       channel = (async () => {
-        const stream = await this.init.openStream(peer, DELIVER_PROTOCOL, signal)
-        return new Channel(stream, this.init.maxReplyBytes, this.init.log, () => {
+        const wires = this.init.wires ?? DELIVER_V2_ONLY
+        const stream = await this.init.openStream(peer, wires.protocols, signal).catch(err => { throw wires.openFailed(id, err) })
+        return new Channel(stream, wires.codecFor(stream.protocol), this.init.maxReplyBytes, this.init.log, () => {
           if (this.channels.get(id) === channel) this.channels.delete(id)
         })
       })()

@@ -53,7 +53,7 @@ export class Connector {
   }
 
   /** A new stream on an open connection to `peer`: never a dial (that goes through `ensureConnected`'s filter). */
-  async openStream (peer: PeerId, protocol: string, signal: AbortSignal): Promise<Stream> {
+  async openStream (peer: PeerId, protocol: string | string[], signal: AbortSignal): Promise<Stream> {
     const connection = this.init.dialer.getConnections(peer).find(c => c.status === 'open')
     // The connection dropped since `ensureConnected`: the router dials again and resends.
     if (connection === undefined) throw new ChannelLost(false, new MeshError('UNREACHABLE', `no connection to ${peer.toString()}`))

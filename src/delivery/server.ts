@@ -13,7 +13,8 @@ import { anySignal } from 'any-signal'
 import { DEDUP_MAX_ENTRIES, DEDUP_MAX_PER_SENDER, DEDUP_WINDOW_MS, MAX_INFLIGHT_PER_PEER, MAX_QUEUED_ANSWER_BYTES, MAX_RETAINED_REPLY_BYTES, ANSWER_STALL_MS } from '../constants.ts'
 import { abortError, describeThrown, MeshError, toWireError } from '../errors.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
-import { decodeClientFrame, encodeAnswer, FRAME_OVERHEAD_BYTES, type DeliveryAnswer, type DeliveryRequest } from './codec.ts'
+import { DELIVER_V2, type DeliverCodec } from '../compat/deliver-wires.ts'
+import type { DeliveryAnswer, DeliveryRequest } from './codec.ts'
 import { DedupStore, type Outcome } from './dedup.ts'
 import type { DeliverHandler, InboundMessage } from '../types.ts'
 import type { Connection, Logger, Stream } from '@libp2p/interface'
@@ -60,15 +61,16 @@ export class DeliveryServer {
     this.stopController.abort(new MeshError('STOPPED', 'the receiving Gateway is stopping'))
   }
 
-  async handle (stream: Stream, connection: Connection): Promise<void> {
+  /** Serves one sender's stream; `codec` reads the version it negotiated (default: deliver v2). */
+  async handle (stream: Stream, connection: Connection, codec: DeliverCodec = DELIVER_V2): Promise<void> {
     const peerId = connection.remotePeer.toString()
-    const framed = new FramedStream(stream, this.init.maxMessageBytes + FRAME_OVERHEAD_BYTES)
+    const framed = new FramedStream(stream, codec.frameLimit(this.init.maxMessageBytes))
     let inflight = 0
     const queued = { count: 0, bytes: 0 }
     let progress: (() => void) | undefined
     const wake = (): void => { progress?.(); progress = undefined }
     const respond = (answer: DeliveryAnswer): void => {
-      const bytes = encodeAnswer(answer)
+      const bytes = codec.encodeAnswer(answer)
       queued.count++
       queued.bytes += bytes.byteLength
       framed.write(bytes).catch(err => { this.init.log('could not answer %s - %e', peerId, err) }).finally(() => {
@@ -88,7 +90,7 @@ export class DeliveryServer {
           })
           if (!moved) throw new MeshError('TIMEOUT', `${peerId} reads none of its answers`)
         }
-        const message = decodeClientFrame(await framed.read({ signal: this.stopController.signal }), this.init.maxMessageBytes)
+        const message = codec.decodeClientFrame(await framed.read({ signal: this.stopController.signal }), this.init.maxMessageBytes)
         switch (message.kind) {
           case 'invalid':
             if (message.id !== undefined) respond({ id: message.id, kind: 'error', error: toWireError(message.error) })

@@ -4,6 +4,7 @@
  * metrics (metrics.ts) use. They depend on these interfaces, not on the
  * service class, so the service imports them without an import cycle.
  */
+import type { RegistryWires } from '../compat/registry-wires.ts'
 import type { Liveness } from './liveness.ts'
 import type { News } from './news.ts'
 import type { PeerLink } from './peer-link.ts'
@@ -30,6 +31,8 @@ export interface GossipContext extends GossipView, Pick<TypedEventTarget<Registr
   readonly liveness: Liveness
   readonly news: News
   readonly links: Map<string, PeerLink>
+  /** Decodes records in every form we accept. */
+  readonly wires: Pick<RegistryWires, 'decodeRecord'>
   allowed: (origin: string) => boolean
   reachabilityChanged: (origin: string) => void
   emitChanges: (changes: RegistryChanges) => void

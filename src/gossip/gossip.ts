@@ -12,10 +12,8 @@
  */
 import { repeatingTask, type RepeatingTask } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
-import {
-  DEFAULT_ANTI_ENTROPY_INTERVAL_MS, DEFAULT_DELTA_BATCH_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_PEER_SILENCE_MS,
-  DEFAULT_UNREACHABLE_GRACE_MS, MAX_REGISTRY_FRAME_BYTES, MAX_STREAMS_PER_PROTOCOL, REGISTRY_PROTOCOL
-} from '../constants.ts'
+import { DEFAULT_DELTA_BATCH_MS, MAX_REGISTRY_FRAME_BYTES, MAX_STREAMS_PER_PROTOCOL } from '../constants.ts'
+import { RegistryWires } from '../compat/registry-wires.ts'
 import { LocalLog } from '../registry/local-log.ts'
 import { Registry, heldOf, type RegistryChanges } from '../registry/registry.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
@@ -24,6 +22,7 @@ import { checkPeers } from './heartbeat.ts'
 import { Liveness } from './liveness.ts'
 import { registerGossipMetrics } from './metrics.ts'
 import { News } from './news.ts'
+import { gossipOptions, type GossipOptions } from './options.ts'
 import { PeerLink, runsOf } from './peer-link.ts'
 import { PullTracker } from './pull-tracker.ts'
 import { encodeFrame, REGISTRY_PROTOCOL_VERSION } from './wire.ts'
@@ -33,8 +32,6 @@ import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/inte
 
 /** How often silence is checked (at most); heartbeats go out every `heartbeatIntervalMs`. */
 const LIVENESS_CHECK_MS = 500
-/** A pull whose records stop coming for this long moves to another peer. */
-const DEFAULT_PULL_TIMEOUT_MS = 2_000
 /** How long `stop()` waits for goodbyes to be written. */
 const BYE_TIMEOUT_MS = 500
 /** A burst of joins and leaves is announced to peers once, this long after it starts. */
@@ -53,7 +50,9 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
   readonly news: News
   private readonly local: LocalLog
   readonly components: RegistryGossipComponents
-  readonly init: Required<Omit<RegistryGossipInit, 'allow' | 'clock' | 'softwareVersion'>> & Pick<RegistryGossipInit, 'softwareVersion'>
+  readonly init: GossipOptions
+  /** The registry protocol versions we speak, and how to read and write each (src/compat/). */
+  readonly wires: RegistryWires
   private readonly allow?: Set<string>
   private readonly tasks: RepeatingTask[] = []
   private flushTimer?: ReturnType<typeof setTimeout>
@@ -66,18 +65,7 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
   constructor (components: RegistryGossipComponents, init: RegistryGossipInit) {
     super()
     this.components = components
-    const grace = init.unreachableGraceMs ?? DEFAULT_UNREACHABLE_GRACE_MS
-    this.init = {
-      incarnation: init.incarnation,
-      gateway: init.gateway,
-      heartbeatIntervalMs: init.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
-      peerSilenceMs: init.peerSilenceMs ?? DEFAULT_PEER_SILENCE_MS,
-      antiEntropyIntervalMs: init.antiEntropyIntervalMs ?? DEFAULT_ANTI_ENTROPY_INTERVAL_MS,
-      unreachableGraceMs: grace,
-      tombstoneMs: init.tombstoneMs ?? grace * 10,
-      pullTimeoutMs: init.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS,
-      ...(init.softwareVersion !== undefined ? { softwareVersion: init.softwareVersion } : {})
-    }
+    this.init = gossipOptions(init)
     if (init.allow !== undefined) this.allow = new Set(init.allow)
     this.now = init.clock ?? Date.now
     this.selfId = components.peerId.toString()
@@ -85,6 +73,11 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
     this.local = new LocalLog({ origin: this.selfId, incarnation: init.incarnation, key: components.privateKey, gateway: init.gateway })
     this.pulls = new PullTracker({ timeoutMs: this.init.pullTimeoutMs, maxPulls: 10_000, maxCandidates: 16 })
     this.news = new News(this.registry, this.liveness, () => this.links.values())
+    this.wires = new RegistryWires({
+      versions: init.protocolVersions, selfId: this.selfId, privateKey: components.privateKey, registry: this.registry,
+      claimsLink: (peer, origin) => this.liveness.claimsLink(peer, origin),
+      onIncompatible: detail => { this.safeDispatchEvent('peer:incompatible', { detail }) }
+    })
     registerGossipMetrics(components.metrics, this)
   }
 
@@ -92,7 +85,7 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
 
   async start (): Promise<void> {
     const limits = { maxInboundStreams: MAX_STREAMS_PER_PROTOCOL, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL }
-    await this.components.registrar.handle(REGISTRY_PROTOCOL, async (stream, connection) => { await this.handleInbound(stream, connection) }, limits)
+    await this.wires.handle(this.components.registrar, async (stream, connection) => { await this.handleInbound(stream, connection) }, limits)
     this.components.events.addEventListener('peer:connect', this.onPeerConnect)
     this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
   }
@@ -138,7 +131,7 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
   async stop (): Promise<void> {
     this.components.events.removeEventListener('peer:connect', this.onPeerConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
-    await this.components.registrar.unhandle(REGISTRY_PROTOCOL)
+    await this.wires.unhandle(this.components.registrar)
   }
 
   private readonly onPeerConnect = (evt: CustomEvent<PeerId>): void => { this.peerConnected(evt.detail) }
@@ -221,7 +214,9 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
         peer,
         now: this.now(),
         log: this.log,
-        open: async (p, signal) => await this.components.connectionManager.openStream(p, REGISTRY_PROTOCOL, { signal, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL }),
+        open: async (p, signal) => await this.components.connectionManager.openStream(p, this.wires.protocols, { signal, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL }),
+        wireFor: stream => this.wires.writerFor(stream, id),
+        onOpenFailed: err => { this.wires.openFailed(id, err) },
         hello: () => encodeFrame.hello({ protocolVersion: REGISTRY_PROTOCOL_VERSION, softwareVersion: this.init.softwareVersion ?? '', name: this.init.gateway().name, digest: this.registry.digest(), links: new Set(this.joinedPeers()), runs: runsOf(this.links.values()) })
       })
       this.links.set(id, link)
@@ -298,16 +293,18 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
     const id = connection.remotePeer.toString()
     this.peerConnected(connection.remotePeer)
     const framed = new FramedStream(stream, MAX_REGISTRY_FRAME_BYTES)
+    const read = this.wires.readerFor(stream, id)
     try {
       while (this.running) {
         const frame = await framed.read()
         const link = this.links.get(id)
         if (link === undefined) break
-        await receiveFrame(this, link, frame)
+        await receiveFrame(this, link, frame, read)
       }
     } catch (err) {
       if (this.running && stream.status === 'open') {
         this.log('registry stream from %s failed - %e', id, err)
+        this.wires.readFailed(id, err)
         stream.abort(err instanceof Error ? err : new Error(String(err)))
       }
     }

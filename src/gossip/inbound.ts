@@ -4,16 +4,17 @@
  * staleness, signature) and applied, liveness frames go to the liveness rules.
  */
 import { MeshError } from '../errors.ts'
-import { decodeRecord, verifyRecord, type SignedRecord } from '../registry/records.ts'
+import { verifyRecord, type SignedRecord } from '../registry/records.ts'
 import { heldOf } from '../registry/registry.ts'
 import { newest } from '../registry/version.ts'
-import { decodeFrame, encodeFrame, type Digest, type Version } from './wire.ts'
+import { decodeFrame, encodeFrame, type Digest, type GossipMessage, type Version } from './wire.ts'
 import type { GossipContext } from './context.ts'
 import type { Proof } from './liveness.ts'
 import type { PeerLink } from './peer-link.ts'
 
-export async function receiveFrame (gossip: GossipContext, link: PeerLink, frame: Uint8Array): Promise<void> {
-  const msg = decodeFrame(frame)
+/** Handles one frame from `link`; `decode` reads the version its stream speaks (default: registry v2). */
+export async function receiveFrame (gossip: GossipContext, link: PeerLink, frame: Uint8Array, decode: (frame: Uint8Array) => GossipMessage = decodeFrame): Promise<void> {
+  const msg = decode(frame)
   const now = gossip.now()
   link.lastHeard = now
   // The run it says it is, before anything we answer about it. A running Gateway's digest always holds
@@ -96,7 +97,7 @@ function heardFrom (gossip: GossipContext, link: PeerLink): void {
 async function receiveRecord (gossip: GossipContext, link: PeerLink, bytes: Uint8Array): Promise<void> {
   let signed: SignedRecord
   try {
-    const decoded = decodeRecord(bytes)
+    const decoded = gossip.wires.decodeRecord(bytes)
     const { origin } = decoded.record
     // Relayed records of origins outside the allowlist would let a member bring in Gateways we refuse.
     if (!gossip.allowed(origin)) {

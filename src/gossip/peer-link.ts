@@ -20,6 +20,16 @@ export interface PeerLinkInit {
   open: (peer: PeerId, signal: AbortSignal) => Promise<Stream>
   /** The first frame on every new outbound stream. */
   hello: () => Uint8Array
+  /** How to write on a newly opened stream, by the version it negotiated (undefined: registry v2 frames as they are). */
+  wireFor?: (stream: Stream) => LinkWire | undefined
+  /** The outbound stream could not be opened. */
+  onOpenFailed?: (err: unknown) => void
+}
+
+/** Writes our (registry v2) frames on a stream of another version, translated, in call order (see src/compat/). */
+export interface LinkWire {
+  readonly version: number
+  write: (out: FramedStream, frame: Uint8Array) => Promise<void>
 }
 
 export class PeerLink {
@@ -43,6 +53,7 @@ export class PeerLink {
   joined = false
   closed = false
   private out?: FramedStream
+  private wire?: LinkWire
   private opening?: Promise<void>
   private readonly controller = new AbortController()
   private readonly init: PeerLinkInit
@@ -67,6 +78,7 @@ export class PeerLink {
           return
         }
         const out = new FramedStream(stream, MAX_REGISTRY_FRAME_BYTES)
+        this.wire = this.init.wireFor?.(stream)
         this.out = out
         stream.addEventListener('close', () => {
           if (this.out === out) this.out = undefined
@@ -75,6 +87,7 @@ export class PeerLink {
         void this.send(this.init.hello())
       } catch (err) {
         if (!this.closed) this.init.log('could not open registry stream to %s - %e', this.id, err)
+        if (!this.closed) this.init.onOpenFailed?.(err)
       } finally {
         this.opening = undefined
       }
@@ -87,7 +100,7 @@ export class PeerLink {
     const out = this.out
     if (out === undefined || this.closed) return
     try {
-      await out.write(bytes)
+      await (this.wire !== undefined ? this.wire.write(out, bytes) : out.write(bytes))
     } catch (err) {
       if (this.closed) return
       this.init.log('registry write to %s failed - %e', this.id, err)

@@ -1,4 +1,6 @@
 /** The registry gossip service's options, components, events and views. */
+import type { WireVersion } from '../compat/protocols.ts'
+import type { IncompatibleReport } from '../compat/types.ts'
 import type { GatewayMeta } from '../registry/records.ts'
 import type { RegistryChanges } from '../registry/registry.ts'
 import type { ComponentLogger, Libp2pEvents, Metrics, PeerId, PrivateKey } from '@libp2p/interface'
@@ -12,6 +14,8 @@ export interface RegistryGossipInit {
   gateway: () => GatewayMeta
   /** Our clawmesh version, shown to peers in `hello`. */
   softwareVersion?: string
+  /** The registry protocol versions to speak, newest first. @default [2, 1] */
+  protocolVersions?: readonly WireVersion[]
   /** @default 2000 */
   heartbeatIntervalMs?: number
   /** A peer silent this long is hung: hang up. @default 4500 */
@@ -45,7 +49,7 @@ export interface GossipPeer {
   id: string
   name?: string
   rttMs?: number
-  /** The registry protocol version it speaks (2 for this release). */
+  /** The registry protocol version of its hello: the one we talk with it (2, or 1 for a Gateway not yet upgraded). */
   protocolVersion?: number
   /** Its clawmesh version. */
   softwareVersion?: string
@@ -71,4 +75,6 @@ export interface RegistryGossipEvents {
   'gateway:reachability': CustomEvent<string>
   /** A record or frame from a peer was refused. */
   'record:rejected': CustomEvent<{ peerId: string, reason: string }>
+  /** A peer speaks none of our registry versions, or writes frames we cannot read. */
+  'peer:incompatible': CustomEvent<IncompatibleReport>
 }

@@ -21,7 +21,8 @@ const MAX_CHUNKS = 100_000
 const MAX_ADDR_LENGTH = 512
 /** Longest session key, label (characters); session and agent IDs are shorter. */
 export const MAX_KEY_LENGTH = 1024
-const MAX_ID_LENGTH = 256
+/** Longest session ID, agent ID or key agent (characters). */
+export const MAX_ID_LENGTH = 256
 
 /** What an origin says about itself: how peers address and reach it. */
 export interface GatewayMeta {

@@ -49,7 +49,7 @@ export class FakeNet {
         unhandle: async (protocol: string) => { node.handlers.delete(protocol) }
       } as never,
       connectionManager: {
-        openStream: async (peer: PeerId, protocol: string) => await this.open(node, peer.toString(), protocol),
+        openStream: async (peer: PeerId, protocols: string | string[]) => await this.open(node, peer.toString(), protocols),
         getConnections: (peer?: PeerId) => [...node.peers].filter(id => peer === undefined || id === peer.toString()).map(id => ({
           remotePeer: this.nodes.get(id)?.peerId,
           abort: () => { this.disconnect(node, this.nodes.get(id) as FakeNode) }
@@ -68,11 +68,16 @@ export class FakeNet {
     return node
   }
 
-  async open (from: FakeNode, to: string, protocol: string): Promise<Stream> {
+  /** Opens a stream on the first of `protocols` that the remote handles (as multistream-select would). */
+  async open (from: FakeNode, to: string, protocols: string | string[]): Promise<Stream> {
     const remote = this.nodes.get(to)
-    const handler = remote?.handlers.get(protocol)
-    if (remote === undefined || handler === undefined || !from.peers.has(to)) throw new Error('no such peer or protocol')
+    const protocol = [protocols].flat().find(p => remote?.handlers.has(p) === true)
+    const handler = protocol === undefined ? undefined : remote?.handlers.get(protocol)
+    if (remote === undefined || !from.peers.has(to)) throw new Error('no such peer')
+    if (protocol === undefined || handler === undefined) throw Object.assign(new Error('protocol selection failed'), { name: 'UnsupportedProtocolError' })
     const [outbound, inbound] = await streamPair({ delay: 0 })
+    outbound.protocol = protocol
+    inbound.protocol = protocol
     void handler(inbound, { remotePeer: from.peerId } as Connection)
     return outbound
   }
