@@ -61,9 +61,10 @@ export class IncompatiblePeers {
 
   private async identified (peerId: PeerId): Promise<{ protocols: string[], agentVersion?: string } | undefined> {
     const peer = await this.init.peerStore.get(peerId).catch(() => undefined)
-    if (peer === undefined || peer.protocols.length === 0) return undefined
-    const agent = peer.metadata.get('AgentVersion')
-    return { protocols: peer.protocols, ...(agent !== undefined ? { agentVersion: decoder.decode(agent).slice(0, 256) } : {}) }
+    // The agent version is stored by identify alone; protocols also by the streams we negotiated.
+    const agent = peer?.metadata.get('AgentVersion')
+    if (peer === undefined || agent === undefined) return undefined
+    return { protocols: peer.protocols, agentVersion: decoder.decode(agent).slice(0, 256) }
   }
 
   /** What `peerId`'s identify says once it completes; undefined after IDENTIFY_WAIT_MS or on `signal`. */

@@ -40,14 +40,16 @@ export interface RegistryV1Context {
   claimsLink: (peer: string, origin: string) => boolean
 }
 
-/** Every record we hold of the origin, as bytes. */
-function heldBytes (state: OriginState): Uint8Array[] {
-  return [...state.checkpoint, ...state.tail.map(t => t.bytes), ...(state.bye !== undefined ? [state.bye] : [])]
+/** True when every record we hold of the origin is in v1 form: a v1 peer can be given all of them. */
+function allV1 (state: OriginState): boolean {
+  for (const bytes of state.checkpoint) if (!isV1Record(bytes)) return false
+  for (const t of state.tail) if (!isV1Record(t.bytes)) return false
+  return state.bye === undefined || isV1Record(state.bye)
 }
 
 export class RegistryV1 {
   private readonly ctx: RegistryV1Context
-  /** Our own records in v1 form, by kind, version and chunk. */
+  /** Our own records in v1 form, by their v2 signature (one per record). */
   private readonly signed = new Map<string, Promise<Uint8Array>>()
 
   constructor (ctx: RegistryV1Context) {
@@ -64,7 +66,7 @@ export class RegistryV1 {
     const out: Digest = new Map()
     for (const state of this.ctx.registry.all()) {
       const { origin } = state
-      if (origin === this.ctx.selfId || this.ctx.claimsLink(peer, origin) || heldBytes(state).every(isV1Record)) {
+      if (origin === this.ctx.selfId || this.ctx.claimsLink(peer, origin) || allV1(state)) {
         out.set(origin, { version: [state.incarnation, state.seq], departed: false })
       }
     }
@@ -164,13 +166,12 @@ export class RegistryV1 {
   /** A record as a v1 peer can read it: as it came when it is v1 already, ours signed again, anyone else's not at all. */
   private async recordFor (bytes: Uint8Array): Promise<Uint8Array | undefined> {
     if (isV1Record(bytes)) return bytes
-    const { record } = decodeRecord(bytes)
+    const { record, signature } = decodeRecord(bytes)
     if (record.origin !== this.ctx.selfId) return undefined
-    return await this.signOwn(record)
+    return await this.signOwn(record, Buffer.from(signature).toString('base64'))
   }
 
-  private async signOwn (record: RegistryRecord): Promise<Uint8Array> {
-    const key = `${record.kind}:${record.incarnation}:${record.seq}:${record.kind === 'snap' ? record.chunk : 0}`
+  private async signOwn (record: RegistryRecord, key: string): Promise<Uint8Array> {
     let bytes = this.signed.get(key)
     if (bytes === undefined) {
       if (this.signed.size >= MAX_SIGNED_KEPT) this.signed.delete(this.signed.keys().next().value as string)
