@@ -11,7 +11,7 @@
 
 /** @typedef {{ ok: number, accepted: number, failed: number, errors: Record<string, number> }} SendTally */
 /** @typedef {{ name: string, peerId: string, gatewayPort?: number, host: string, self: boolean, reachable: boolean }} GatewayInfo */
-/** @typedef {GatewayInfo & { link: 'self' | 'direct' | 'relayed' | 'registry', rttMs?: number, sessions: number, addresses: string[], sends: SendTally }} GatewayView */
+/** @typedef {GatewayInfo & { link: 'self' | 'direct' | 'relayed' | 'registry', rttMs?: number, protocolVersion?: number, softwareVersion?: string, sessions: number, addresses: string[], sends: SendTally }} GatewayView */
 /** @typedef {{ sessionKey: string, sessionId?: string, label?: string, agentId?: string, owner: GatewayInfo, qualifiedKey: string }} SessionEntry */
 /** @typedef {{ peerId?: string, address?: string, reason: string, at: number }} RejectedPeer */
 /**
@@ -152,6 +152,7 @@ function drawGateways (snap) {
       h('td', { class: 'nowrap' }, [g.link]),
       h('td', { class: `nowrap state-${state}` }, [g.reachable ? 'reachable' : 'UNREACHABLE']),
       h('td', { class: 'num' }, [rtt(g.rttMs)]),
+      h('td', { class: 'nowrap' }, [g.protocolVersion !== undefined ? `${g.softwareVersion ?? '?'} (wire ${g.protocolVersion})` : '–']),
       h('td', { class: 'num' }, [String(g.sessions)]),
       h('td', { class: 'num' }, [g.self ? '' : String(g.sends.ok + g.sends.accepted)]),
       h('td', { class: 'num', title: errorText(g.sends) }, [g.self ? '' : String(errorCount(g.sends))]),

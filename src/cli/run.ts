@@ -14,7 +14,7 @@ import { isLoopbackHost } from '../observe/server.ts'
 import { formatKeyring } from '../security/keyring.ts'
 import { exportSecret, formatSecret, resolveSecret, resolveStateDir, shareInstructions } from '../security/secret.ts'
 import type { MeshEvents } from '../types.ts'
-import { duration, paint } from './output.ts'
+import { duration, paint, printable } from './output.ts'
 
 export interface RunOptions {
   name?: string
@@ -141,6 +141,7 @@ export async function runNode (opts: RunOptions): Promise<void> {
   on('session:remove', e => { if (!e.detail.owner.self) log('session:remove', { qualifiedKey: e.detail.qualifiedKey }, `  session ${e.detail.qualifiedKey} removed`) })
   on('gateway:reachability', e => { log('gateway:reachability', { gateway: e.detail.name, reachable: e.detail.reachable }, `${e.detail.reachable ? paint('green', '✓') : paint('red', '✗')} ${e.detail.name} is ${e.detail.reachable ? 'reachable again' : 'UNREACHABLE'}`) })
   on('gateway:conflict', e => { log('gateway:conflict', { ...e.detail }, `${paint('yellow', '!')} another Gateway shares our ${e.detail.kind === 'name' ? 'name' : 'host:port'} ${e.detail.value}: it is AMBIGUOUS in the mesh until one is renamed (${e.detail.peerIds.join(', ')})`) })
+  on('peer:incompatible', e => { log('peer:incompatible', { ...e.detail }, `${paint('red', '✗')} incompatible Gateway ${e.detail.peerId}${e.detail.agentVersion !== undefined ? ` (${e.detail.agentVersion})` : ''}: ${printable(e.detail.reason)}; neither sees the other's sessions (docs/operations.md, rolling upgrade)`) })
   on('peer:rejected', e => { log('peer:rejected', { ...e.detail }, `${paint('yellow', '!')} refused ${e.detail.peerId ?? e.detail.address ?? '?'}: ${e.detail.reason}`) })
 
   const refresh = (): void => {

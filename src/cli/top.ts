@@ -80,6 +80,7 @@ export function renderTop (snap: MeshSnapshot, previous: MeshSnapshot | undefine
     { header: 'LINK', value: g => g.link },
     { header: 'STATE', value: g => g.reachable ? 'reachable' : 'UNREACHABLE', style: g => g.reachable ? 'green' : 'red' },
     { header: 'RTT', value: g => g.rttMs !== undefined ? `${g.rttMs.toFixed(1)} ms` : '-', align: 'right' },
+    { header: 'VERSION', value: g => g.protocolVersion !== undefined ? `${printable(g.softwareVersion ?? '?')} w${g.protocolVersion}` : '-', style: g => g.protocolVersion !== undefined && g.protocolVersion < 2 ? 'yellow' : undefined },
     { header: 'SESSIONS', value: g => String(g.sessions), align: 'right' },
     { header: 'SENT/S', value: g => g.self ? '' : rateOf(g), align: 'right' },
     { header: 'OK', value: g => g.self ? '' : String(g.sends.ok + g.sends.accepted), align: 'right' },
@@ -91,6 +92,11 @@ export function renderTop (snap: MeshSnapshot, previous: MeshSnapshot | undefine
     for (const r of snap.rejected.slice(-5).reverse()) {
       lines.push(`${new Date(r.at).toISOString().slice(11, 19)}  ${printable(r.peerId !== undefined ? shortId(r.peerId) : r.address ?? '?')}  ${paint('yellow', printable(r.reason), stream)}`)
     }
+  }
+  const incompatible = snap.incompatible ?? []
+  if (incompatible.length > 0) {
+    lines.push('', paint('red', 'INCOMPATIBLE (neither side sees the other\'s sessions)', stream))
+    for (const p of incompatible.slice(-5).reverse()) lines.push(`${shortId(p.peerId)}  ${printable(p.agentVersion ?? '')}  ${paint('red', printable(p.reason), stream)}`)
   }
   if (layout.keys) lines.push('', paint('dim', 'q quit', stream))
   return fit(lines, layout)

@@ -10,6 +10,7 @@ export function formatStatus (s: MeshStatus & { node?: { meshId?: string, stateD
   const self = s.self
   const pairs: Array<[string, string]> = [
     ['Gateway', `${paint('bold', self.name)}  ${self.peerId}${self.gatewayPort !== undefined ? `  (OpenClaw port ${self.gatewayPort})` : ''}`],
+    ['Version', s.versions !== undefined ? `clawmesh ${s.versions.software}, wire ${s.versions.protocols.join(' and ')}` : '-'],
     ['Mesh', s.node?.meshId ?? '-'],
     ['Listening', s.addresses.length > 0 ? s.addresses.join('\n' + ' '.repeat(11)) : '-'],
     ['Peers', String(s.peers)],
@@ -19,7 +20,17 @@ export function formatStatus (s: MeshStatus & { node?: { meshId?: string, stateD
     ['Up', `${duration(Date.now() - s.startedAt)} (incarnation ${s.incarnation}${s.node?.pid !== undefined ? `, pid ${s.node.pid}` : ''})`],
     ['Rejected', s.rejected.length === 0 ? 'none' : `${s.rejected.length} recent`]
   ]
+  const incompatible = s.incompatible ?? []
+  if (incompatible.length > 0) pairs.push(['Incompatible', paint('red', `${incompatible.length} Gateway${incompatible.length === 1 ? '' : 's'}: neither side sees the other's sessions`)])
   let text = fields(pairs) + '\n'
+  if (incompatible.length > 0) {
+    text += '\n' + table(incompatible, [
+      { header: 'PEER', value: p => shortId(p.peerId) },
+      { header: 'SPEAKS', value: p => p.versions !== undefined ? `wire ${p.versions.join(', ')}` : '-' },
+      { header: 'RUNS', value: p => p.agentVersion ?? '-' },
+      { header: 'REASON', value: p => p.reason, style: () => 'red' }
+    ]) + '\n'
+  }
   if (s.rejected.length > 0) {
     text += '\n' + table(s.rejected.slice(-10), [
       { header: 'WHEN', value: r => new Date(r.at).toISOString() },
@@ -40,6 +51,8 @@ export function formatPeers (peers: PeerStatus[]): string {
     { header: 'STATE', value: p => reachability(p.reachable), style: p => p.reachable ? 'green' : 'red' },
     { header: 'SESSIONS', value: p => String(p.sessions), align: 'right' },
     { header: 'RTT', value: p => p.rttMs !== undefined ? `${p.rttMs.toFixed(1)} ms` : '-', align: 'right' },
+    { header: 'VERSION', value: p => p.softwareVersion ?? '-' },
+    { header: 'WIRE', value: p => p.protocolVersion !== undefined ? String(p.protocolVersion) : '-', align: 'right', style: p => p.protocolVersion !== undefined && p.protocolVersion < 2 ? 'yellow' : undefined },
     { header: 'PEER ID', value: p => p.peerId },
     { header: 'ADDRESS', value: p => p.addresses[0] ?? '-' }
   ]) + '\n'

@@ -15,6 +15,11 @@ const IDENTIFY_WAIT_MS = 2_000
 const MAX_KEPT = 50
 const decoder = new TextDecoder()
 
+/** What the peer says it runs (identify's agent version, any text it likes): printable ASCII, bounded, for logs and terminals. */
+function agentText (text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 128)
+}
+
 export interface IncompatiblePeersInit {
   peerStore: Pick<PeerStore, 'get'>
   events: Pick<TypedEventTarget<Libp2pEvents>, 'addEventListener' | 'removeEventListener'>
@@ -64,7 +69,7 @@ export class IncompatiblePeers {
     // The agent version is stored by identify alone; protocols also by the streams we negotiated.
     const agent = peer?.metadata.get('AgentVersion')
     if (peer === undefined || agent === undefined) return undefined
-    return { protocols: peer.protocols, agentVersion: decoder.decode(agent).slice(0, 256) }
+    return { protocols: peer.protocols, agentVersion: agentText(decoder.decode(agent)) }
   }
 
   /** What `peerId`'s identify says once it completes; undefined after IDENTIFY_WAIT_MS or on `signal`. */
@@ -80,7 +85,7 @@ export class IncompatiblePeers {
       const onAbort = (): void => { done() }
       const onIdentify = (evt: Libp2pEvents['peer:identify']): void => {
         const { peerId: id, protocols, agentVersion } = evt.detail
-        if (id.toString() === peerId) done({ protocols, ...(agentVersion !== undefined ? { agentVersion: agentVersion.slice(0, 256) } : {}) })
+        if (id.toString() === peerId) done({ protocols, ...(agentVersion !== undefined ? { agentVersion: agentText(agentVersion) } : {}) })
       }
       const timer = setTimeout(onAbort, IDENTIFY_WAIT_MS)
       events.addEventListener('peer:identify', onIdentify)

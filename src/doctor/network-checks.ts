@@ -3,7 +3,7 @@
  * addresses (does the handshake complete there?) and each bootstrap peer
  * (dialed and classified: refused, unreachable, wrong secret, allowlist, …).
  */
-import { REGISTRY_PROTOCOL } from '../constants.ts'
+import { DEFAULT_WIRE_VERSIONS, peerWireVersions } from '../compat/protocols.ts'
 import type { MeshSecret } from '../security/secret.ts'
 import { probeMdns, type MdnsProbeResult } from './mdns-probe.ts'
 import { describeHolder, udpPortHolders } from './port-holders.ts'
@@ -115,8 +115,14 @@ export async function checkBootstrap (address: string, source: string, ctx: Netw
   if (!speaks.some(p => p.startsWith('/clawmesh/registry/'))) {
     return check('bootstrap', title, 'fail', `${address}: a libp2p node with this mesh's secret that runs no clawmesh (${result.protocols.join(', ') || 'no protocols'})`, 'point the address at a Gateway\'s mesh port (`clawmesh status` on it shows its addresses)')
   }
-  if (!speaks.includes(REGISTRY_PROTOCOL)) {
-    return check('bootstrap', title, 'warn', `${line}, but it speaks ${speaks.join(', ')} and this clawmesh ${REGISTRY_PROTOCOL}`, 'run the same clawmesh version on both')
+  // What the running node speaks (its `protocolVersions`), else what this clawmesh speaks by default.
+  const ours: readonly number[] = ctx.node?.status.versions?.protocols ?? DEFAULT_WIRE_VERSIONS
+  const theirs = peerWireVersions(speaks)
+  if (!theirs.some(v => ours.includes(v))) {
+    return check('bootstrap', title, 'warn', `${line}, but it speaks wire ${theirs.join(', ')} and ${ctx.node?.name ?? 'this clawmesh'} ${ours.join(' and ')}: they cannot exchange sessions`, 'upgrade the older clawmesh (docs/operations.md, rolling upgrade)')
+  }
+  if (theirs[0] !== undefined && theirs[0] < (ours[0] ?? 0)) {
+    return check('bootstrap', title, 'warn', `${line}, on the previous wire (${theirs.join(', ')}): sessions and sends work, through the older version`, 'upgrade it (docs/operations.md, rolling upgrade)')
   }
   if (ctx.node !== undefined) {
     return check('bootstrap', title, 'warn', `${line}, yet ${ctx.node.name} is not connected to it`, `${ctx.node.name} retries with backoff; if it stays apart, check ${ctx.node.name}'s allowlist and its log (DEBUG=clawmesh:dialer)`)

@@ -92,13 +92,19 @@ export function judgeNode (view: NodeView, others: string[], now = Date.now()): 
     `peer ID ${s.self.peerId}`,
     ...s.addresses.map(a => `listening ${a}`),
     `discovery: mDNS ${s.discovery?.mdns === true ? 'on' : 'off'}, same-host ${s.discovery?.local === true ? 'on' : 'off'}, ${s.node.bootstrap?.length ?? s.discovery?.bootstrap ?? 0} bootstrap peer(s)`,
-    ...view.peers.map(p => `peer ${p.name} ${p.reachable ? 'reachable' : 'UNREACHABLE'}${p.rttMs !== undefined ? ` ${p.rttMs.toFixed(1)} ms` : ''} ${p.addresses[0] ?? ''}`)
+    ...view.peers.map(p => `peer ${p.name} ${p.reachable ? 'reachable' : 'UNREACHABLE'}${p.rttMs !== undefined ? ` ${p.rttMs.toFixed(1)} ms` : ''}${p.protocolVersion !== undefined ? ` wire ${p.protocolVersion}` : ''} ${p.addresses[0] ?? ''}`)
   ]
   const also = others.length > 0 ? `; also running: ${others.join(', ')} (pick one with --node)` : ''
   const summary = `${s.self.name}, up ${Math.max(0, Math.round((now - s.startedAt) / 60_000))} min, ${s.peers} peer${s.peers === 1 ? '' : 's'}, ${s.sessions} sessions on ${s.gateways} Gateway${s.gateways === 1 ? '' : 's'}${also}`
   // Refusals of our own dials to bootstrap peers are judged by the bootstrap checks; the rest are others knocking.
   const bootstrap = (s.node.bootstrap ?? []).map(a => a.replace(/\/p2p\/[^/]+$/, ''))
   const recent = s.rejected.filter(r => now - r.at < RECENT_REFUSAL_MS && !bootstrap.some(b => r.address?.startsWith(b) === true))
+  const incompatible = s.incompatible ?? []
+  if (incompatible.length > 0) {
+    return check('running-node', title, 'warn', `${summary}; ${incompatible.length} connected Gateway${incompatible.length === 1 ? '' : 's'} cannot exchange sessions with it (no wire version in common, or frames it cannot read): ${incompatible.map(p => p.reason).join('; ')}`,
+      `upgrade the older clawmesh (docs/operations.md, rolling upgrade); this one speaks wire ${s.versions?.protocols.join(' and ') ?? '?'}`,
+      [...details, ...incompatible.map(p => `incompatible ${p.peerId}${p.agentVersion !== undefined ? ` (${p.agentVersion})` : ''}${p.address !== undefined ? ` at ${p.address}` : ''}: ${p.reason}`)])
+  }
   if (recent.length > 0) {
     const newest = recent[recent.length - 1]
     return check('running-node', title, 'warn', `${summary}; refused ${recent.length} connection${recent.length === 1 ? '' : 's'} in the last ${RECENT_REFUSAL_MS / 60_000} minutes, newest: ${newest?.reason ?? ''}`,

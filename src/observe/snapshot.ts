@@ -8,7 +8,7 @@
  * Every string in it may come from another Gateway (names, hosts, keys, labels):
  * whoever renders it must treat them as untrusted text.
  */
-import type { GatewayInfo, MeshEvents, MeshStatus, PeerStatus, RejectedPeer, SessionEntry } from '../types.ts'
+import type { GatewayInfo, IncompatiblePeer, MeshEvents, MeshStatus, PeerStatus, RejectedPeer, SessionEntry } from '../types.ts'
 
 /** What the views need of a mesh (a `Mesh` from `createMesh` has it all). */
 export interface ObservableMesh {
@@ -39,6 +39,9 @@ export interface GatewayView extends GatewayInfo {
   link: GatewayLink
   /** Last round-trip time on the registry stream, for a connected peer. */
   rttMs?: number
+  /** The wire version we talk with it (for this Gateway: its newest) and its clawmesh version, when known (connected peers and this Gateway). */
+  protocolVersion?: number
+  softwareVersion?: string
   /** Sessions it owns, per our registry. */
   sessions: number
   /** Addresses of our open connection(s) to it (ours, for `self`). */
@@ -67,6 +70,8 @@ export interface MeshSnapshot {
   counters: MeshStatus['counters']
   /** Recent refusals, newest last. */
   rejected: RejectedPeer[]
+  /** Connected Gateways we cannot exchange sessions with (absent from older nodes). */
+  incompatible?: IncompatiblePeer[]
 }
 
 /** A snapshot is taken every second or so: keep it small enough to render, however large the mesh. */
@@ -131,7 +136,7 @@ export class MeshObserver {
     for (const s of sessions) perOwner.set(s.owner.peerId, (perOwner.get(s.owner.peerId) ?? 0) + 1)
 
     const gateways = new Map<string, GatewayView>()
-    const add = (info: GatewayInfo, link: GatewayLink, extra: { rttMs?: number, addresses: string[] }): void => {
+    const add = (info: GatewayInfo, link: GatewayLink, extra: { rttMs?: number, addresses: string[], protocolVersion?: number, softwareVersion?: string }): void => {
       gateways.set(info.peerId, {
         name: info.name,
         peerId: info.peerId,
@@ -141,13 +146,19 @@ export class MeshObserver {
         reachable: info.reachable,
         link,
         ...(extra.rttMs !== undefined ? { rttMs: extra.rttMs } : {}),
+        ...(extra.protocolVersion !== undefined ? { protocolVersion: extra.protocolVersion } : {}),
+        ...(extra.softwareVersion !== undefined ? { softwareVersion: extra.softwareVersion } : {}),
         sessions: perOwner.get(info.peerId) ?? 0,
         addresses: extra.addresses,
         sends: copyTally(this.byOwner.get(info.name))
       })
     }
-    add(status.self, 'self', { addresses: status.addresses })
-    for (const p of peers) if (!gateways.has(p.peerId)) add(p, linkOf(p), { addresses: p.addresses, ...(p.rttMs !== undefined ? { rttMs: p.rttMs } : {}) })
+    const own = status.versions
+    add(status.self, 'self', { addresses: status.addresses, ...(own !== undefined ? { softwareVersion: own.software, ...(own.protocols[0] !== undefined ? { protocolVersion: own.protocols[0] } : {}) } : {}) })
+    for (const p of peers) {
+      if (gateways.has(p.peerId)) continue
+      add(p, linkOf(p), { addresses: p.addresses, ...pickDefined(p, ['rttMs', 'protocolVersion', 'softwareVersion']) })
+    }
     for (const s of sessions) if (!gateways.has(s.owner.peerId)) add(s.owner, 'registry', { addresses: [] })
 
     const [self, ...others] = [...gateways.values()]
@@ -167,9 +178,16 @@ export class MeshObserver {
       sessionsTotal: sessions.length,
       sends: copyTally(this.total),
       counters: { ...status.counters },
-      rejected: status.rejected.slice(-20)
+      rejected: status.rejected.slice(-20),
+      incompatible: (status.incompatible ?? []).slice(-20)
     }
   }
+}
+
+function pickDefined<T extends object, K extends keyof T> (from: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {}
+  for (const key of keys) if (from[key] !== undefined) out[key] = from[key]
+  return out
 }
 
 function count (tally: SendTally, outcome: string): void {

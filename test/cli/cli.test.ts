@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { asNobody, clawmesh, start, type Running } from './helpers.ts'
+import { SOFTWARE_VERSION } from '../../src/version.ts'
 
 const RUN_FLAGS = ['--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--json']
 
@@ -39,13 +40,15 @@ describe('clawmesh run + control commands', () => {
   it('status --json describes the node and its mesh', async () => {
     const r = await clawmesh(['status', '--json', ...nodeArgs('hq')])
     assert.equal(r.code, 0, r.stderr)
-    const s = JSON.parse(r.stdout) as { self: { name: string, gatewayPort: number }, peers: number, sessions: number, localSessions: number, node: { name: string, meshId: string } }
+    const s = JSON.parse(r.stdout) as { self: { name: string, gatewayPort: number }, peers: number, sessions: number, localSessions: number, node: { name: string, meshId: string }, versions: { software: string, protocols: number[] }, incompatible: unknown[] }
     assert.equal(s.self.name, 'hq')
     assert.equal(s.self.gatewayPort, 18789)
     assert.equal(s.peers, 1)
     assert.equal(s.sessions, 3)
     assert.equal(s.localSessions, 1)
     assert.match(s.node.meshId, /^[0-9a-f]{16}$/)
+    assert.deepEqual(s.versions, { software: SOFTWARE_VERSION, protocols: [2, 1] })
+    assert.deepEqual(s.incompatible, [])
   })
 
   it('status in human form is an aligned summary', async () => {
@@ -53,6 +56,7 @@ describe('clawmesh run + control commands', () => {
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, /^Gateway\s+hq\s/m)
     assert.match(r.stdout, /^Peers\s+1$/m)
+    assert.match(r.stdout, /^Version\s+clawmesh \S+, wire 2 and 1$/m)
   })
 
   it('sessions --json lists every owner; --owner filters', async () => {
@@ -71,8 +75,10 @@ describe('clawmesh run + control commands', () => {
   it('peers lists hangzhou from hq', async () => {
     const r = await clawmesh(['peers', '--json', ...nodeArgs('hq')])
     assert.equal(r.code, 0, r.stderr)
-    const peers = JSON.parse(r.stdout) as Array<{ name: string, gatewayPort: number, reachable: boolean }>
-    assert.deepEqual(peers.map(p => [p.name, p.gatewayPort, p.reachable]), [['hangzhou', 18790, true]])
+    const peers = JSON.parse(r.stdout) as Array<{ name: string, gatewayPort: number, reachable: boolean, protocolVersion: number, softwareVersion: string }>
+    assert.deepEqual(peers.map(p => [p.name, p.gatewayPort, p.reachable, p.protocolVersion, p.softwareVersion]), [['hangzhou', 18790, true, 2, SOFTWARE_VERSION]])
+    const human = await clawmesh(['peers', ...nodeArgs('hq')])
+    assert.match(human.stdout, /^GATEWAY\s+PORT\s+HOST\s+STATE\s+SESSIONS\s+RTT\s+VERSION\s+WIRE\s+PEER ID/m)
   })
 
   it('send shows the remote reply by default (qualified key, port, session UUID)', async () => {

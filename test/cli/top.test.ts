@@ -37,21 +37,30 @@ function snapshot (at: number, gateways: GatewayView[], sends = { ok: 0, accepte
 }
 
 describe('top frames', () => {
-  const hq = view('hq', { self: true, link: 'self' })
+  const hq = view('hq', { self: true, link: 'self', protocolVersion: 2, softwareVersion: '0.2.0' })
 
-  it('shows each Gateway\'s link, state, RTT, sessions, send rate and errors', () => {
+  it('shows each Gateway\'s link, state, RTT, version, sessions, send rate and errors', () => {
     const before = snapshot(10_000, [hq, view('hangzhou', { rttMs: 1.25, sessions: 3, sends: { ok: 10, accepted: 0, failed: 0, errors: {} } })], { ok: 10, accepted: 0, failed: 0, errors: {} })
     const now = snapshot(12_000, [
       hq,
-      view('hangzhou', { rttMs: 1.25, sessions: 3, sends: { ok: 30, accepted: 0, failed: 2, errors: { TIMEOUT: 2 } } }),
+      view('hangzhou', { rttMs: 1.25, sessions: 3, protocolVersion: 2, softwareVersion: '0.2.0', sends: { ok: 30, accepted: 0, failed: 2, errors: { TIMEOUT: 2 } } }),
       view('berlin', { link: 'relayed', reachable: false, sends: { ok: 0, accepted: 0, failed: 1, errors: { UNREACHABLE: 1 } } })
     ], { ok: 30, accepted: 0, failed: 3, errors: { TIMEOUT: 2, UNREACHABLE: 1 } })
     const text = renderTop(now, before, { columns: 0, rows: 0, keys: true }, plain).join('\n')
     assert.match(text, /3 Gateways \(1 unreachable\) · 5 sessions · sent 33 \(11\.5\/s\) · failed 3 \(1\.5\/s\) · received 4/)
-    assert.match(text, /^hq \(this\)\s+-\s+self\s+reachable\s+-\s+1$/m)
-    assert.match(text, /^hangzhou\s+-\s+direct\s+reachable\s+1\.3 ms\s+3\s+11\.0\s+30\s+TIMEOUT 2$/m)
-    assert.match(text, /^berlin\s+-\s+relayed\s+UNREACHABLE\s+-\s+1\s+-\s+0\s+UNREACHABLE 1$/m)
+    assert.match(text, /^hq \(this\)\s+-\s+self\s+reachable\s+-\s+0\.2\.0 w2\s+1$/m)
+    assert.match(text, /^hangzhou\s+-\s+direct\s+reachable\s+1\.3 ms\s+0\.2\.0 w2\s+3\s+11\.0\s+30\s+TIMEOUT 2$/m)
+    assert.match(text, /^berlin\s+-\s+relayed\s+UNREACHABLE\s+-\s+-\s+1\s+-\s+0\s+UNREACHABLE 1$/m)
     assert.match(text, /q quit$/)
+  })
+
+  it('lists a Gateway on the previous wire by its version, and incompatible Gateways below the table', () => {
+    const old = view('old', { protocolVersion: 1 })
+    const snap = { ...snapshot(1000, [hq, old]), incompatible: [{ peerId: '12D3KooWfuturexxxxxxxxxxxxxxxx', kind: 'no-common-version' as const, reason: 'it speaks none of the registry protocol versions this Gateway speaks (2, 1); it speaks 3', versions: [3], agentVersion: 'clawmesh/9.0.0', at: 1000 }] }
+    const text = renderTop(snap, undefined, { columns: 0, rows: 0, keys: false }, plain).join('\n')
+    assert.match(text, /^old\s+-\s+direct\s+reachable\s+-\s+\? w1\s+1/m)
+    assert.match(text, /^INCOMPATIBLE/m)
+    assert.match(text, /clawmesh\/9\.0\.0\s+it speaks none of the registry protocol versions this Gateway speaks \(2, 1\); it speaks 3$/m)
   })
 
   it('prints what a hostile member chose as text: no escape sequence reaches the terminal', () => {
@@ -116,7 +125,7 @@ describe('clawmesh top in a terminal (tmux)', { skip: TMUX === undefined ? 'tmux
     const exitFile = join(stateDir, 'top.exit')
     const command = `NO_COLOR=1 '${process.execPath}' '${BIN}' top --state-dir '${stateDir}' --node hq --interval 0.3; echo $? > '${exitFile}'`
     await tmux('new-session', '-d', '-s', 'top', '-x', '150', '-y', '30', command)
-    await screenUntil(s => /^hangzhou\s+18790\s+direct\s+reachable\s+[\d.]+ ms\s+2\b/m.test(s) && /^hq \(this\)\s+18789\s+self/m.test(s), 'both Gateways')
+    await screenUntil(s => /^hangzhou\s+18790\s+direct\s+reachable\s+[\d.]+ ms\s+\S+ w2\s+2\b/m.test(s) && /^hq \(this\)\s+18789\s+self/m.test(s), 'both Gateways')
 
     const sent = await clawmesh(['send', 'gateway:hangzhou:agent:main:main', 'hello', '--wait', '--state-dir', stateDir, '--node', 'hq'])
     assert.equal(sent.code, 0, sent.stderr)

@@ -5,10 +5,11 @@ import { doctorExitCode, formatDoctor } from '../../src/cli/doctor.ts'
 import { judgeNode, type NodeView } from '../../src/doctor/node-view.ts'
 import { check, report } from '../../src/doctor/report.ts'
 import { FakeMesh } from '../control/fake-mesh.ts'
+import type { IncompatiblePeer } from '../../src/types.ts'
 
-function view (rejected: Array<{ address?: string, reason: string, at: number }>, bootstrap: string[] = []): NodeView {
+function view (rejected: Array<{ address?: string, reason: string, at: number }>, bootstrap: string[] = [], incompatible: IncompatiblePeer[] = []): NodeView {
   const mesh = new FakeMesh()
-  const status = { ...mesh.status(), meshId: 'aaaa', rejected, node: { name: 'hq', pid: 1, socket: '/s', protocol: 1, bootstrap } }
+  const status = { ...mesh.status(), meshId: 'aaaa', rejected, incompatible, versions: { software: '0.2.0', protocols: [2] }, node: { name: 'hq', pid: 1, socket: '/s', protocol: 1, bootstrap } }
   return { name: 'hq', status, peers: mesh.peers() }
 }
 
@@ -52,5 +53,14 @@ describe('doctor report', () => {
     assert.match(warned.fix ?? '', /at \/ip4\/10\.0\.0\.9\/tcp\/51234/)
     const old = { ...knocking, at: now - 60 * 60_000 }
     assert.equal(judgeNode(view([old]), [], now).status, 'ok')
+  })
+
+  it('warns of connected Gateways the node cannot exchange sessions with, naming what they speak and run', () => {
+    const peer: IncompatiblePeer = { peerId: '12D3KooWOld', kind: 'no-common-version', reason: 'it speaks none of the registry protocol versions this Gateway speaks (2); it speaks 1', versions: [1], agentVersion: 'js-libp2p/3.3.11', address: '/ip4/10.0.0.3/tcp/4001', at: Date.now() }
+    const warned = judgeNode(view([], [], [peer]), [])
+    assert.equal(warned.status, 'warn')
+    assert.match(warned.summary, /1 connected Gateway cannot exchange sessions/)
+    assert.match(warned.fix ?? '', /rolling upgrade/)
+    assert.ok(warned.details?.some(d => d.includes('12D3KooWOld (js-libp2p/3.3.11) at /ip4/10.0.0.3/tcp/4001')))
   })
 })
