@@ -4,13 +4,18 @@
 #   - openclaw@$CLAWMESH_OPENCLAW_VERSION and ws, in one npm prefix
 # Skips what is already there. Prints the npm prefix on the last line of stdout.
 #   CLAWMESH_CACHE            default ${XDG_CACHE_HOME:-~/.cache}/clawmesh
-#   CLAWMESH_OPENCLAW_VERSION default 2026.9.6
+#   CLAWMESH_OPENCLAW_VERSION default the pinned version below (the one clawmesh is built against)
+# `openclaw-install.sh --pinned` prints the pinned version and installs nothing.
 set -euo pipefail
+# The OpenClaw release clawmesh is built and tested against; package.json's openclaw.compat.pluginApi and
+# openclaw.install.minHostVersion name it as the oldest supported. CI also tests the newest on the registry.
+PINNED=2026.9.6
+if [ "${1:-}" = --pinned ]; then echo "$PINNED"; exit 0; fi
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=/dev/null
 . "$ROOT/scripts/ensure-node.sh"
 : "${CLAWMESH_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/clawmesh}"
-: "${CLAWMESH_OPENCLAW_VERSION:=2026.9.6}"
+: "${CLAWMESH_OPENCLAW_VERSION:=$PINNED}"
 WS_VERSION=8.21.3   # the ws version openclaw 2026.9.6 pins, so npm keeps one copy
 prefix="$CLAWMESH_CACHE/openclaw-$CLAWMESH_OPENCLAW_VERSION"
 major="$(node -p 'process.versions.node.split(".")[0]')"

@@ -89,6 +89,13 @@ function metricsPort (value: string): number {
   return value === '0' ? 0 : port(value)
 }
 
+/** `2,1`, `2` or `1`: the wire versions to speak. */
+function wireVersions (value: string): Array<1 | 2> {
+  const versions = value.split(',').map(v => Number(v.trim()))
+  if (versions.length === 0 || versions.some(v => v !== 1 && v !== 2) || new Set(versions).size !== versions.length) throw new InvalidArgumentError('wire versions: 2,1 (the default), 2 or 1')
+  return versions as Array<1 | 2>
+}
+
 function collect (value: string, previous: string[] = []): string[] {
   return [...previous, value]
 }
@@ -122,6 +129,7 @@ export function buildProgram (): Command {
     .option('--json', 'one JSON object per event on stdout instead of human text')
     .option('--metrics-port <port>', 'serve Prometheus metrics at http://127.0.0.1:<port>/metrics (0: any free port)', metricsPort)
     .option('--metrics-host <host>', 'address the metrics server binds (default 127.0.0.1)')
+    .option('--wire <versions>', 'wire versions to speak: 2,1 (default), or 2 to refuse Gateways still on the previous release (docs/operations.md)', wireVersions)
     .addHelpText('after', '\nThe mesh secret comes from $CLAWMESH_SECRET or <state dir>/mesh.key (created when missing).\nInbound messages are answered with "<name> received: <text>".')
     .action(async (opts: RunOptions) => {
       try {

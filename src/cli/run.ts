@@ -30,6 +30,8 @@ export interface RunOptions {
   metricsPort?: number
   /** @default '127.0.0.1' */
   metricsHost?: string
+  /** Wire versions to speak (`--wire`). @default [2, 1] */
+  wire?: Array<1 | 2>
 }
 
 /** `KEY` or `KEY=UUID`; the agent ID is read off `agent:<id>:…`. */
@@ -75,6 +77,7 @@ export async function runNode (opts: RunOptions): Promise<void> {
     stateDir,
     dataDir: join(stateDir, 'nodes', safeName(name)),
     discovery: { mdns: opts.mdns, local: opts.local, bootstrap: opts.peer },
+    ...(opts.wire !== undefined ? { protocolVersions: opts.wire } : {}),
     ...(opts.metricsPort !== undefined ? { metrics: { port: opts.metricsPort, ...(opts.metricsHost !== undefined ? { host: opts.metricsHost } : {}) } } : {}),
     deliver: async (msg) => {
       log('message', { from: msg.from.gateway, sessionKey: msg.sessionKey, text: msg.text }, `${paint('cyan', '←')} ${msg.from.gateway} → ${msg.sessionKey}: ${msg.text}`)

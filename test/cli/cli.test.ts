@@ -81,6 +81,22 @@ describe('clawmesh run + control commands', () => {
     assert.match(human.stdout, /^GATEWAY\s+PORT\s+HOST\s+STATE\s+SESSIONS\s+RTT\s+VERSION\s+WIRE\s+PEER ID/m)
   })
 
+  it('run --wire 1 talks like the previous release: peers shows it on wire 1, and its sessions arrive', async () => {
+    const old = start(['run', '--name', 'old', '--wire', '1', '--session', 'agent:main:old', '--state-dir', stateDir, ...RUN_FLAGS])
+    try {
+      await old.waitEvent(e => e.event === 'ready', 'old ready')
+      await hq.waitEvent(e => e.event === 'session:add' && e.qualifiedKey === 'gateway:old:agent:main:old', 'old\'s session on hq')
+      const peers = JSON.parse((await clawmesh(['peers', '--json', ...nodeArgs('hq')])).stdout) as Array<{ name: string, protocolVersion: number }>
+      assert.equal(peers.find(p => p.name === 'old')?.protocolVersion, 1)
+      const human = await clawmesh(['peers', ...nodeArgs('hq')])
+      assert.match(human.stdout, /^old\s.*\s1\s+12D3KooW/m)
+      const status = JSON.parse((await clawmesh(['status', '--json', ...nodeArgs('old')])).stdout) as { versions: { protocols: number[] } }
+      assert.deepEqual(status.versions.protocols, [1])
+    } finally {
+      await old.stop('SIGTERM')
+    }
+  })
+
   it('send shows the remote reply by default (qualified key, port, session UUID)', async () => {
     const r = await clawmesh(['send', 'gateway:hangzhou:agent:main:main', 'hello', '--json', ...nodeArgs('hq')])
     assert.equal(r.code, 0, r.stderr)

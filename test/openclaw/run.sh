@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run test:openclaw: the end-to-end test against two real OpenClaw Gateways.
-# Installs Node 24 and openclaw@2026.9.6 once (cached under ${XDG_CACHE_HOME:-~/.cache}/clawmesh),
+# Installs Node 24 and openclaw@$CLAWMESH_OPENCLAW_VERSION (default: the pinned one, see
+# scripts/openclaw-install.sh) once (cached under ${XDG_CACHE_HOME:-~/.cache}/clawmesh),
 # packs this checkout (`npm pack`, which builds dist/) for one Gateway to install, then runs
 # test/openclaw/gateways.e2e.ts in a private network namespace whose only interface is lo
 # (the Gateway contacts a hosted plugin catalog at startup; nothing may leave the machine).
@@ -54,4 +55,4 @@ if ! node --test --test-concurrency=1 test/openclaw/gateways.e2e.ts; then
   exit 1
 fi
 [ -z "$own_dir" ] || rm -rf "$own_dir"
-echo "test:openclaw: passed in $(($(date +%s) - start)) s"
+echo "test:openclaw: passed against openclaw $(node -p 'require(process.argv[1]).version' "$CLAWMESH_OPENCLAW_PREFIX/node_modules/openclaw/package.json") in $(($(date +%s) - start)) s"
