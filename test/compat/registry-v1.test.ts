@@ -14,19 +14,15 @@ import { FakeNet, until, type FakeNode } from '../gossip/harness.ts'
 import type { RegistryGossip, RegistryGossipInit } from '../../src/gossip/index.ts'
 
 const gateway = { name: 'old', host: 'h', addrs: [], maxMessageBytes: 1024 }
-let running: RegistryGossip[] = []
+const nets: FakeNet[] = []
 afterEach(async () => {
-  for (const g of running) {
-    await g.beforeStop()
-    await g.stop()
-  }
-  running = []
+  for (const net of nets.splice(0)) await net.stopAll()
 })
 
+/** A gossip service on `net`, stopped after the test. */
 async function gossip (net: FakeNet, init: Partial<RegistryGossipInit> = {}): Promise<{ node: FakeNode, gossip: RegistryGossip }> {
-  const g = await net.gossip(init)
-  running.push(g.gossip)
-  return g
+  if (!nets.includes(net)) nets.push(net)
+  return await net.gossip(init)
 }
 
 type V1Frame = { record?: Uint8Array, t?: unknown, [field: string]: unknown }

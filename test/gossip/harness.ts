@@ -25,6 +25,8 @@ export interface FakeNode {
 
 export class FakeNet {
   readonly nodes = new Map<string, FakeNode>()
+  /** Every gossip service started here, for `stopAll`. */
+  readonly services: RegistryGossip[] = []
   now = 1_000_000
 
   /** A fresh node; with `privateKey`, the same peer ID as an earlier one (a restart: it replaces that node). */
@@ -58,7 +60,16 @@ export class FakeNet {
     })
     await gossip.start()
     await gossip.afterStart()
+    this.services.push(gossip)
     return { node, gossip }
+  }
+
+  /** Stops every gossip service started here. */
+  async stopAll (): Promise<void> {
+    for (const g of this.services.splice(0)) {
+      await g.beforeStop()
+      await g.stop()
+    }
   }
 
   /** A node that plays the registry protocol by hand: what gossip services send it lands in `inbound`. */
