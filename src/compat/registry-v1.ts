@@ -10,11 +10,13 @@
  * Gateway only when it is linked to it. Digests, news and the anti-entropy hash
  * shown to a v1 peer therefore cover only what it can hold (see `view`), so a
  * v1 peer in sync with us stays quiet instead of pulling what we cannot serve.
- * v1 has no `alive` frame and no goodbye in digests: those are left out.
+ * v1 has no `alive` frame and no goodbye in digests: those are left out. v1
+ * `links` name no run: they count as links but prove no run alive (NO_RUN).
  */
 import { createHash } from 'node:crypto'
 import { MeshError } from '../errors.ts'
 import { decodeFrame, MAX_DIGEST_ORIGINS, MAX_LINKS, type GossipMessage } from '../gossip/wire.ts'
+import { NO_RUN } from '../gossip/liveness.ts'
 import { decodeRecord, type RegistryRecord, type UnverifiedRecord } from '../registry/records.ts'
 import { arr, decodeJson, encodeJson, entriesOf, int, optInt, optStr, peerIdText, versionPair, type JsonObject } from './json.ts'
 import { decodeV1Record, isV1Record, signV1Record } from './v1-records.ts'
@@ -109,7 +111,7 @@ export class RegistryV1 {
             softwareVersion: optStr(msg, 'sw', MAX_SOFTWARE_VERSION) ?? '',
             name: optStr(msg, 'name', MAX_NAME) ?? '',
             digest: digestFromV1(msg),
-            links: peersFromV1(msg)
+            ...linksFromV1(msg)
           }
         }
       case 'digest':
@@ -128,7 +130,7 @@ export class RegistryV1 {
       case 'hback':
         return { type: 'heartbeatAck' }
       case 'links':
-        return { type: 'links', links: peersFromV1(msg), runs: new Map() }
+        return { type: 'links', ...linksFromV1(msg) }
       case 'down':
         // v1 names only the incarnation; the liveness rules compare that, and take the newest seq they know.
         return { type: 'down', origin: peerIdText(msg.o), version: [int(msg, 'i', 1), 0] }
@@ -192,7 +194,12 @@ function digestToV1 (digest: Digest): Record<string, [number, number]> {
   return Object.fromEntries([...digest].map(([o, h]) => [o, [h.version[0], h.version[1]]]))
 }
 
-function peersFromV1 (msg: JsonObject): Set<string> {
-  if (msg.p === undefined) return new Set()
-  return new Set(arr(msg, 'p', MAX_LINKS).map(peerIdText))
+/**
+ * The peers a v1 peer says it is linked to. v1 cannot say which run of each: the runs are `NO_RUN`, so
+ * these claims prove no run alive (after a restart behind a v1 peer, its links would otherwise revive
+ * the run that died; the new run comes back by its own records or a direct link).
+ */
+function linksFromV1 (msg: JsonObject): { links: Set<string>, runs: Map<string, number> } {
+  const links = msg.p === undefined ? new Set<string>() : new Set(arr(msg, 'p', MAX_LINKS).map(peerIdText))
+  return { links, runs: new Map([...links].map(peer => [peer, NO_RUN])) }
 }

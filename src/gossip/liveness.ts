@@ -37,6 +37,13 @@
 import { compareVersions, newest, type Held, type Version } from '../registry/version.ts'
 import { versionOf, type Registry } from '../registry/registry.ts'
 
+/**
+ * A run no Gateway has (runs count from 0). A peer that cannot say which run of an origin it is linked to
+ * (a v1 peer: its `links` name none) names this one: its claims still count as links for rule 2, but
+ * prove no run alive (rule 3), so they cannot revive a run that died and restarted behind it.
+ */
+export const NO_RUN = -1
+
 /** What a proof of life changed: an origin we hold turned reachable, or one we had dropped is no longer buried (pull it again). */
 export type Proof = { origin: string, revived: true } | { origin: string, unburied: Held }
 

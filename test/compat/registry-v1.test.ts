@@ -186,6 +186,30 @@ describe('registry v1 (a Gateway not yet upgraded)', () => {
     assert.equal(a.gossip.isConnected(m.node.id), false)
   })
 
+  it('a restart behind a v1 peer: its links, which cannot name the run, never revive the run that died', async () => {
+    const net = new FakeNet()
+    const a = await gossip(net)
+    const o1 = await gossip(net)
+    const o = o1.node.id
+    o1.gossip.stage({ sessionKey: 'agent:main:o' })
+    await o1.gossip.flushed()
+    net.connect(a.node, o1.node)
+    await until(() => a.gossip.registry.get(o)?.entries.size === 1)
+    // kill -9 of run 1: A sees its link close.
+    net.kill(o1.node)
+    await until(() => a.gossip.registry.get(o)?.reachable === false)
+    // A v1 peer (linked to the new run, say) names O in its hello, then newly in its links.
+    const m = await v1Peer(net, a.node)
+    await m.send(hello({ p: [o] }))
+    await m.send({ t: 'links', p: [] })
+    await m.send({ t: 'links', p: [o] })
+    // Frames are handled in order: once our answer to its heartbeat arrives, all of the above was.
+    await m.send({ t: 'hb' })
+    await nextWhere(m, f => f.t === 'hback')
+    assert.equal(a.gossip.liveness.claimsLink(m.node.id, o), true, 'its claim counts as a link (rule 2)')
+    assert.equal(a.gossip.registry.get(o)?.reachable, false, 'run 1 stays unreachable')
+  })
+
   it('with protocolVersions [2]: no v1 stream, no v1 record inside v2 frames, and a v1-only peer is reported', async () => {
     const net = new FakeNet()
     const a = await gossip(net, { protocolVersions: [2] })
