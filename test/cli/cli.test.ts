@@ -184,6 +184,35 @@ describe('clawmesh run + control commands', () => {
   })
 })
 
+describe('versions', () => {
+  it('two Gateways with no wire in common (--wire 2, --wire 1) each report the other: the event log and status, never a silent empty registry', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'clawmesh-wire-'))
+    const modern = start(['run', '--name', 'modern', '--wire', '2', '--session', 'agent:main:m', '--state-dir', stateDir, ...RUN_FLAGS])
+    const legacy = start(['run', '--name', 'legacy', '--wire', '1', '--session', 'agent:main:l', '--state-dir', stateDir, ...RUN_FLAGS])
+    try {
+      // Found through the rendezvous folder; neither can open a registry stream to the other.
+      const [onModern, onLegacy] = await Promise.all([
+        modern.waitEvent(e => e.event === 'peer:incompatible', 'modern reports legacy'),
+        legacy.waitEvent(e => e.event === 'peer:incompatible', 'legacy reports modern')
+      ])
+      assert.deepEqual([onModern.kind, onModern.versions], ['no-common-version', [1]])
+      assert.deepEqual([onLegacy.kind, onLegacy.versions], ['no-common-version', [2]])
+      for (const [name, speaks] of [['modern', 'wire 1'], ['legacy', 'wire 2']] as const) {
+        const r = await clawmesh(['status', '--state-dir', stateDir, '--node', name])
+        assert.equal(r.code, 0, r.stderr)
+        assert.match(r.stdout, /^Incompatible\s+1 Gateway: neither side sees the other's sessions$/m, name)
+        assert.match(r.stdout, new RegExp(`^PEER\\s+SPEAKS\\s+RUNS\\s+REASON\\n\\S+\\s+${speaks}\\s+clawmesh/`, 'm'), name)
+        const sessions = JSON.parse((await clawmesh(['sessions', '--json', '--state-dir', stateDir, '--node', name])).stdout) as unknown[]
+        assert.equal(sessions.length, 1, `${name} lists only its own session`)
+      }
+    } finally {
+      await modern.stop('SIGTERM')
+      await legacy.stop('SIGTERM')
+      await rm(stateDir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('control socket', () => {
   it('has mode 0600 in a 0700 folder and refuses other users', async (t) => {
     const stateDir = await mkdtemp(join(tmpdir(), 'clawmesh-sock-'))
