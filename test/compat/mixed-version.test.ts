@@ -24,10 +24,12 @@ const SECRET = randomBytes(32).toString('hex')
 /** Why the v1 build cannot be had from this clone, or undefined when it can. */
 function v1Missing (): string | undefined {
   try {
-    execFileSync('git', ['-C', ROOT, 'cat-file', '-e', `${V1_COMMIT}^{commit}`], { stdio: 'ignore' })
+    execFileSync('git', ['-C', ROOT, 'cat-file', '-e', `${V1_COMMIT}^{commit}`], { stdio: ['ignore', 'ignore', 'pipe'] })
     return undefined
-  } catch {
-    return `commit ${V1_COMMIT} (the wire v1 build) is not in this clone (a shallow clone, or no git): clone with full history (\`git fetch --unshallow\`) to run the mixed-version test`
+  } catch (err) {
+    // git's own words too: a clone owned by another user fails here on git's safe.directory check, not for want of history.
+    const said = String((err as { stderr?: Buffer }).stderr ?? '').trim()
+    return `commit ${V1_COMMIT} (the wire v1 build) cannot be read from this clone (a shallow clone, or no git): clone with full history (\`git fetch --unshallow\`) to run the mixed-version test${said !== '' ? ` (git: ${said})` : ''}`
   }
 }
 
