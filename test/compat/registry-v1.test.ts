@@ -12,6 +12,7 @@ import { verifyRecord, type RegistryRecord } from '../../src/registry/records.ts
 import { FramedStream } from '../../src/wire/framed-stream.ts'
 import { FakeNet, until, type FakeNode } from '../gossip/harness.ts'
 import type { RegistryGossip, RegistryGossipInit } from '../../src/gossip/index.ts'
+import type { PrivateKey } from '@libp2p/interface'
 
 const gateway = { name: 'old', host: 'h', addrs: [], maxMessageBytes: 1024 }
 const nets: FakeNet[] = []
@@ -27,9 +28,9 @@ async function gossip (net: FakeNet, init: Partial<RegistryGossipInit> = {}): Pr
 
 type V1Frame = { record?: Uint8Array, t?: unknown, [field: string]: unknown }
 
-/** A v1 peer played by hand: connected to `target`, it reads what the target writes and writes v1 frames back. */
-async function v1Peer (net: FakeNet, target: FakeNode): Promise<{ node: FakeNode, send: (frame: object | Uint8Array) => Promise<void>, next: () => Promise<V1Frame> }> {
-  const node = await net.manual(REGISTRY_PROTOCOL_V1)
+/** A v1 peer played by hand (with `privateKey`: a restart of that peer ID): connected to `target`, it reads what the target writes and writes v1 frames back. */
+async function v1Peer (net: FakeNet, target: FakeNode, privateKey?: PrivateKey): Promise<{ node: FakeNode, send: (frame: object | Uint8Array) => Promise<void>, next: () => Promise<V1Frame> }> {
+  const node = await net.manual(REGISTRY_PROTOCOL_V1, privateKey)
   net.connect(node, target)
   const out = new FramedStream(await net.open(node, target.id, [REGISTRY_PROTOCOL_V1]), 8 * 1024 * 1024)
   await until(() => node.inbound.length > 0)
@@ -208,6 +209,35 @@ describe('registry v1 (a Gateway not yet upgraded)', () => {
     await nextWhere(m, f => f.t === 'hback')
     assert.equal(a.gossip.liveness.claimsLink(m.node.id, o), true, 'its claim counts as a link (rule 2)')
     assert.equal(a.gossip.registry.get(o)?.reachable, false, 'run 1 stays unreachable')
+  })
+
+  it('a v1 peer\'s own hello names its run: the same run linking again is reachable, a new run does not revive the one that died', async () => {
+    const net = new FakeNet()
+    const a = await gossip(net)
+    const run1 = await v1Peer(net, a.node)
+    const { id, privateKey } = run1.node
+    const held = (): { incarnation?: number, reachable?: boolean } => ({ incarnation: a.gossip.registry.get(id)?.incarnation, reachable: a.gossip.registry.get(id)?.reachable })
+    await run1.send(hello({ d: { [id]: [1, 0] } }))
+    await run1.send(await snapshot(run1.node, ['agent:main:old']))
+    await until(() => a.gossip.registry.get(id)?.entries.size === 1)
+    net.disconnect(run1.node, a.node)
+    await until(() => held().reachable === false)
+    // The same run links again (a flap): its hello digest names run 1.
+    const again = await v1Peer(net, a.node, privateKey)
+    await again.send(hello({ d: { [id]: [1, 0] } }))
+    await until(() => held().reachable === true)
+    net.disconnect(again.node, a.node)
+    await until(() => held().reachable === false)
+    // Run 2 links (a restart): linked, but run 1's entries stay unreachable until run 2's records replace them.
+    const run2 = await v1Peer(net, a.node, privateKey)
+    await run2.send(hello({ d: { [id]: [2, 0] } }))
+    await run2.send({ t: 'hb' })
+    await nextWhere(run2, f => f.t === 'hback')
+    assert.equal(a.gossip.isConnected(id), true)
+    assert.deepEqual(held(), { incarnation: 1, reachable: false })
+    await run2.send(await signV1Record({ kind: 'snap', origin: id, incarnation: 2, seq: 0, chunk: 0, chunks: 1, gateway, entries: [{ sessionKey: 'agent:main:new' }] }, privateKey))
+    await until(() => held().incarnation === 2)
+    assert.deepEqual(held(), { incarnation: 2, reachable: true })
   })
 
   it('with protocolVersions [2]: no v1 stream, no v1 record inside v2 frames, and a v1-only peer is reported', async () => {
