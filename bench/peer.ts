@@ -3,20 +3,26 @@
  *
  *   node bench/peer.ts tcp                 raw TCP echo server
  *   node bench/peer.ts http                HTTP server answering each POST with its body (keep-alive)
+ *   node bench/peer.ts libp2p '<secret>'   a bare js-libp2p node (TCP + pnet + Noise + yamux) echoing
+ *                                          every byte of its one protocol (bench/bare.ts)
  *   node bench/peer.ts gateway '<JSON>'    a clawmesh Gateway; the JSON holds createMesh options plus
  *                                          `sessions` (keys to announce) and `firstSend` (a target to
  *                                          send to as soon as it resolves; reports the time since start)
  *
  * stdout: JSON lines, `{"event":"ready",...}` first; answers `{"id","ok","result"|"error"}`.
  * stdin (gateway): `{"id","cmd":"announce"|"announceMany"|"memory"|"status"|"stop",...}`.
- * The deliver handler replies at once with the text it got.
+ * The deliver handler replies at once with the text it got. The Gateway is the checkout
+ * `CLAWMESH_BENCH_TARGET` names (bench/target.ts), this one by default.
  */
 import { createServer as createHttpServer } from 'node:http'
 import { createServer as createTcpServer } from 'node:net'
 import { createInterface } from 'node:readline'
-import { createMesh } from '../src/index.ts'
-import { waitForResolvable } from '../src/testing.ts'
+import { bareNode, serveEcho } from './bare.ts'
+import { core, testing } from './target.ts'
 import type { MeshOptions } from '../src/types.ts'
+
+const { createMesh } = core
+const { waitForResolvable } = testing
 
 const out = (value: unknown): void => { process.stdout.write(JSON.stringify(value) + '\n') }
 const mode = process.argv[2]
@@ -40,6 +46,10 @@ if (mode === 'tcp') {
   })
   server.keepAliveTimeout = 60_000
   server.listen(0, '127.0.0.1', () => { out({ event: 'ready', port: (server.address() as { port: number }).port }) })
+} else if (mode === 'libp2p') {
+  const node = await bareNode(new TextEncoder().encode(process.argv[3] ?? ''))
+  await serveEcho(node)
+  out({ event: 'ready', addresses: node.getMultiaddrs().map(String) })
 } else if (mode === 'gateway') {
   type Options = MeshOptions & { sessions?: string[], firstSend?: string }
   const options = JSON.parse(process.argv[3] ?? '{}') as Options
@@ -88,6 +98,6 @@ if (mode === 'tcp') {
     })()
   }).on('close', () => { void mesh.stop().finally(() => process.exit(0)) })
 } else {
-  process.stderr.write('usage: node bench/peer.ts tcp|http|gateway [JSON options]\n')
+  process.stderr.write('usage: node bench/peer.ts tcp|http|libp2p|gateway [secret | JSON options]\n')
   process.exit(2)
 }

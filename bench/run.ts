@@ -1,9 +1,12 @@
 /**
- * clawmesh benchmarks: `npm run bench` (full) or `npm run bench -- --quick` (under a minute).
+ * clawmesh benchmarks: `npm run bench` (full) or `npm run bench -- --quick` (well under a minute).
  *
  * Prints a table and writes `bench/results/latest.json`
- * (`{ node, quick, figures: { NAME: { median, p99, unit, samples } } }`) plus
- * `bench/results/samples.json` (raw distributions, for `node bench/plot.ts`).
+ * (`{ node, quick, target, commit, load, figures: { NAME: { median, p99, unit, samples } }, ratios }`)
+ * plus `bench/results/samples.json` (raw distributions, for `node bench/plot.ts`).
+ * `--only=rtt,send,...` runs some sections; `--target=DIR --out=NAME` measures another
+ * checkout (bench/target.ts) into `bench/results/NAME.json`; `node bench/compare.ts A B`
+ * prints two results files side by side.
  * Method and caveats: docs/performance.md. Never run as a test: these are
  * measurements, not assertions.
  */
@@ -12,16 +15,22 @@ import { execFileSync } from 'node:child_process'
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { request as httpRequest, Agent } from 'node:http'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createMesh, type Mesh } from '../src/index.ts'
-import { addressOf, createTestMeshes, loopbackOptions, waitForResolvable } from '../src/testing.ts'
+import { echoClient } from './bare.ts'
 import { protectorThroughput, rawCipher, type CipherFigures } from './cipher.ts'
 import { countingProxy, figure, gc, portOf, round, sleep, startChild, stopChild, type Child, type Figure } from './lib.ts'
+import { core, isOtherTarget, targetDir, testing } from './target.ts'
+import type { Mesh } from '../src/index.ts'
+
+const { createMesh } = core
+const { addressOf, createTestMeshes, loopbackOptions, waitForResolvable } = testing
 
 const quick = process.argv.includes('--quick')
 const only = process.argv.find(a => a.startsWith('--only='))?.slice('--only='.length).split(',')
+/** Results go to `bench/results/<out>.json` (`--out=before` for a run against an older checkout). */
+const out = process.argv.find(a => a.startsWith('--out='))?.slice('--out='.length) ?? (isOtherTarget ? 'target' : 'latest')
 const figures: Record<string, Figure> = {}
 const samples: Record<string, number[]> = {}
 const skipped: Record<string, string> = {}
@@ -33,18 +42,29 @@ const netnsScript = new URL('./netns.sh', import.meta.url).pathname
 const secret = loopbackOptions().secret as string
 const started = performance.now()
 
-/** What the issue asks for, per figure (checked in the table). */
+/** What the issues ask for, per figure (checked in the table); ratios are of medians in the same run. */
 const targets: Record<string, { text: string, ok: (f: Figure) => boolean }> = {
-  send_rtt: { text: '≤ 0.5 ms, ≤ 3× http', ok: f => f.median <= 0.5 && (figures.http_rtt === undefined || f.median <= 3 * figures.http_rtt.median) },
-  throughput_c64: { text: '≥ 10000', ok: f => f.median >= 10_000 },
-  converge_20: { text: '< 20 / p99 < 100', ok: f => f.median < 20 && f.p99 < 100 },
+  send_rtt: { text: '≤ http_rtt', ok: f => figures.http_rtt !== undefined && f.median <= figures.http_rtt.median },
+  throughput_c64: { text: '≥ http_throughput_c64', ok: f => figures.http_throughput_c64 !== undefined && f.median >= figures.http_throughput_c64.median },
+  converge_20: { text: '< 5 / p99 < 20', ok: f => f.median < 5 && f.p99 < 20 },
   late_join_10k: { text: '< 100', ok: f => f.median < 100 },
-  discovery_local: { text: '< 500', ok: f => f.median < 500 },
-  discovery_mdns: { text: '< 500', ok: f => f.median < 500 },
+  late_join_100k: { text: '< 1000', ok: f => f.median < 1000 },
+  late_join_wire_bytes_per_entry: { text: '< 100', ok: f => f.median < 100 },
+  discovery_local_after_create: { text: '< 100', ok: f => f.median < 100 },
+  discovery_mdns_after_create: { text: '< 100', ok: f => f.median < 100 },
   detect_crash: { text: '< 100', ok: f => f.median < 100 },
   detect_hang: { text: '< 5000', ok: f => f.median < 5000 },
   idle_kbps_per_pair: { text: '< 1', ok: f => f.median < 1 },
   bytes_per_entry: { text: '< 200', ok: f => f.median < 200 }
+}
+
+/** The commit checked out in `dir`, for the results file. */
+function commitOf (dir: string): string | undefined {
+  try {
+    return execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  } catch {
+    return undefined
+  }
 }
 
 function record (name: string, values: number[], unit: Figure['unit']): void {
@@ -87,14 +107,7 @@ async function tcpRtt (n: number): Promise<void> {
       got += d.length
       if (got >= payload.length) { got -= payload.length; waiting?.() }
     })
-    const once = async (): Promise<number> => {
-      const t0 = performance.now()
-      await new Promise<void>(resolve => { waiting = resolve; socket.write(payload) })
-      return performance.now() - t0
-    }
-    for (let i = 0; i < 200; i++) await once()
-    const values: number[] = []
-    for (let i = 0; i < n; i++) values.push(await once())
+    const values = await timeEach(async () => { await new Promise<void>(resolve => { waiting = resolve; socket.write(payload) }) }, n)
     socket.destroy()
     record('tcp_rtt', values, 'ms')
   } finally {
@@ -102,14 +115,51 @@ async function tcpRtt (n: number): Promise<void> {
   }
 }
 
-async function httpRtt (n: number): Promise<void> {
+/** Warms up with `warmup` calls, then times `n` calls of `once` one after another. */
+async function timeEach (once: () => Promise<void>, n: number, warmup = 200): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await once()
+  const values: number[] = []
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now()
+    await once()
+    values.push(performance.now() - t0)
+  }
+  return values
+}
+
+/** Completions per second in `windows` windows of `windowMs` (after 300 ms of warm-up) while `run` keeps work going; `count()` reads the completions. */
+async function rateWindows (count: () => number, windowMs: number, windows: number): Promise<number[]> {
+  await sleep(300)
+  const rates: number[] = []
+  for (let w = 0; w < windows; w++) {
+    const before = count()
+    const t0 = performance.now()
+    await sleep(windowMs)
+    rates.push((count() - before) / ((performance.now() - t0) / 1000))
+  }
+  return rates
+}
+
+/** `concurrency` loops of `once` until the windows are measured. */
+async function loopRate (once: () => Promise<void>, concurrency: number, windowMs: number, windows: number): Promise<number[]> {
+  let done = 0
+  let running = true
+  const workers = Array.from({ length: concurrency }, async () => { while (running) { await once(); done++ } })
+  try {
+    return await rateWindows(() => done, windowMs, windows)
+  } finally {
+    running = false
+    await Promise.all(workers)
+  }
+}
+
+/** HTTP keep-alive: one socket for the round trip, 64 sockets (64 requests in flight) for the rate. */
+async function httpBaselines (n: number, windowMs: number, windows: number): Promise<void> {
   const child = track(startChild(['http']))
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  const agents: Agent[] = []
   try {
     const { port } = await child.event('ready') as { port: number }
-    const body = randomBytes(100)
-    const once = async (): Promise<number> => {
-      const t0 = performance.now()
+    const post = (agent: Agent, body: Buffer) => async (): Promise<void> => {
       await new Promise<void>((resolve, reject) => {
         const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/deliver', agent, headers: { 'content-type': 'application/octet-stream', 'content-length': body.length } }, res => {
           res.on('data', () => {})
@@ -118,14 +168,60 @@ async function httpRtt (n: number): Promise<void> {
         req.on('error', reject)
         req.end(body)
       })
-      return performance.now() - t0
     }
-    for (let i = 0; i < 200; i++) await once()
-    const values: number[] = []
-    for (let i = 0; i < n; i++) values.push(await once())
-    record('http_rtt', values, 'ms')
+    const one = new Agent({ keepAlive: true, maxSockets: 1 })
+    const many = new Agent({ keepAlive: true, maxSockets: 64 })
+    agents.push(one, many)
+    record('http_rtt', await timeEach(post(one, randomBytes(100)), n), 'ms')
+    record('http_throughput_c64', await loopRate(post(many, randomBytes(200)), 64, windowMs, windows), 'msg/s')
   } finally {
-    agent.destroy()
+    for (const agent of agents) agent.destroy()
+    await stopChild(child)
+  }
+}
+
+/**
+ * The floor of libp2p's own stack (bench/bare.ts): a bare js-libp2p node here, another in a
+ * child process echoing bytes, one long-lived stream between them, TCP + pnet + Noise + yamux.
+ * The round trip is 100 bytes each way; the rate keeps 64 messages of 200 bytes in flight on
+ * the stream (each echoed message is replaced by a new one), like 64 concurrent sends.
+ */
+async function libp2pBaselines (n: number, windowMs: number, windows: number): Promise<void> {
+  const child = track(startChild(['libp2p', secret]))
+  const swarmKey = new TextEncoder().encode(secret)
+  let client: Awaited<ReturnType<typeof echoClient>> | undefined
+  try {
+    const ready = await child.event('ready')
+    client = await echoClient(swarmKey, (ready.addresses as string[])[0] as string)
+    const c = client
+    const ping = randomBytes(100)
+    let expected = 0
+    let waiting: (() => void) | undefined
+    c.onMessage(() => { if (c.received() >= expected) waiting?.() })
+    record('libp2p_rtt', await timeEach(async () => {
+      expected += ping.byteLength
+      await new Promise<void>(resolve => { waiting = resolve; c.stream.send(ping) })
+    }, n), 'ms')
+    waiting = undefined
+
+    const message = randomBytes(200)
+    const base = c.received()
+    let sent = 0
+    let running = true
+    const topUp = (): void => {
+      // Keep 64 messages in flight: one new message per message echoed back.
+      while (running && sent - Math.floor((c.received() - base) / message.byteLength) < 64) {
+        sent++
+        c.stream.send(message)
+      }
+    }
+    c.onMessage(topUp)
+    topUp()
+    const rates = await rateWindows(() => Math.floor((c.received() - base) / message.byteLength), windowMs, windows)
+    running = false
+    record('libp2p_throughput_c64', rates, 'msg/s')
+  } finally {
+    await client?.stop()
     await stopChild(child)
   }
 }
@@ -137,35 +233,10 @@ async function sendBenches (n: number, windowMs: number, windows: number, firstS
   try {
     await waitForResolvable(mesh, 'bench')
     const text100 = 'x'.repeat(100)
-    for (let i = 0; i < 300; i++) await mesh.send('bench', text100)
-    const values: number[] = []
-    for (let i = 0; i < n; i++) {
-      const t0 = performance.now()
-      await mesh.send('bench', text100)
-      values.push(performance.now() - t0)
-    }
-    record('send_rtt', values, 'ms')
-    if (figures.tcp_rtt !== undefined) process.stderr.write(`  send/tcp ratio ${round(figures.send_rtt!.median / figures.tcp_rtt.median)}×\n`)
-    if (figures.http_rtt !== undefined) process.stderr.write(`  send/http ratio ${round(figures.send_rtt!.median / figures.http_rtt.median)}×\n`)
-
+    record('send_rtt', await timeEach(async () => { await mesh.send('bench', text100) }, n, 300), 'ms')
     const text200 = 'y'.repeat(200)
-    for (const concurrency of [1, 64]) {
-      let done = 0
-      let running = true
-      const worker = async (): Promise<void> => { while (running) { await mesh.send('bench', text200); done++ } }
-      const workers = Array.from({ length: concurrency }, worker)
-      await sleep(300) // warm-up
-      const rates: number[] = []
-      for (let w = 0; w < windows; w++) {
-        const before = done
-        const t0 = performance.now()
-        await sleep(windowMs)
-        rates.push((done - before) / ((performance.now() - t0) / 1000))
-      }
-      running = false
-      await Promise.all(workers)
-      record(`throughput_c${concurrency}`, rates, 'msg/s')
-    }
+    const send200 = async (): Promise<void> => { await mesh.send('bench', text200) }
+    for (const concurrency of [1, 64]) record(`throughput_c${concurrency}`, await loopRate(send200, concurrency, windowMs, windows), 'msg/s')
   } finally {
     await mesh.stop()
   }
@@ -452,7 +523,8 @@ if (lateJoinOnly !== undefined) {
 const q = quick
 await section('rtt', async () => {
   await tcpRtt(q ? 1000 : 5000)
-  await httpRtt(q ? 1000 : 5000)
+  await httpBaselines(q ? 1000 : 5000, 500, q ? 3 : 10)
+  await libp2pBaselines(q ? 1000 : 5000, 500, q ? 3 : 10)
 })
 await section('send', async () => { await sendBenches(q ? 1000 : 5000, 500, q ? 3 : 10, q ? 5 : 20) })
 await section('converge', async () => {
@@ -482,6 +554,10 @@ await section('discovery', async () => {
   await discovery('mdns', q ? 3 : 10)
 })
 await section('cipher', async () => {
+  if (isOtherTarget) {
+    notMeasured.cipher = "measures this checkout's pnet cipher only, not the target's"
+    return
+  }
   const cipher: CipherFigures = { rates: {}, ratios: {} }
   rawCipher(q ? 3 : 10, cipher)
   await protectorThroughput(q ? 3 : 10, cipher)
@@ -517,15 +593,24 @@ const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(wi
 console.log(line(header))
 console.log('|' + widths.map(w => '-'.repeat(w + 2)).join('|') + '|')
 for (const r of rows) console.log(line(r))
-if (figures.send_rtt !== undefined && figures.tcp_rtt !== undefined && figures.http_rtt !== undefined) {
-  console.log(`\nsend_rtt / tcp_rtt = ${round(figures.send_rtt.median / figures.tcp_rtt.median)}×, send_rtt / http_rtt = ${round(figures.send_rtt.median / figures.http_rtt.median)}× (medians)`)
+/** Same-run ratios of medians: what the targets compare (clawmesh against HTTP, and against libp2p's own floor). */
+const ratioPairs: Array<[string, string]> = [
+  ['send_rtt', 'http_rtt'], ['send_rtt', 'libp2p_rtt'], ['libp2p_rtt', 'http_rtt'], ['send_rtt', 'tcp_rtt'],
+  ['throughput_c64', 'http_throughput_c64'], ['throughput_c64', 'libp2p_throughput_c64'], ['libp2p_throughput_c64', 'http_throughput_c64']
+]
+const ratios: Record<string, number> = {}
+for (const [a, b] of ratioPairs) {
+  const fa = figures[a]
+  const fb = figures[b]
+  if (fa !== undefined && fb !== undefined) ratios[`${a} / ${b}`] = round(fa.median / fb.median)
 }
+if (Object.keys(ratios).length > 0) console.log('\nsame-run ratios of medians: ' + Object.entries(ratios).map(([k, v]) => `${k} = ${v}`).join(', '))
 for (const [name, why] of Object.entries(notMeasured)) console.log(`not measured: ${name}: ${why}`)
 for (const [name, why] of Object.entries(skipped)) console.log(`FAILED: ${name}: ${why}`)
 
 const resultsDir = new URL('./results/', import.meta.url).pathname
 await mkdir(resultsDir, { recursive: true })
-await writeFile(join(resultsDir, 'latest.json'), JSON.stringify({ node: process.version, quick, figures: ordered }, null, 2) + '\n')
-await writeFile(join(resultsDir, 'samples.json'), JSON.stringify({ node: process.version, quick, samples }) + '\n')
-console.log(`\nwrote bench/results/latest.json (${round((performance.now() - started) / 1000)} s${quick ? ', quick' : ''})`)
+await writeFile(join(resultsDir, `${out}.json`), JSON.stringify({ node: process.version, quick, target: targetDir, commit: commitOf(targetDir), load: loadavg(), figures: ordered, ratios }, null, 2) + '\n')
+await writeFile(join(resultsDir, out === 'latest' ? 'samples.json' : `${out}-samples.json`), JSON.stringify({ node: process.version, quick, samples }) + '\n')
+console.log(`\nwrote bench/results/${out}.json (${round((performance.now() - started) / 1000)} s${quick ? ', quick' : ''})`)
 process.exit(Object.keys(skipped).length > 0 ? 1 : 0)

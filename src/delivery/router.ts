@@ -13,12 +13,12 @@
  */
 import { randomUUID } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { anySignal } from 'any-signal'
 import { raceSignal } from 'race-signal'
 import { DEDUP_WINDOW_MS, MAX_DELIVERY_ATTEMPTS } from '../constants.ts'
 import { abortError, MeshError } from '../errors.ts'
 import { displayName, type GatewayRecord, type OwnerDirectory } from '../routing/directory.ts'
 import { backoffDelay } from '../util/backoff.ts'
+import { deadlineSignal, type StartTimer } from '../util/deadline-signal.ts'
 import { ChannelLost, type Answered, type DeliveryClient } from './client.ts'
 import { unreachable, type Connector } from './connector.ts'
 import type { DeliveryMetrics } from './metrics.ts'
@@ -45,8 +45,8 @@ export interface RouterInit {
   stopSignal: AbortSignal
   /** A send finished (the `send:done` event). */
   onDone: (outcome: SendOutcome, ok: boolean) => void
-  /** @default AbortSignal.timeout (tests pass a fake clock's) */
-  timeout?: (ms: number) => AbortSignal
+  /** Starts each send's deadline timer. @default setTimeout (tests pass a fake clock's) */
+  timer?: StartTimer
   /** @default a timer that honours the signal */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>
   /** @default Date.now */
@@ -88,7 +88,8 @@ export class Router {
     options = { ...options, onAccepted: once(options.onAccepted) }
     const started = performance.now()
     const at = this.now() + timeoutMs
-    const signal = anySignal([(this.init.timeout ?? AbortSignal.timeout)(timeoutMs), options.signal, this.init.stopSignal])
+    const sendSignal = deadlineSignal(timeoutMs, [options.signal, this.init.stopSignal], this.init.timer)
+    const signal = sendSignal.signal
     const deadline: Deadline = { signal, at, remaining: () => Math.max(0, at - this.now()) }
     let owner: string | undefined
     try {
@@ -115,7 +116,7 @@ export class Router {
       this.done(target, error instanceof MeshError ? error.code : 'REMOTE_ERROR', started, owner)
       throw error
     } finally {
-      signal.clear()
+      sendSignal.clear()
     }
   }
 

@@ -9,9 +9,9 @@
  * unwritten answers; past either we stop reading the stream (back-pressure),
  * and a sender that reads none of its answers for ANSWER_STALL_MS loses it.
  */
-import { anySignal } from 'any-signal'
 import { DEDUP_MAX_ENTRIES, DEDUP_MAX_PER_SENDER, DEDUP_WINDOW_MS, MAX_INFLIGHT_PER_PEER, MAX_QUEUED_ANSWER_BYTES, MAX_RETAINED_REPLY_BYTES, ANSWER_STALL_MS } from '../constants.ts'
 import { abortError, describeThrown, MeshError, toWireError } from '../errors.ts'
+import { deadlineSignal, type DeadlineSignal } from '../util/deadline-signal.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
 import { DELIVER_V2, type DeliverCodec } from '../compat/deliver-wires.ts'
 import type { DeliveryAnswer, DeliveryRequest } from './codec.ts'
@@ -24,7 +24,8 @@ interface Running {
   /** Settles once the handler has taken the message (called `accept()` or returned). */
   taken: Promise<void>
   done: Promise<Outcome>
-  controller: AbortController
+  /** Fires on the sender's cancel, on stop and at the deadline. */
+  deadline: DeadlineSignal
 }
 
 export interface DeliveryServerInit {
@@ -97,7 +98,7 @@ export class DeliveryServer {
             break
           case 'cancel': {
             const known = this.seen.get(peerId, message.id)
-            if (known !== undefined && 'inflight' in known) known.inflight.controller.abort(new MeshError('ABORTED', 'the sender cancelled'))
+            if (known !== undefined && 'inflight' in known) known.inflight.deadline.abort(new MeshError('ABORTED', 'the sender cancelled'))
             break
           }
           case 'request':
@@ -164,9 +165,9 @@ export class DeliveryServer {
     } catch (err) {
       return err instanceof MeshError ? err : new MeshError('FORBIDDEN', describeThrown(err))
     }
-    const controller = new AbortController()
     const ttl = Math.max(1, req.ttlMs)
-    const signal = anySignal([controller.signal, this.stopController.signal, AbortSignal.timeout(ttl)])
+    const deadline = deadlineSignal(ttl, [this.stopController.signal])
+    const signal = deadline.signal
     const message: InboundMessage = {
       id: req.id,
       from: { gateway: this.init.nameOf(peerId) ?? peerId, peerId, ...(req.fromSessionKey !== undefined ? { sessionKey: req.fromSessionKey } : {}) },
@@ -182,10 +183,10 @@ export class DeliveryServer {
     const done = runHandler(handler, message, signal, taken.resolve, this.init.log)
     void done.then(outcome => {
       taken.resolve()
-      signal.clear()
+      deadline.clear()
       this.seen.finish(peerId, req.id, outcome)
     })
-    const running: Running = { taken: taken.promise, done, controller }
+    const running: Running = { taken: taken.promise, done, deadline }
     this.seen.begin(peerId, req.id, running)
     return running
   }

@@ -10,6 +10,16 @@
  * therefore runs on one key both ways, the dialer's. Nothing the listener has
  * to send before it knows the key is lost: it waits (multistream-select has the
  * listener speak second, so normally nothing waits).
+ *
+ * It is also where a connection's writes meet the socket, and it coalesces them:
+ * what the layers above hand over while the current I/O callbacks run (a data
+ * frame, yamux's window update for the frame just received, frames of other
+ * streams) is encrypted as one piece and written in one `socket.write` when they
+ * are done (`setImmediate`), instead of one system call each. XSalsa20 is a
+ * stream cipher, so the bytes on the wire are the same either way. Past
+ * FLUSH_AT_BYTES queued, they are written at once (bulk transfers gain nothing
+ * from waiting), and back-pressure is the socket's: once a write finds its
+ * buffer full, `sendData` says so until it drains.
  */
 
 import { AbstractMultiaddrConnection } from '@libp2p/utils'
@@ -23,6 +33,8 @@ export const MSS_HEADER = new TextEncoder().encode('\x13/multistream/1.0.0\n')
 const REMOTE_RESET_CODES = new Set(['ECONNRESET', 'EPIPE'])
 /** What the listener holds back until it knows the key (it normally holds nothing). */
 const MAX_HELD_BACK_BYTES = 64 * 1024
+/** Queued plaintext past which it is written at once rather than at the end of the turn. */
+const FLUSH_AT_BYTES = 64 * 1024
 
 /** A key the box may run on. */
 export interface BoxKey {
@@ -66,6 +78,16 @@ export class VerifyingBox<K extends BoxKey> extends AbstractMultiaddrConnection 
   private failed = false
   /** The transport closed: the ciphers are wiped. */
   private closed = false
+  /** Plaintext to encrypt and write at the end of this turn. */
+  private queued: Uint8Array[] = []
+  private queuedBytes = 0
+  private flushScheduled = false
+  /** The socket's last write found its buffer full: no more until it drains. */
+  private socketFull = false
+  private readonly flushSoon = (): void => {
+    this.flushScheduled = false
+    this.flush()
+  }
 
   constructor (init: VerifyingBoxInit<K>) {
     super({ log: init.log, remoteAddr: init.maConn.remoteAddr, direction: init.maConn.direction })
@@ -82,10 +104,15 @@ export class VerifyingBox<K extends BoxKey> extends AbstractMultiaddrConnection 
         for (const buf of data) this.receive(buf)
       }
     })
-    this.maConn.addEventListener('drain', () => { this.onMuxerDrain() })
+    this.maConn.addEventListener('drain', () => {
+      this.socketFull = false
+      this.onMuxerDrain()
+    })
     this.maConn.addEventListener('close', (evt) => {
       // Nothing more comes in or goes out: wipe the keys (the ciphers hold nothing else).
       this.closed = true
+      this.queued = []
+      this.queuedBytes = 0
       for (const trial of this.trials) trial.inbound.destroy()
       this.outbound?.destroy()
       // A TCP reset by the remote surfaces as a local abort carrying ECONNRESET.
@@ -153,12 +180,35 @@ export class VerifyingBox<K extends BoxKey> extends AbstractMultiaddrConnection 
 
   /** The key is known: encrypt on it from now on, starting with what was held back. */
   private startSending (key: K): void {
-    const outbound = new XSalsa20Stream(this.init.localNonce, key.psk)
-    this.outbound = outbound
-    const held = this.heldBack
+    this.outbound = new XSalsa20Stream(this.init.localNonce, key.psk)
+    for (const data of this.heldBack) this.enqueue(data)
     this.heldBack = []
     this.heldBackBytes = 0
-    for (const data of held) this.maConn.send(outbound.update(data))
+  }
+
+  private enqueue (data: Uint8Array): void {
+    this.queued.push(data)
+    this.queuedBytes += data.byteLength
+    if (this.queuedBytes >= FLUSH_AT_BYTES) {
+      this.flush()
+    } else if (!this.flushScheduled) {
+      this.flushScheduled = true
+      setImmediate(this.flushSoon)
+    }
+  }
+
+  /** Encrypts what is queued, as one piece, and writes it. */
+  private flush (): void {
+    if (this.queuedBytes === 0 || this.outbound === undefined || this.closed || this.failed) return
+    const pieces = this.queued
+    this.queued = []
+    this.queuedBytes = 0
+    try {
+      if (!this.maConn.send(this.outbound.update(pieces))) this.socketFull = true
+    } catch (err) {
+      // The socket closed under us (its 'close' follows), or the keystream ran out (256 GiB).
+      this.fail(err as Error)
+    }
   }
 
   private fail (err: Error): void {
@@ -167,10 +217,11 @@ export class VerifyingBox<K extends BoxKey> extends AbstractMultiaddrConnection 
   }
 
   async sendClose (options?: AbortOptions): Promise<void> {
+    this.flush()
     await this.maConn.close(options)
   }
 
-  sendData (data: { byteLength: number, subarray: () => Uint8Array }): SendResult {
+  sendData (data: { byteLength: number, subarray: () => Uint8Array } & Iterable<Uint8Array>): SendResult {
     if (this.closed || this.failed) return { sentBytes: data.byteLength, canSendMore: false }
     if (this.outbound === undefined) {
       this.heldBackBytes += data.byteLength
@@ -181,10 +232,8 @@ export class VerifyingBox<K extends BoxKey> extends AbstractMultiaddrConnection 
       this.heldBack.push(data.subarray().slice())
       return { sentBytes: data.byteLength, canSendMore: true }
     }
-    return {
-      sentBytes: data.byteLength,
-      canSendMore: this.maConn.send(this.outbound.update(data.subarray()))
-    }
+    for (const buf of data) this.enqueue(buf)
+    return { sentBytes: data.byteLength, canSendMore: !this.socketFull && !this.closed && !this.failed }
   }
 
   sendReset (err: Error): void {

@@ -61,15 +61,25 @@ export class XSalsa20Stream {
     this.nonceTail = nonce.slice(16, 24)
   }
 
-  /** The next `input.byteLength` bytes of the stream XOR `input`, in a new array. */
-  update (input: Uint8Array): Uint8Array {
+  /**
+   * The next bytes of the stream XOR `input`, in a new array. `input` may be several
+   * pieces (encrypted as their concatenation, into one output: what the protector
+   * does with the writes of one turn).
+   */
+  update (input: Uint8Array | readonly Uint8Array[]): Uint8Array {
     if (this.destroyed) throw new Error('this XSalsa20 stream was destroyed')
-    const length = input.byteLength
+    const pieces = input instanceof Uint8Array ? [input] : input
+    let length = 0
+    for (const piece of pieces) length += piece.byteLength
     // Lay the output out so that its bytes sit at the same offset modulo 4 as the
     // keystream they meet: then whole 32-bit words can be XORed.
     const shift = (this.aheadLen - this.aheadPos) > 0 ? this.aheadPos & 3 : 0
     const output = new Uint8Array(new ArrayBuffer(length + shift), shift, length)
-    output.set(input)
+    let offset = 0
+    for (const piece of pieces) {
+      output.set(piece, offset)
+      offset += piece.byteLength
+    }
     let done = 0
     while (done < length) {
       const left = length - done

@@ -1,20 +1,24 @@
 /**
  * Length-prefixed frames on a libp2p stream, both ways.
  *
- * Reading is push-based: each chunk the muxer delivers goes through
- * `LengthPrefixedDecoder` at once, so a burst of small frames costs one decode
- * pass. (`lpStream` reads the length prefix one byte at a time from a growing
- * chunk list, which profiling showed as the top cost under 64 concurrent sends.)
+ * Reading is push-based: each chunk the muxer delivers goes through a
+ * `FrameDecoder` at once, so a burst of small frames costs one decode pass.
+ * (`lpStream` reads the length prefix one byte at a time from a growing chunk
+ * list, which profiling showed as the top cost under 64 concurrent sends.)
  * When frames pile up unread, the stream is paused, which stops the muxer's
  * window updates and so slows the sender: memory stays bounded.
  *
- * Writing coalesces the frames queued in one turn of the event loop into a
- * single `send`: one muxer frame and one encryption instead of one per frame.
+ * Writing coalesces the frames queued while the current task and its promise
+ * jobs run into a single `send`: one muxer frame and one encryption instead of
+ * one per frame. The batch goes out on `process.nextTick`, which runs once the
+ * promise jobs are done, so an answer computed in a chain of promises joins the
+ * batch without waiting for another turn of the event loop (`setImmediate`
+ * cost a turn per message each way).
  */
-import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { encode as encodeVarint, encodingLength } from 'uint8-varint'
 import { MeshError } from '../errors.ts'
 import { yieldIfBusy } from '../util/fair-share.ts'
+import { FrameDecoder } from './frame-decoder.ts'
 import type { AbortOptions, Stream } from '@libp2p/interface'
 
 /** Frames read but not yet consumed past which we pause the stream. */
@@ -24,7 +28,7 @@ const LOW_WATER_FRAMES = 64
 export class FramedStream {
   readonly stream: Stream
   private readonly maxFrameBytes: number
-  private readonly decoder: LengthPrefixedDecoder
+  private readonly decoder: FrameDecoder
   private readonly frames: Uint8Array[] = []
   private wake?: () => void
   private ended = false
@@ -36,12 +40,10 @@ export class FramedStream {
   constructor (stream: Stream, maxFrameBytes: number) {
     this.stream = stream
     this.maxFrameBytes = maxFrameBytes
-    this.decoder = new LengthPrefixedDecoder({ maxDataLength: maxFrameBytes, maxBufferSize: 2 * maxFrameBytes + 64 * 1024 })
+    this.decoder = new FrameDecoder(maxFrameBytes)
     stream.addEventListener('message', (evt) => {
       try {
-        for (const piece of pieces(evt.data, maxFrameBytes)) {
-          for (const frame of this.decoder.decode(piece)) this.frames.push(frame.subarray())
-        }
+        this.decoder.decode(evt.data, this.frames)
       } catch (err) {
         // An oversized or malformed length prefix: nothing after it can be trusted.
         const error = new MeshError('TOO_LARGE', `frame rejected: ${(err as Error).message}`, { cause: err })
@@ -107,8 +109,8 @@ export class FramedStream {
 
   private async flush (): Promise<void> {
     try {
-      // Let the frames produced in this turn join the batch.
-      await new Promise<void>(resolve => { setImmediate(resolve) })
+      // Let the frames produced by this task and its promise jobs join the batch.
+      await new Promise<void>(resolve => { process.nextTick(resolve) })
       while (this.outgoing.length > 0) {
         const batch = this.outgoing
         this.outgoing = []
@@ -128,23 +130,6 @@ export class FramedStream {
   private fail (err: Error): void {
     this.failure ??= err
     this.wake?.()
-  }
-}
-
-type Chunk = Parameters<LengthPrefixedDecoder['decode']>[0]
-
-/**
- * `data` in pieces of at most `size` bytes. The decoder refuses any chunk larger than its
- * buffer limit, whatever it holds, and what a stream buffered while paused arrives as one chunk.
- */
-function * pieces (data: Chunk, size: number): Generator<Chunk> {
-  if (data.byteLength <= size) {
-    yield data
-    return
-  }
-  for (let at = 0; at < data.byteLength; at += size) {
-    const end = Math.min(at + size, data.byteLength)
-    yield data instanceof Uint8Array ? data.subarray(at, end) : data.sublist(at, end)
   }
 }
 

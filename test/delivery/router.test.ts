@@ -30,7 +30,7 @@ function harness (answer: (request: DeliveryRequest, attempt: number) => Promise
   const delays: number[] = []
   const timeouts: number[] = []
   const outcomes: SendOutcome[] = []
-  const timeout = new AbortController()
+  let fire = (): void => {}
   const stop = new AbortController()
   let now = 1_000
   const router = new Router({
@@ -46,12 +46,12 @@ function harness (answer: (request: DeliveryRequest, attempt: number) => Promise
     log: defaultLogger().forComponent('test:router'),
     stopSignal: stop.signal,
     onDone: outcome => { outcomes.push(outcome) },
-    timeout: ms => { timeouts.push(ms); return timeout.signal },
+    timer: (ms, fireTimer) => { timeouts.push(ms); fire = fireTimer; return () => {} },
     sleep: async ms => { delays.push(ms); now += ms },
     now: () => now,
     ...init
   })
-  return { router, requests, delays, timeouts, outcomes, stop, fireTimeout: () => { timeout.abort(new DOMException('timed out', 'TimeoutError')) } }
+  return { router, requests, delays, timeouts, outcomes, stop, fireTimeout: () => { fire() } }
 }
 
 describe('router', () => {
