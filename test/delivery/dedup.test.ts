@@ -73,4 +73,26 @@ describe('dedup store', () => {
     dedup.begin('a', 'm', 'x')
     assert.equal(dedup.get('b', 'm'), undefined)
   })
+
+  it('a sender far past its quota keeps exactly its newest, expiring and forgetting replies in completion order', () => {
+    const { dedup, clock } = store({ maxPerSender: 100, maxEntries: 1_000, maxReplyBytes: 50 * 3 })
+    for (let i = 0; i < 5_000; i++) {
+      clock.now = i
+      dedup.begin('a', `m${i}`, 'x')
+      dedup.finish('a', `m${i}`, { reply: 'abc' })
+    }
+    assert.equal(dedup.finishedEntries, 100)
+    assert.equal(dedup.get('a', 'm4899'), undefined)
+    // The reply budget holds the newest 50 replies; the 50 before them are known but forgotten.
+    assert.deepEqual(dedup.get('a', 'm4999'), { finished: { reply: 'abc' } })
+    assert.deepEqual(dedup.get('a', 'm4950'), { finished: { reply: 'abc' } })
+    const forgotten = dedup.get('a', 'm4949')
+    assert.ok(forgotten !== undefined && 'finished' in forgotten && 'error' in forgotten.finished)
+    assert.equal(dedup.retainedReplyBytes, 150)
+    // The window runs out oldest first.
+    clock.now = 4_950 + 1_000
+    assert.equal(dedup.get('a', 'm4950'), undefined)
+    assert.deepEqual(dedup.get('a', 'm4951'), { finished: { reply: 'abc' } })
+    assert.equal(dedup.finishedEntries, 49)
+  })
 })
