@@ -9,7 +9,6 @@
  * `ChannelLost`; the router sends it again with the same message ID on a new
  * stream, and the owner's dedup guarantees it reaches the session at most once.
  */
-import { raceSignal } from 'race-signal'
 import { abortError, fromWireError, MeshError } from '../errors.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
 import { DELIVER_V2_ONLY, type DeliverCodec, type DeliverWires } from '../compat/deliver-wires.ts'
@@ -25,6 +24,8 @@ interface Pending {
   onAccepted?: () => void
   resolve: (value: Answered) => void
   reject: (err: Error) => void
+  signal: AbortSignal
+  onAbort: () => void
 }
 
 /** The channel broke before a final answer: safe to send again with the same ID. */
@@ -60,23 +61,31 @@ class Channel {
     stream.addEventListener('close', (evt) => { this.fail(new ChannelLost(false, evt.error)) })
   }
 
+  /** Sends `request`; settles with its final answer, `ChannelLost`, or the signal's abort (which also cancels it at the owner). */
   async request (request: DeliveryRequest, signal: AbortSignal, onAccepted?: () => void): Promise<Answered> {
     if (this.closed) throw new ChannelLost(false)
+    if (signal.aborted) throw abortError(signal, `message ${request.id}`)
     if (this.pending.has(request.id)) throw new MeshError('BAD_REQUEST', `message ${request.id} is already in flight`)
-    const result = new Promise<Answered>((resolve, reject) => {
-      this.pending.set(request.id, { wait: request.wait, accepted: false, resolve, reject, ...(onAccepted !== undefined ? { onAccepted } : {}) })
-    })
-    // A failed write means a broken stream: the caller retries with the same ID.
-    this.framed.write(this.codec.encodeRequest(request)).catch(err => {
-      const p = this.pending.get(request.id)
-      this.pending.delete(request.id)
-      p?.reject(signal.aborted ? err : new ChannelLost(false, err))
-    })
-    try {
-      return await result
-    } finally {
-      this.pending.delete(request.id)
+    const { promise, resolve, reject } = Promise.withResolvers<Answered>()
+    const onAbort = (): void => {
+      this.settle(request.id)
+      this.cancel(request.id)
+      reject(abortError(signal, `message ${request.id}`))
     }
+    signal.addEventListener('abort', onAbort, { once: true })
+    this.pending.set(request.id, { wait: request.wait, accepted: false, resolve, reject, signal, onAbort, ...(onAccepted !== undefined ? { onAccepted } : {}) })
+    // A failed write means a broken stream: the caller retries with the same ID.
+    this.framed.write(this.codec.encodeRequest(request)).catch(err => { this.settle(request.id)?.reject(new ChannelLost(false, err)) })
+    return await promise
+  }
+
+  /** Takes a request out of the pending set (it got its final answer, failed or was aborted). */
+  private settle (id: string): Pending | undefined {
+    const p = this.pending.get(id)
+    if (p === undefined) return undefined
+    this.pending.delete(id)
+    p.signal.removeEventListener('abort', p.onAbort)
+    return p
   }
 
   /** Tells the owner we gave up, so it can abort the handler. Best effort. */
@@ -94,13 +103,13 @@ class Channel {
         if (answer.kind === 'accepted') {
           p.accepted = true
           p.onAccepted?.()
-          if (!p.wait) p.resolve({ status: 'accepted' })
+          if (!p.wait) this.settle(answer.id)?.resolve({ status: 'accepted' })
         } else if (answer.kind === 'ok') {
           // A reply that came before any `accepted` is the acceptance too.
           if (!p.accepted) p.onAccepted?.()
-          p.resolve(answer.reply === undefined ? { status: 'ok' } : { status: 'ok', reply: answer.reply })
+          this.settle(answer.id)?.resolve(answer.reply === undefined ? { status: 'ok' } : { status: 'ok', reply: answer.reply })
         } else {
-          p.reject(fromWireError(answer.error, { remote: true }))
+          this.settle(answer.id)?.reject(fromWireError(answer.error, { remote: true }))
         }
       }
     } catch (err) {
@@ -114,8 +123,10 @@ class Channel {
     if (this.closed) return
     this.closed = true
     this.onClose()
-    for (const p of this.pending.values()) p.reject(new ChannelLost(p.accepted, err.cause))
-    this.pending.clear()
+    for (const id of [...this.pending.keys()]) {
+      const p = this.settle(id) as Pending
+      p.reject(new ChannelLost(p.accepted, err.cause))
+    }
   }
 }
 
@@ -130,6 +141,8 @@ export interface DeliveryClientInit {
 
 export class DeliveryClient {
   private readonly channels = new Map<string, Promise<Channel>>()
+  /** The channels of `channels` that are open, to skip awaiting their promise on every send. */
+  private readonly open = new Map<string, Channel>()
   private readonly init: DeliveryClientInit
 
   constructor (init: DeliveryClientInit) {
@@ -138,14 +151,9 @@ export class DeliveryClient {
 
   /** Sends one request over the owner's channel (opening it if needed). Rejects with `ChannelLost` when the channel broke first. */
   async request (peer: PeerId, request: DeliveryRequest, signal: AbortSignal, onAccepted?: () => void): Promise<Answered> {
-    const channel = await this.channel(peer, signal)
-    const onAbort = (): void => { channel.cancel(request.id) }
-    signal.addEventListener('abort', onAbort, { once: true })
-    try {
-      return await raceSignal(channel.request(request, signal, onAccepted), signal, { translateError: s => abortError(s, `message ${request.id}`) })
-    } finally {
-      signal.removeEventListener('abort', onAbort)
-    }
+    const open = this.open.get(peer.toString())
+    const channel = open !== undefined && !open.closed ? open : await this.channel(peer, signal)
+    return await channel.request(request, signal, onAccepted)
   }
 
   private async channel (peer: PeerId, signal: AbortSignal): Promise<Channel> {
@@ -155,9 +163,12 @@ export class DeliveryClient {
       channel = (async () => {
         const wires = this.init.wires ?? DELIVER_V2_ONLY
         const stream = await this.init.openStream(peer, wires.protocols, signal).catch(err => { throw wires.openFailed(id, err) })
-        return new Channel(stream, wires.codecFor(stream.protocol), this.init.maxReplyBytes, this.init.log, () => {
+        const opened: Channel = new Channel(stream, wires.codecFor(stream.protocol), this.init.maxReplyBytes, this.init.log, () => {
           if (this.channels.get(id) === channel) this.channels.delete(id)
+          if (this.open.get(id) === opened) this.open.delete(id)
         })
+        if (!opened.closed) this.open.set(id, opened)
+        return opened
       })()
       this.channels.set(id, channel)
       channel.catch(() => { if (this.channels.get(id) === channel) this.channels.delete(id) })
@@ -174,6 +185,7 @@ export class DeliveryClient {
   drop (peerId: string): void {
     const channel = this.channels.get(peerId)
     this.channels.delete(peerId)
+    this.open.delete(peerId)
     void channel?.then(c => { c.fail(new ChannelLost(false)) }, () => {})
   }
 

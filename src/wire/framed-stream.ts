@@ -17,7 +17,7 @@
  */
 import { encode as encodeVarint, encodingLength } from 'uint8-varint'
 import { MeshError } from '../errors.ts'
-import { yieldIfBusy } from '../util/fair-share.ts'
+import { nextTurn, turnIsBusy } from '../util/fair-share.ts'
 import { FrameDecoder } from './frame-decoder.ts'
 import type { AbortOptions, Stream } from '@libp2p/interface'
 
@@ -74,7 +74,7 @@ export class FramedStream {
   async read (options: AbortOptions = {}): Promise<Uint8Array> {
     while (true) {
       // A backlog of buffered frames must not keep the event loop from timers and other streams.
-      if (this.frames.length > 0) await yieldIfBusy()
+      if (this.frames.length > 0 && turnIsBusy()) await nextTurn()
       const frame = this.frames.shift()
       if (frame !== undefined) {
         if (this.paused && this.frames.length <= LOW_WATER_FRAMES) {
