@@ -9,7 +9,7 @@
  */
 import { equals } from 'uint8arrays/equals'
 import { MeshError } from '../errors.ts'
-import { RecordBody, SignedRecord as SignedRecordPb, type Entry as EntryPb, type GatewayMeta as GatewayMetaPb } from '../pb/registry.js'
+import { Entry as EntryPb, RecordBody, SignedRecord as SignedRecordPb, type GatewayMeta as GatewayMetaPb } from '../pb/registry.js'
 import { originFromBytes, originToBytes, publicKeyOf } from './origin.ts'
 import type { EntryFields } from './version.ts'
 import type { PrivateKey } from '@libp2p/interface'
@@ -113,24 +113,16 @@ function text (value: string | undefined, max: number, what: string): string | u
   return value
 }
 
-/**
- * A string built by concatenation is a tree of pieces in V8 (a cons string), several times the size of
- * the flat text; entries are kept for the life of the registry, so they are flattened once here.
- */
-function flat (text: string): string {
-  return Buffer.from(text, 'utf8').toString('utf8')
-}
-
 function uuidText (bytes: Uint8Array): string {
   if (bytes.length !== 16) throw new MeshError('BAD_REQUEST', 'a packed session ID must be 16 bytes')
   const hex = Buffer.from(bytes).toString('hex')
-  return flat(`${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`)
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 }
 
 function entryFromPb (e: EntryPb, allowRemoved: boolean): Change {
   const keyAgent = text(e.keyAgent, MAX_ID_LENGTH, 'key agent')
   if (keyAgent?.includes(':') === true) throw new MeshError('BAD_REQUEST', 'a key agent cannot contain ":"')
-  const sessionKey = text(keyAgent !== undefined ? flat(`agent:${keyAgent}:${e.key}`) : e.key, MAX_KEY_LENGTH, 'session key') as string
+  const sessionKey = text(keyAgent !== undefined ? `agent:${keyAgent}:${e.key}` : e.key, MAX_KEY_LENGTH, 'session key') as string
   if (keyAgent !== undefined && e.key.length === 0) throw new MeshError('BAD_REQUEST', 'empty session key')
   if (e.removed) {
     if (!allowRemoved) throw new MeshError('BAD_REQUEST', 'removal inside a snapshot')
@@ -146,6 +138,14 @@ function entryFromPb (e: EntryPb, allowRemoved: boolean): Change {
   if (label !== undefined) entry.label = label
   if (agentId !== undefined) entry.agentId = agentId
   return entry
+}
+
+/**
+ * One encoded `Entry`, as the registry keeps it (src/registry/packed-entries.ts): decoded when
+ * asked for, from bytes that were decoded and checked in full when their record arrived.
+ */
+export function entryFromBytes (bytes: Uint8Array): Change {
+  return entryFromPb(EntryPb.decode(bytes), true)
 }
 
 // ---- gateway description ----------------------------------------------------

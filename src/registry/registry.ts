@@ -9,7 +9,7 @@
  * leave a tombstone (see tombstones.ts).
  */
 import { createHash } from 'node:crypto'
-import { EntryIndexes, type OwnedKey } from './indexes.ts'
+import { entryRanges, PackedEntries } from './packed-entries.ts'
 import { Tombstones } from './tombstones.ts'
 import { compareHeld, compareVersions, sameEntry, type Digest, type Held, type Version } from './version.ts'
 import type { ByeRecord, DeltaRecord, EntryData, GatewayMeta, RegistryRecord, SignedRecord, SnapshotRecord } from './records.ts'
@@ -19,7 +19,8 @@ export interface OriginState {
   incarnation: number
   seq: number
   gateway: GatewayMeta
-  entries: Map<string, EntryData>
+  /** Its sessions, kept as the signed bytes they came in (see packed-entries.ts). */
+  entries: PackedEntries
   reachable: boolean
   /** Epoch ms since when it is unreachable. */
   unreachableSince?: number
@@ -47,7 +48,13 @@ export type ApplyOutcome =
   /** Part of a snapshot whose other chunks have not arrived yet. */
   | { status: 'pending' }
 
-export type { Digest, OwnedKey }
+/** One session on one origin. */
+export interface OwnedKey {
+  origin: string
+  sessionKey: string
+}
+
+export type { Digest }
 
 /**
  * The bytes as an array of their own. A received record is a view into the
@@ -74,7 +81,6 @@ interface Assembly { version: Version, chunks: Array<SignedRecord | undefined>, 
 
 export class Registry {
   private readonly origins = new Map<string, OriginState>()
-  private readonly indexes = new EntryIndexes()
   readonly tombstones = new Tombstones()
   /** Snapshot chunks being assembled, one snapshot per origin at most. */
   private readonly assembling = new Map<string, Assembly>()
@@ -134,29 +140,29 @@ export class Registry {
   /** A complete snapshot replaces everything we held for the origin (a restart replaces stale entries wholesale). */
   private replaceOrigin (chunks: SignedRecord[]): RegistryChanges {
     const first = chunks[0]?.record as SnapshotRecord
-    const known = this.origins.get(first.origin)
+    const origin = first.origin
+    const known = this.origins.get(origin)
     const changes = emptyChanges()
-    const next = new Map<string, EntryData>()
-    for (const chunk of chunks) {
-      for (const entry of (chunk.record as SnapshotRecord).entries) next.set(entry.sessionKey, entry)
+    const stored = chunks.map(c => owned(c.bytes))
+    const next = PackedEntries.fromSnapshot(stored)
+    for (const entry of known?.entries.values() ?? []) {
+      if (!next.has(entry.sessionKey)) changes.removed.push({ origin, entry })
     }
-    for (const [key, entry] of known?.entries ?? []) {
-      if (!next.has(key)) {
-        this.indexes.remove(first.origin, entry)
-        changes.removed.push({ origin: first.origin, entry })
+    // Slot `i` of `next` is the `i`-th entry of the chunks: the live ones are what the snapshot says.
+    let slot = 0
+    for (const chunk of chunks) {
+      for (const entry of (chunk.record as SnapshotRecord).entries) {
+        const mine = slot++
+        if (!next.isLive(mine)) continue
+        if (known?.entries.holds(entry, next, mine) === true) continue
+        changes.added.push({ origin, entry })
       }
     }
-    for (const [key, entry] of next) {
-      const old = known?.entries.get(key)
-      if (old !== undefined && sameEntry(old, entry)) continue
-      if (old !== undefined) this.indexes.remove(first.origin, old)
-      this.indexes.add(first.origin, entry)
-      changes.added.push({ origin: first.origin, entry })
-    }
+    next.tidy()
     const sameRun = known !== undefined && known.incarnation === first.incarnation
     const keepTail = sameRun ? known.tail.filter(t => t.seq > first.seq) : []
-    this.origins.set(first.origin, {
-      origin: first.origin,
+    this.origins.set(origin, {
+      origin,
       incarnation: first.incarnation,
       seq: Math.max(first.seq, keepTail.at(-1)?.seq ?? 0),
       gateway: first.gateway,
@@ -164,9 +170,9 @@ export class Registry {
       // A compaction of the same run says nothing about liveness (the liveness rules decide); a new run is a new start.
       reachable: sameRun ? known.reachable : true,
       ...(sameRun && known.unreachableSince !== undefined ? { unreachableSince: known.unreachableSince } : {}),
-      checkpoint: chunks.map(c => owned(c.bytes)),
+      checkpoint: stored,
       checkpointSeq: first.seq,
-      checkpointBytes: chunks.reduce((n, c) => n + c.bytes.length, 0),
+      checkpointBytes: stored.reduce((n, b) => n + b.length, 0),
       tail: keepTail,
       tailBytes: keepTail.reduce((n, t) => n + t.bytes.length, 0)
     })
@@ -177,26 +183,26 @@ export class Registry {
     const known = this.origins.get(r.origin)
     if (known === undefined || r.incarnation > known.incarnation || r.base !== known.seq) return { status: 'gap' }
     const changes = emptyChanges()
-    for (const change of r.changes) {
-      const old = known.entries.get(change.sessionKey)
+    const stored = owned(bytes)
+    const ranges = entryRanges(stored)
+    const source = known.entries.addSource(stored)
+    r.changes.forEach((change, i) => {
       if (change.removed === true) {
-        if (old === undefined) continue
-        known.entries.delete(change.sessionKey)
-        this.indexes.remove(r.origin, old)
-        changes.removed.push({ origin: r.origin, entry: old })
-        continue
+        const old = known.entries.remove(change.sessionKey)
+        if (old !== undefined) changes.removed.push({ origin: r.origin, entry: old })
+        return
       }
       const entry: EntryData = { ...change }
       delete (entry as { removed?: true }).removed
-      if (old !== undefined && sameEntry(old, entry)) continue
-      if (old !== undefined) this.indexes.remove(r.origin, old)
-      known.entries.set(entry.sessionKey, entry)
-      this.indexes.add(r.origin, entry)
+      const old = known.entries.get(entry.sessionKey)
+      if (old !== undefined && sameEntry(old, entry)) return
+      known.entries.put(source, ranges[2 * i] as number, ranges[2 * i + 1] as number)
       changes.added.push({ origin: r.origin, entry })
-    }
+    })
+    known.entries.tidy()
     known.seq = r.seq
-    known.tail.push({ seq: r.seq, bytes: owned(bytes) })
-    known.tailBytes += bytes.length
+    known.tail.push({ seq: r.seq, bytes: stored })
+    known.tailBytes += stored.length
     return { status: 'applied', changes }
   }
 
@@ -235,7 +241,6 @@ export class Registry {
   private removeOrigin (origin: string): EntryData[] {
     const known = this.origins.get(origin)
     if (known === undefined) return []
-    for (const entry of known.entries.values()) this.indexes.remove(origin, entry)
     this.origins.delete(origin)
     this.assembling.delete(origin)
     return [...known.entries.values()]
@@ -259,17 +264,27 @@ export class Registry {
     return this.origins.size
   }
 
+  /** Every origin that announces `sessionKey`. */
   ownersOfKey (sessionKey: string): string[] {
-    return this.indexes.ownersOfKey(sessionKey)
+    const out: string[] = []
+    for (const state of this.origins.values()) if (state.entries.has(sessionKey)) out.push(state.origin)
+    return out
   }
 
-  /** Every origin that announces `sessionId` (normally one; the resolver decides when there are more). */
+  /** Every origin that announces `sessionId` (normally one; the resolver decides when there are more), with its newest key for it. */
   ownersOfSessionId (sessionId: string): OwnedKey[] {
-    return this.indexes.ownersOfSessionId(sessionId)
+    const out: OwnedKey[] = []
+    for (const state of this.origins.values()) {
+      const entry = state.entries.withSessionId(sessionId)
+      if (entry !== undefined) out.push({ origin: state.origin, sessionKey: entry.sessionKey })
+    }
+    return out
   }
 
   withLabel (label: string): OwnedKey[] {
-    return this.indexes.withLabel(label)
+    const out: OwnedKey[] = []
+    for (const state of this.origins.values()) for (const sessionKey of state.entries.withLabel(label)) out.push({ origin: state.origin, sessionKey })
+    return out
   }
 
   /** What we hold of `origin`, a tombstone included. */

@@ -1,0 +1,505 @@
+/**
+ * One origin's sessions, kept as the signed bytes they arrived in.
+ *
+ * The registry must keep every origin's signed records anyway (it serves them to
+ * peers that are behind), and those bytes hold every entry in a compact form
+ * (~31 B per entry in the benchmark). So instead of a JS object, strings and
+ * `Map` slots per entry (~370 B measured at 10k entries), an entry here is a
+ * *slot*: where its `Entry` message lies in those bytes, plus the hashes of its
+ * session key and session ID in two open-addressing tables of slot numbers
+ * (typed arrays: ~30-50 B per entry in all). An entry is decoded when asked for
+ * (a lookup, a listing), from bytes that were decoded, validated and
+ * signature-checked when they arrived.
+ *
+ * Why our own tables rather than a `Map`: a `Map` slot costs ~37 B per entry
+ * here, and a `Map` keyed by strings needs the strings, which is what this
+ * avoids keeping. A table holds only slot numbers; a hash match is confirmed by
+ * comparing the entry's bytes (keys) or its decoded value (session IDs).
+ *
+ * Slots are appended in the order entries arrive, so among several live
+ * entries with the same session ID the newest is the one with the highest
+ * slot. Removed and replaced entries leave dead slots; past a threshold the
+ * slots are compacted (in order) and records with no live entry are let go.
+ */
+import { MeshError } from '../errors.ts'
+import { entryFromBytes, type EntryData } from './records.ts'
+import { sameEntry } from './version.ts'
+
+/** A slot whose entry was removed or replaced. */
+const DEAD = 0xffffffff
+const HAS_ID = 1
+const HAS_LABEL = 2
+const FNV_OFFSET = 0x811c9dc5
+const FNV_PRIME = 0x01000193
+const AGENT_PREFIX = new TextEncoder().encode('agent:')
+const COLON = 0x3a
+const HEX = new TextEncoder().encode('0123456789abcdef')
+
+// ---- protobuf walking (the bytes were fully decoded and validated on arrival) ------------
+
+let at = 0
+
+function varint (buf: Uint8Array): number {
+  let value = 0
+  let shift = 0
+  for (;;) {
+    if (at >= buf.length) throw new MeshError('BAD_REQUEST', 'truncated varint')
+    const byte = buf[at++] as number
+    value += (byte & 0x7f) * 2 ** shift
+    if (byte < 0x80) return value
+    shift += 7
+    if (shift > 63) throw new MeshError('BAD_REQUEST', 'varint too long')
+  }
+}
+
+/** Calls `field(number, start, end)` for each length-delimited field of the message in `buf[start..end]`, skipping the others. */
+function walk (buf: Uint8Array, start: number, end: number, field: (n: number, start: number, end: number) => void): void {
+  at = start
+  while (at < end) {
+    const tag = varint(buf)
+    switch (tag & 7) {
+      case 0: varint(buf); break
+      case 1: at += 8; break
+      case 5: at += 4; break
+      case 2: {
+        const length = varint(buf)
+        const from = at
+        at += length
+        if (at > end) throw new MeshError('BAD_REQUEST', 'truncated field')
+        field(tag >>> 3, from, at)
+        at = from + length
+        break
+      }
+      default: throw new MeshError('BAD_REQUEST', `unexpected wire type ${tag & 7}`)
+    }
+  }
+}
+
+/** Field numbers (src/pb/registry.proto). */
+const SIGNED_BODY = 1
+const BODY_ENTRIES = 9
+const ENTRY_KEY = 1
+const ENTRY_KEY_AGENT = 2
+const ENTRY_SESSION_UUID = 5
+const ENTRY_SESSION_ID = 6
+const ENTRY_LABEL = 7
+
+/** The `[start, end)` of each `Entry` of an encoded `SignedRecord`, in order. */
+export function entryRanges (signed: Uint8Array): number[] {
+  const out: number[] = []
+  let body: [number, number] | undefined
+  walk(signed, 0, signed.length, (n, s, e) => { if (n === SIGNED_BODY) body = [s, e] })
+  if (body === undefined) return out
+  walk(signed, body[0], body[1], (n, s, e) => { if (n === BODY_ENTRIES) out.push(s, e) })
+  return out
+}
+
+/** Where the fields of one `Entry` lie (-1: absent). One scratch object: fields are read and used at once. */
+const fields = { key: -1, keyEnd: -1, agent: -1, agentEnd: -1, uuid: -1, id: -1, idEnd: -1, label: -1, labelEnd: -1 }
+
+function scan (buf: Uint8Array, start: number, end: number): typeof fields {
+  fields.key = fields.agent = fields.uuid = fields.id = fields.label = -1
+  walk(buf, start, end, (n, s, e) => {
+    switch (n) {
+      case ENTRY_KEY: fields.key = s; fields.keyEnd = e; break
+      case ENTRY_KEY_AGENT: fields.agent = s; fields.agentEnd = e; break
+      case ENTRY_SESSION_UUID: fields.uuid = s; break
+      case ENTRY_SESSION_ID: fields.id = s; fields.idEnd = e; break
+      case ENTRY_LABEL: fields.label = s; fields.labelEnd = e; break
+    }
+  })
+  if (fields.key < 0) { fields.key = start; fields.keyEnd = start }
+  return fields
+}
+
+// ---- hashes: FNV-1a over the UTF-8 of the text, however the entry spells it -------------
+
+function fnv (h: number, bytes: Uint8Array, start: number, end: number): number {
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (bytes[i] as number), FNV_PRIME)
+  return h
+}
+
+function fnvByte (h: number, byte: number): number {
+  return Math.imul(h ^ byte, FNV_PRIME)
+}
+
+/** The hash of a text (a session key or ID as callers give it). */
+export function textHash (utf8: Uint8Array): number {
+  return fnv(FNV_OFFSET, utf8, 0, utf8.length)
+}
+
+/** The hash of the entry's session key: `agent:<key_agent>:<key>` or `<key>`. */
+function keyHash (buf: Uint8Array, f: typeof fields): number {
+  let h = FNV_OFFSET
+  if (f.agent >= 0) {
+    h = fnv(h, AGENT_PREFIX, 0, AGENT_PREFIX.length)
+    h = fnv(h, buf, f.agent, f.agentEnd)
+    h = fnvByte(h, COLON)
+  }
+  return fnv(h, buf, f.key, f.keyEnd)
+}
+
+/** The hash of the entry's session ID as text (a packed UUID as its canonical lowercase form), or undefined. */
+function idHash (buf: Uint8Array, f: typeof fields): number | undefined {
+  if (f.id >= 0) return fnv(FNV_OFFSET, buf, f.id, f.idEnd)
+  if (f.uuid < 0) return undefined
+  let h = FNV_OFFSET
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) h = fnvByte(h, 0x2d)
+    const byte = buf[f.uuid + i] as number
+    h = fnvByte(fnvByte(h, HEX[byte >>> 4] as number), HEX[byte & 15] as number)
+  }
+  return h
+}
+
+function sameBytes (a: Uint8Array, aFrom: number, b: Uint8Array, bFrom: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (a[aFrom + i] !== b[bFrom + i]) return false
+  return true
+}
+
+/** Whether the entry's session key is exactly `utf8`. */
+function keyIs (buf: Uint8Array, f: typeof fields, utf8: Uint8Array): boolean {
+  const keyLength = f.keyEnd - f.key
+  if (f.agent < 0) return utf8.length === keyLength && sameBytes(buf, f.key, utf8, 0, keyLength)
+  const agentLength = f.agentEnd - f.agent
+  const prefix = AGENT_PREFIX.length
+  return utf8.length === prefix + agentLength + 1 + keyLength &&
+    sameBytes(AGENT_PREFIX, 0, utf8, 0, prefix) &&
+    sameBytes(buf, f.agent, utf8, prefix, agentLength) &&
+    utf8[prefix + agentLength] === COLON &&
+    sameBytes(buf, f.key, utf8, prefix + agentLength + 1, keyLength)
+}
+
+function labelOf (bytes: Uint8Array, f: typeof fields): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + f.label, f.labelEnd - f.label).toString('utf8')
+}
+
+/** The UTF-8 of an `agent:` session key, which an entry stores in two parts. */
+function fullKey (bytes: Uint8Array, f: typeof fields): Uint8Array {
+  const agent = bytes.subarray(f.agent, f.agentEnd)
+  const key = bytes.subarray(f.key, f.keyEnd)
+  const out = new Uint8Array(AGENT_PREFIX.length + agent.length + 1 + key.length)
+  out.set(AGENT_PREFIX, 0)
+  out.set(agent, AGENT_PREFIX.length)
+  out[AGENT_PREFIX.length + agent.length] = COLON
+  out.set(key, AGENT_PREFIX.length + agent.length + 1)
+  return out
+}
+
+// ---- a table of slot numbers by hash --------------------------------------------------------
+
+/**
+ * Open addressing with linear probing over an `Int32Array`: a cell holds `slot + 1`, 0 when
+ * empty, -1 when deleted. Several cells may hold the same hash (callers confirm a match).
+ * Kept at most half full: 8 to 16 bytes per entry.
+ */
+class SlotTable {
+  private cells = new Int32Array(16)
+  private mask = 15
+  /** Cells not empty (deleted ones included): what the load is judged by. */
+  private used = 0
+  private readonly hashOf: (slot: number) => number
+
+  constructor (hashOf: (slot: number) => number) {
+    this.hashOf = hashOf
+  }
+
+  /** Empties the table, sized for `entries`. */
+  reset (entries: number): void {
+    let size = 16
+    while (size < entries * 4) size *= 2
+    this.cells = new Int32Array(size)
+    this.mask = size - 1
+    this.used = 0
+  }
+
+  /** Adds `slot`; false when the table is due a rebuild first (it is then left unchanged). */
+  add (hash: number, slot: number): boolean {
+    if ((this.used + 1) * 2 > this.cells.length) return false
+    let i = hash & this.mask
+    let reuse = -1
+    for (let c = this.cells[i] as number; c !== 0; c = this.cells[i] as number) {
+      if (c === -1 && reuse < 0) reuse = i
+      i = (i + 1) & this.mask
+    }
+    if (reuse >= 0) {
+      this.cells[reuse] = slot + 1
+    } else {
+      this.cells[i] = slot + 1
+      this.used++
+    }
+    return true
+  }
+
+  remove (hash: number, slot: number): void {
+    for (let i = hash & this.mask, c = this.cells[i] as number; c !== 0; i = (i + 1) & this.mask, c = this.cells[i] as number) {
+      if (c === slot + 1) {
+        this.cells[i] = -1
+        return
+      }
+    }
+  }
+
+  /** Whether some slot has this hash (a quick "certainly not here" for most keys). */
+  has (hash: number): boolean {
+    let any = false
+    this.find(hash, () => { any = true; return true })
+    return any
+  }
+
+  /** Calls `visit` for each slot whose hash is `hash` until it returns true. */
+  find (hash: number, visit: (slot: number) => boolean): void {
+    for (let i = hash & this.mask, c = this.cells[i] as number; c !== 0; i = (i + 1) & this.mask, c = this.cells[i] as number) {
+      if (c > 0 && this.hashOf(c - 1) === hash && visit(c - 1)) return
+    }
+  }
+}
+
+// ---- the entries of one origin ------------------------------------------------------------------
+
+function utf8 (text: string): Uint8Array {
+  return Buffer.from(text, 'utf8')
+}
+
+export class PackedEntries {
+  /** Encoded signed records holding entries; `undefined` once none of their entries is live. */
+  private sources: Array<Uint8Array | undefined> = []
+  private sourceLive: number[] = []
+  /** Per slot: its source, where its `Entry` starts and ends, and its hashes. */
+  private source = new Uint32Array(0)
+  private start = new Uint32Array(0)
+  private end = new Uint32Array(0)
+  private keyHashes = new Int32Array(0)
+  private idHashes = new Int32Array(0)
+  /** Per slot: HAS_ID, HAS_LABEL. */
+  private flags = new Uint8Array(0)
+  private slots = 0
+  private live = 0
+  private readonly byKey = new SlotTable(slot => this.keyHashes[slot] as number)
+  private readonly byId = new SlotTable(slot => this.idHashes[slot] as number)
+  /** Label → slots: labels are few and shared, and many entries have none. */
+  private labels = new Map<string, Set<number>>()
+
+  /**
+   * The entries of a complete snapshot (its chunks, in order): slot `i` is the `i`-th entry; a
+   * later duplicate of a key replaces the earlier one. Call `tidy()` once done with slot numbers.
+   */
+  static fromSnapshot (chunks: Uint8Array[]): PackedEntries {
+    const packed = new PackedEntries()
+    const ranges = chunks.map(entryRanges)
+    const count = ranges.reduce((n, r) => n + r.length / 2, 0)
+    packed.reserve(count)
+    packed.byKey.reset(count)
+    packed.byId.reset(count)
+    for (let c = 0; c < chunks.length; c++) {
+      const source = packed.addSource(chunks[c] as Uint8Array)
+      const r = ranges[c] as number[]
+      for (let i = 0; i < r.length; i += 2) packed.put(source, r[i] as number, r[i + 1] as number)
+    }
+    return packed
+  }
+
+  get size (): number {
+    return this.live
+  }
+
+  /** Records some live entry still points into (the others were let go by `tidy`). */
+  get heldRecords (): number {
+    return this.sources.filter(s => s !== undefined).length
+  }
+
+  /** Whether slot `slot` still holds a live entry (it was not replaced by a later one). */
+  isLive (slot: number): boolean {
+    return slot < this.slots && this.source[slot] !== DEAD
+  }
+
+  has (sessionKey: string): boolean {
+    return this.slotOf(sessionKey) >= 0
+  }
+
+  get (sessionKey: string): EntryData | undefined {
+    const slot = this.slotOf(sessionKey)
+    return slot < 0 ? undefined : this.decode(slot)
+  }
+
+  /** Whether we hold `entry` as it is (it sits in `other`'s slot `slot`): byte for byte, or the same once decoded. */
+  holds (entry: EntryData, other: PackedEntries, slot: number): boolean {
+    const mine = this.slotOf(entry.sessionKey)
+    if (mine < 0) return false
+    const length = (this.end[mine] as number) - (this.start[mine] as number)
+    if (length === (other.end[slot] as number) - (other.start[slot] as number) &&
+      sameBytes(this.bytesOf(mine), this.start[mine] as number, other.bytesOf(slot), other.start[slot] as number, length)) return true
+    return sameEntry(this.decode(mine), entry)
+  }
+
+  * values (): IterableIterator<EntryData> {
+    for (let slot = 0; slot < this.slots; slot++) if (this.source[slot] !== DEAD) yield this.decode(slot)
+  }
+
+  * keys (): IterableIterator<string> {
+    for (const entry of this.values()) yield entry.sessionKey
+  }
+
+  /** Our newest entry announcing `sessionId`, if any. */
+  withSessionId (sessionId: string): EntryData | undefined {
+    let found: EntryData | undefined
+    let best = -1
+    this.byId.find(textHash(utf8(sessionId)), slot => {
+      if (slot > best) {
+        const entry = this.decode(slot)
+        if (entry.sessionId === sessionId) {
+          best = slot
+          found = entry
+        }
+      }
+      return false
+    })
+    return found
+  }
+
+  /** The keys of our entries labelled `label`. */
+  withLabel (label: string): string[] {
+    return [...this.labels.get(label) ?? []].sort((a, b) => a - b).map(slot => this.decode(slot).sessionKey)
+  }
+
+  /** Adds an encoded signed record whose entries some slots will point into; returns its number. */
+  addSource (bytes: Uint8Array): number {
+    this.sources.push(bytes)
+    this.sourceLive.push(0)
+    return this.sources.length - 1
+  }
+
+  /** Makes the `Entry` at `bytes[start..end]` of `source` the entry of its key (replacing ours, if any); returns its slot. */
+  put (source: number, start: number, end: number): number {
+    const bytes = this.sources[source] as Uint8Array
+    const f = scan(bytes, start, end)
+    const key = keyHash(bytes, f)
+    const id = idHash(bytes, f)
+    const label = f.label >= 0 ? labelOf(bytes, f) : undefined
+    // The key's UTF-8 as this entry spells it, to confirm a hash match (built before reading candidates reuses `f`; only `agent:` keys need a copy).
+    const keyText = f.agent < 0 ? bytes.subarray(f.key, f.keyEnd) : this.byKey.has(key) ? fullKey(bytes, f) : undefined
+    const old = keyText === undefined ? -1 : this.slotOfBytes(key, keyText)
+    if (old >= 0) this.kill(old)
+    if (this.slots === this.source.length) this.reserve(Math.max(16, Math.ceil(this.slots * 1.5)))
+    const slot = this.slots++
+    this.source[slot] = source
+    this.start[slot] = start
+    this.end[slot] = end
+    this.keyHashes[slot] = key
+    this.idHashes[slot] = id ?? 0
+    this.flags[slot] = (id !== undefined ? HAS_ID : 0) | (label !== undefined ? HAS_LABEL : 0)
+    this.live++
+    ;(this.sourceLive[source] as number)++
+    if (!this.byKey.add(key, slot) || (id !== undefined && !this.byId.add(id, slot))) this.rebuildTables()
+    if (label !== undefined) {
+      let set = this.labels.get(label)
+      if (set === undefined) this.labels.set(label, set = new Set())
+      set.add(slot)
+    }
+    return slot
+  }
+
+  /** Removes the entry of `sessionKey`; returns it (decoded) when there was one. */
+  remove (sessionKey: string): EntryData | undefined {
+    const slot = this.slotOf(sessionKey)
+    if (slot < 0) return undefined
+    const entry = this.decode(slot)
+    this.kill(slot)
+    return entry
+  }
+
+  /** Lets go of records none of whose entries is live, and compacts the slots (renumbering them) when many are dead. */
+  tidy (): void {
+    for (let s = 0; s < this.sources.length; s++) if (this.sourceLive[s] === 0) this.sources[s] = undefined
+    const dead = this.slots - this.live
+    if (dead > 64 && dead > this.live) this.compact()
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  private slotOf (sessionKey: string): number {
+    const text = utf8(sessionKey)
+    return this.slotOfBytes(textHash(text), text)
+  }
+
+  private slotOfBytes (hash: number, text: Uint8Array): number {
+    let found = -1
+    this.byKey.find(hash, slot => {
+      const bytes = this.bytesOf(slot)
+      if (keyIs(bytes, scan(bytes, this.start[slot] as number, this.end[slot] as number), text)) found = slot
+      return found >= 0
+    })
+    return found
+  }
+
+  private bytesOf (slot: number): Uint8Array {
+    return this.sources[this.source[slot] as number] as Uint8Array
+  }
+
+  private decode (slot: number): EntryData {
+    const entry = entryFromBytes(this.bytesOf(slot).subarray(this.start[slot] as number, this.end[slot] as number))
+    delete (entry as { removed?: true }).removed
+    return entry
+  }
+
+  private kill (slot: number): void {
+    const flags = this.flags[slot] as number
+    this.byKey.remove(this.keyHashes[slot] as number, slot)
+    if ((flags & HAS_ID) !== 0) this.byId.remove(this.idHashes[slot] as number, slot)
+    if ((flags & HAS_LABEL) !== 0) {
+      const bytes = this.bytesOf(slot)
+      const label = labelOf(bytes, scan(bytes, this.start[slot] as number, this.end[slot] as number))
+      const set = this.labels.get(label)
+      set?.delete(slot)
+      if (set?.size === 0) this.labels.delete(label)
+    }
+    ;(this.sourceLive[this.source[slot] as number] as number)--
+    this.source[slot] = DEAD
+    this.live--
+  }
+
+  /** Room for `slots` slots. */
+  private reserve (slots: number): void {
+    if (slots <= this.source.length) return
+    const grow = <T extends Uint32Array | Int32Array | Uint8Array>(a: T, b: T): T => { b.set(a); return b }
+    this.source = grow(this.source, new Uint32Array(slots))
+    this.start = grow(this.start, new Uint32Array(slots))
+    this.end = grow(this.end, new Uint32Array(slots))
+    this.keyHashes = grow(this.keyHashes, new Int32Array(slots))
+    this.idHashes = grow(this.idHashes, new Int32Array(slots))
+    this.flags = grow(this.flags, new Uint8Array(slots))
+  }
+
+  /** Refills both tables from the live slots. */
+  private rebuildTables (): void {
+    this.byKey.reset(this.live)
+    this.byId.reset(this.live)
+    for (let slot = 0; slot < this.slots; slot++) {
+      if (this.source[slot] === DEAD) continue
+      this.byKey.add(this.keyHashes[slot] as number, slot)
+      if (((this.flags[slot] as number) & HAS_ID) !== 0) this.byId.add(this.idHashes[slot] as number, slot)
+    }
+  }
+
+  /** Drops the dead slots (keeping the order of the live ones) and the records no live slot points into. */
+  private compact (): void {
+    const renumber = new Map<number, number>()
+    let next = 0
+    for (let slot = 0; slot < this.slots; slot++) {
+      if (this.source[slot] === DEAD) continue
+      renumber.set(slot, next)
+      this.source[next] = this.source[slot] as number
+      this.start[next] = this.start[slot] as number
+      this.end[next] = this.end[slot] as number
+      this.keyHashes[next] = this.keyHashes[slot] as number
+      this.idHashes[next] = this.idHashes[slot] as number
+      this.flags[next] = this.flags[slot] as number
+      next++
+    }
+    this.slots = next
+    const labels = new Map<string, Set<number>>()
+    for (const [label, set] of this.labels) labels.set(label, new Set([...set].map(s => renumber.get(s) as number)))
+    this.labels = labels
+    this.rebuildTables()
+  }
+}
