@@ -6,6 +6,7 @@
  */
 import { SNAPSHOT_CHUNK_ENTRIES } from '../constants.ts'
 import { signRecord } from './records.ts'
+import { recordSigner, type RecordSigner } from './signing.ts'
 import { sameEntry } from './version.ts'
 import type { Change, EntryData, GatewayMeta, SignedRecord } from './records.ts'
 import type { PrivateKey } from '@libp2p/interface'
@@ -23,7 +24,7 @@ const COMPACTION_SLACK_BYTES = 16 * 1024
 export class LocalLog {
   readonly origin: string
   readonly incarnation: number
-  private readonly key: PrivateKey
+  private readonly key: RecordSigner
   private readonly gateway: () => GatewayMeta
   private readonly entries = new Map<string, EntryData>()
   private readonly pending = new Map<string, Change>()
@@ -32,7 +33,7 @@ export class LocalLog {
   constructor (init: LocalLogInit) {
     this.origin = init.origin
     this.incarnation = init.incarnation
-    this.key = init.key
+    this.key = recordSigner(init.key)
     this.gateway = init.gateway
   }
 

@@ -257,8 +257,18 @@ class SlotTable {
 
 // ---- the entries of one origin ------------------------------------------------------------------
 
-function utf8 (text: string): Uint8Array {
-  return Buffer.from(text, 'utf8')
+/** The UTF-8 and hash of a text looked up, remembered for the next call: the registry asks every origin with the same text in a row. */
+let lastText: string | undefined
+let lastUtf8 = new Uint8Array(0)
+let lastHash = 0
+
+function lookup (text: string): { utf8: Uint8Array, hash: number } {
+  if (text !== lastText) {
+    lastText = text
+    lastUtf8 = Buffer.from(text, 'utf8')
+    lastHash = textHash(lastUtf8)
+  }
+  return { utf8: lastUtf8, hash: lastHash }
 }
 
 export class PackedEntries {
@@ -344,7 +354,7 @@ export class PackedEntries {
   withSessionId (sessionId: string): EntryData | undefined {
     let found: EntryData | undefined
     let best = -1
-    this.byId.find(textHash(utf8(sessionId)), slot => {
+    this.byId.find(lookup(sessionId).hash, slot => {
       if (slot > best) {
         const entry = this.decode(slot)
         if (entry.sessionId === sessionId) {
@@ -418,8 +428,8 @@ export class PackedEntries {
   // ---- internals ------------------------------------------------------------------------------
 
   private slotOf (sessionKey: string): number {
-    const text = utf8(sessionKey)
-    return this.slotOfBytes(textHash(text), text)
+    const { utf8, hash } = lookup(sessionKey)
+    return this.slotOfBytes(hash, utf8)
   }
 
   private slotOfBytes (hash: number, text: Uint8Array): number {

@@ -11,8 +11,8 @@ import { equals } from 'uint8arrays/equals'
 import { MeshError } from '../errors.ts'
 import { Entry as EntryPb, RecordBody, SignedRecord as SignedRecordPb, type GatewayMeta as GatewayMetaPb } from '../pb/registry.js'
 import { originFromBytes, originToBytes, publicKeyOf } from './origin.ts'
+import type { RecordSigner } from './signing.ts'
 import type { EntryFields } from './version.ts'
-import type { PrivateKey } from '@libp2p/interface'
 
 const MAX_SIGNATURE_BYTES = 1024
 /** Entries per record; also the decode limit in the schema. */
@@ -192,7 +192,8 @@ function bodyOf (record: RegistryRecord): RecordBody {
   return body
 }
 
-export async function signRecord (record: RegistryRecord, key: PrivateKey): Promise<SignedRecord> {
+/** Signs `record` with its origin's key (a libp2p `PrivateKey`, or a `recordSigner` made from one). */
+export async function signRecord (record: RegistryRecord, key: RecordSigner): Promise<SignedRecord> {
   const body = RecordBody.encode(bodyOf(record))
   const signature = await key.sign(body)
   return { record, bytes: SignedRecordPb.encode({ body, signature }) }
@@ -246,7 +247,13 @@ export function decodeRecord (bytes: Uint8Array): UnverifiedRecord {
 
 /** Throws `FORBIDDEN` unless the record is signed by its origin's key. */
 export async function verifyRecord (decoded: UnverifiedRecord): Promise<SignedRecord> {
-  const valid = await publicKeyOf(decoded.record.origin).verify(decoded.body, decoded.signature)
+  // libp2p throws a TypeError for a signature of the wrong length: that is a bad signature too.
+  let valid: boolean
+  try {
+    valid = await publicKeyOf(decoded.record.origin).verify(decoded.body, decoded.signature)
+  } catch {
+    valid = false
+  }
   if (!valid) throw new MeshError('FORBIDDEN', `record claiming origin ${decoded.record.origin} has a bad signature`)
   return { record: decoded.record, bytes: decoded.bytes }
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { openRecord, signRecord, type EntryData } from '../../src/registry/records.ts'
+import { decodeRecord, openRecord, signRecord, verifyRecord, type EntryData } from '../../src/registry/records.ts'
+import { recordSigner } from '../../src/registry/signing.ts'
 import { Registry } from '../../src/registry/registry.ts'
 
 const gateway = { name: 'o', host: 'h', addrs: [], maxMessageBytes: 1024 }
@@ -24,6 +25,25 @@ describe('records', () => {
     const opened = await openRecord(signed.bytes)
     assert.equal(opened.record.kind, 'snap')
     if (opened.record.kind === 'snap') assert.deepEqual(opened.record.entries, entries)
+  })
+
+  it('the imported signing key signs exactly as libp2p does; a signature from another key or over other bytes is refused', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const other = await generateKeyPair('Ed25519')
+    const origin = peerIdFromPrivateKey(key).toString()
+    const record = { kind: 'delta' as const, origin, incarnation: 1, seq: 2, base: 1, changes: [{ sessionKey: 'k' }] }
+    const ours = await signRecord(record, recordSigner(key))
+    const theirs = await signRecord(record, key)
+    assert.deepEqual(ours.bytes, theirs.bytes, 'Ed25519 is deterministic: the same bytes either way')
+    const decoded = decodeRecord(ours.bytes)
+    assert.equal(await key.publicKey.verify(decoded.body, decoded.signature), true)
+    await verifyRecord(decoded)
+    // The same record claimed by `origin` but signed by another key.
+    const forged = decodeRecord((await signRecord(record, recordSigner(other))).bytes)
+    await assert.rejects(verifyRecord(forged), { code: 'FORBIDDEN' })
+    // A valid signature over other bytes.
+    await assert.rejects(verifyRecord({ ...decoded, body: decodeRecord(theirs.bytes).body.map((b, i) => i === 3 ? b ^ 1 : b) }), { code: 'FORBIDDEN' })
+    await assert.rejects(verifyRecord({ ...decoded, signature: decoded.signature.subarray(0, 63) }), { code: 'FORBIDDEN' })
   })
 
   it('a typical entry (agent key, UUID) costs under 40 bytes in a snapshot chunk', async () => {
