@@ -9,7 +9,8 @@
  * leave a tombstone (see tombstones.ts).
  */
 import { createHash } from 'node:crypto'
-import { entryRanges, PackedEntries } from './packed-entries.ts'
+import { entryRanges } from './entry-bytes.ts'
+import { PackedEntries } from './packed-entries.ts'
 import { Tombstones } from './tombstones.ts'
 import { compareHeld, compareVersions, sameEntry, type Digest, type Held, type Version } from './version.ts'
 import type { ByeRecord, DeltaRecord, EntryData, GatewayMeta, RegistryRecord, SignedRecord, SnapshotRecord } from './records.ts'
