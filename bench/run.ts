@@ -305,42 +305,64 @@ function heapNow (): number {
   return m.heapUsed + m.external
 }
 
-async function lateJoin (total: number, label: string): Promise<void> {
+/**
+ * `runs` joiners in a row, each a fresh node, join five Gateways that hold `total` sessions
+ * between them (set up once); one sample per join of each figure.
+ */
+async function lateJoin (total: number, label: string, runs: number): Promise<void> {
   const net = await createTestMeshes(5)
-  let joiner: Mesh | undefined
-  const proxies: Array<Awaited<ReturnType<typeof countingProxy>>> = []
+  const times: number[] = []
+  const wire: number[] = []
+  const memory: number[] = []
   try {
     const per = total / 5
     await Promise.all(net.meshes.map(async (m, i) => {
       await Promise.all(Array.from({ length: per }, async (_, k) => { await m.announce(`agent:g${i}:s${k}`, { sessionId: `00000000-0000-4000-8000-${String(i).padStart(4, '0')}${String(k).padStart(8, '0')}` }) }))
     }))
     for (const m of net.meshes) await waitUntilSize(m, total, 60_000)
-    joiner = await createMesh(loopbackOptions({ name: 'joiner' }))
+    for (let run = 0; run < runs; run++) {
+      const { elapsed, bytes, perEntry } = await joinOnce(net.meshes, total)
+      times.push(elapsed)
+      wire.push(bytes)
+      memory.push(perEntry)
+    }
+  } finally {
+    await net.stop()
+  }
+  record(`late_join_${label}`, times, 'ms')
+  record(`late_join_${label}_bytes`, wire, 'bytes')
+  if (label === '10k') {
+    record('late_join_wire_bytes_per_entry', wire.map(b => b / total), 'bytes')
+    record('bytes_per_entry', memory, 'bytes')
+  } else {
+    record(`bytes_per_entry_${label}`, memory, 'bytes')
+  }
+}
+
+/** One fresh node dials `meshes` through counting proxies and waits until it holds all `total` sessions. */
+async function joinOnce (meshes: Mesh[], total: number): Promise<{ elapsed: number, bytes: number, perEntry: number }> {
+  const proxies: Array<Awaited<ReturnType<typeof countingProxy>>> = []
+  const joiner = await createMesh(loopbackOptions({ name: 'joiner' }))
+  try {
     await sleep(100)
     const before = heapNow()
-    for (const m of net.meshes) proxies.push(await countingProxy(portOf(addressOf(m))))
+    for (const m of meshes) proxies.push(await countingProxy(portOf(addressOf(m))))
     let seen = 0
     const full = new Promise<void>(resolve => {
-      joiner!.addEventListener('session:add', () => { if (++seen >= total) resolve() })
+      joiner.addEventListener('session:add', () => { if (++seen >= total) resolve() })
     })
     const t0 = performance.now()
-    await Promise.all(net.meshes.map(async (m, i) => {
-      await joiner!.libp2p.dial(multiaddr(`/ip4/127.0.0.1/tcp/${proxies[i]!.port}/p2p/${m.peerId}`))
+    await Promise.all(meshes.map(async (m, i) => {
+      await joiner.libp2p.dial(multiaddr(`/ip4/127.0.0.1/tcp/${proxies[i]!.port}/p2p/${m.peerId}`))
     }))
     await Promise.race([full, sleep(120_000).then(() => { throw new Error(`joiner held ${seen} of ${total} after 120 s`) })])
     const elapsed = performance.now() - t0
     const bytes = proxies.reduce((sum, p) => sum + p.up + p.down, 0)
-    record(`late_join_${label}`, [elapsed], 'ms')
-    record(`late_join_${label}_bytes`, [bytes], 'bytes')
     await sleep(300)
-    const after = heapNow()
-    const perEntry = (after - before) / total
-    if (label === '10k') record('bytes_per_entry', [perEntry], 'bytes')
-    else record(`bytes_per_entry_${label}`, [perEntry], 'bytes')
+    return { elapsed, bytes, perEntry: (heapNow() - before) / total }
   } finally {
-    await joiner?.stop()
+    await joiner.stop()
     for (const p of proxies) await p.close()
-    await net.stop()
   }
 }
 
@@ -494,9 +516,9 @@ process.on('exit', cleanup)
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { cleanup(); process.exit(130) })
 
 /** Runs `lateJoin` in a separate process and merges its figures. */
-async function lateJoinInChild (total: number, label: string): Promise<void> {
+async function lateJoinInChild (total: number, label: string, runs: number): Promise<void> {
   const { spawn } = await import('node:child_process')
-  const child = spawn(process.execPath, [new URL(import.meta.url).pathname, `--late-join=${total}:${label}`], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [new URL(import.meta.url).pathname, `--late-join=${total}:${label}:${runs}`], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   child.stdout.on('data', (d: Buffer) => { out += d.toString() })
@@ -514,8 +536,8 @@ async function lateJoinInChild (total: number, label: string): Promise<void> {
 
 const lateJoinOnly = process.argv.find(a => a.startsWith('--late-join='))?.slice('--late-join='.length)
 if (lateJoinOnly !== undefined) {
-  const [total, label] = lateJoinOnly.split(':') as [string, string]
-  await lateJoin(Number(total), label)
+  const [total, label, runs] = lateJoinOnly.split(':') as [string, string, string]
+  await lateJoin(Number(total), label, Number(runs))
   console.log(JSON.stringify({ figures, samples }))
   process.exit(0)
 }
@@ -533,14 +555,14 @@ await section('converge', async () => {
 await section('late_join', async () => {
   // Each size in a fresh process, so that one size's heap does not weigh on the next one's figures.
   // (It began as a workaround for the old WebAssembly pnet cipher, whose memory only grew.)
-  await lateJoinInChild(1_000, '1k')
-  await lateJoinInChild(10_000, '10k')
+  await lateJoinInChild(1_000, '1k', q ? 3 : 5)
+  await lateJoinInChild(10_000, '10k', 5)
   if (q) {
     notMeasured.late_join_100k = 'skipped by --quick; run the full bench'
     return
   }
   try {
-    await lateJoinInChild(100_000, '100k')
+    await lateJoinInChild(100_000, '100k', 5)
   } catch (err) {
     notMeasured.late_join_100k = (err as Error).message
   }
