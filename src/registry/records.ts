@@ -192,6 +192,20 @@ function bodyOf (record: RegistryRecord): RecordBody {
   return body
 }
 
+/** The first byte of every v2 `SignedRecord` (field 1, the body, length-delimited; decodeRecord accepts only the canonical encoding). */
+const V2_FIRST_BYTE = 0x0a
+
+/**
+ * Bytes in which `PackedEntries` finds `signed`'s entries: its own bytes when they are a v2
+ * `SignedRecord`; for a record that came in another form (v1's JSON, src/compat/), its record
+ * encoded as a v2 one without a signature. Those are only read locally (indexing, lookups), never
+ * served or verified: peers are served the bytes the origin signed.
+ */
+export function entryBytesOf (signed: SignedRecord): Uint8Array {
+  if (signed.bytes[0] === V2_FIRST_BYTE) return signed.bytes
+  return SignedRecordPb.encode({ body: RecordBody.encode(bodyOf(signed.record)), signature: new Uint8Array(0) })
+}
+
 /** Signs `record` with its origin's key (a libp2p `PrivateKey`, or a `recordSigner` made from one). */
 export async function signRecord (record: RegistryRecord, key: RecordSigner): Promise<SignedRecord> {
   const body = RecordBody.encode(bodyOf(record))

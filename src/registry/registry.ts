@@ -13,7 +13,7 @@ import { entryRanges } from './entry-bytes.ts'
 import { PackedEntries } from './packed-entries.ts'
 import { Tombstones } from './tombstones.ts'
 import { compareHeld, compareVersions, sameEntry, type Digest, type Held, type Version } from './version.ts'
-import type { ByeRecord, DeltaRecord, EntryData, GatewayMeta, RegistryRecord, SignedRecord, SnapshotRecord } from './records.ts'
+import { entryBytesOf, type ByeRecord, type DeltaRecord, type EntryData, type GatewayMeta, type RegistryRecord, type SignedRecord, type SnapshotRecord } from './records.ts'
 
 export interface OriginState {
   origin: string
@@ -66,6 +66,12 @@ function owned (bytes: Uint8Array): Uint8Array {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
 }
 
+/** What `PackedEntries` indexes for `signed` (kept as `stored`): those very bytes when they are v2, else a v2 copy (see `entryBytesOf`). */
+function packable (signed: SignedRecord, stored: Uint8Array): Uint8Array {
+  const bytes = entryBytesOf(signed)
+  return bytes === signed.bytes ? stored : bytes
+}
+
 function emptyChanges (): RegistryChanges {
   return { added: [], removed: [] }
 }
@@ -115,7 +121,7 @@ export class Registry {
     this.tombstones.lift(record.origin)
     switch (record.kind) {
       case 'snap': return this.applySnapshotChunk(signed as SignedRecord & { record: SnapshotRecord })
-      case 'delta': return this.applyDelta(record, signed.bytes)
+      case 'delta': return this.applyDelta(record, signed)
       case 'bye': return this.applyBye(record, signed.bytes, now)
     }
   }
@@ -145,7 +151,7 @@ export class Registry {
     const known = this.origins.get(origin)
     const changes = emptyChanges()
     const stored = chunks.map(c => owned(c.bytes))
-    const next = PackedEntries.fromSnapshot(stored)
+    const next = PackedEntries.fromSnapshot(chunks.map((c, i) => packable(c, stored[i] as Uint8Array)))
     for (const entry of known?.entries.values() ?? []) {
       if (!next.has(entry.sessionKey)) changes.removed.push({ origin, entry })
     }
@@ -180,13 +186,14 @@ export class Registry {
     return changes
   }
 
-  private applyDelta (r: DeltaRecord, bytes: Uint8Array): ApplyOutcome {
+  private applyDelta (r: DeltaRecord, signed: SignedRecord): ApplyOutcome {
     const known = this.origins.get(r.origin)
     if (known === undefined || r.incarnation > known.incarnation || r.base !== known.seq) return { status: 'gap' }
     const changes = emptyChanges()
-    const stored = owned(bytes)
-    const ranges = entryRanges(stored)
-    const source = known.entries.addSource(stored)
+    const stored = owned(signed.bytes)
+    const packed = packable(signed, stored)
+    const ranges = entryRanges(packed)
+    const source = known.entries.addSource(packed)
     r.changes.forEach((change, i) => {
       if (change.removed === true) {
         const old = known.entries.remove(change.sessionKey)

@@ -7,6 +7,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { decodeV1Record, signV1Record } from '../../src/compat/v1-records.ts'
 import { MeshError } from '../../src/errors.ts'
 import { verifyRecord, type RegistryRecord } from '../../src/registry/records.ts'
+import { Registry } from '../../src/registry/registry.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 const gateway = { name: 'old', host: 'h', gatewayPort: 18789, addrs: ['/ip4/127.0.0.1/tcp/1'], maxMessageBytes: 1024 }
@@ -105,5 +106,26 @@ describe('v1 records', () => {
     for (const bytes of [new Uint8Array(0), Uint8Array.of(1, 0, 0), Uint8Array.of(2, ...good.subarray(1)), padded, cut, new TextEncoder().encode('\u0001\u0000\u0000\u0000\u0002{}')]) {
       assert.equal(code(() => decodeV1Record(bytes)), 'BAD_REQUEST')
     }
+  })
+
+  it('v1 records applied to the registry: entries found by key and session ID, removals applied, peers served the bytes as signed', async () => {
+    const { key, id } = await origin()
+    const registry = new Registry()
+    const open = async (record: RegistryRecord): Promise<{ bytes: Uint8Array, outcome: string }> => {
+      const bytes = await signV1Record(record, key)
+      return { bytes, outcome: registry.apply(await verifyRecord(decodeV1Record(bytes)), 0).status }
+    }
+    const sessionId = '0b6a2f6e-6a7c-4d6b-9d3e-2c1f5a4b3c2d'
+    const snap = await open({ kind: 'snap', origin: id, incarnation: 1, seq: 1, chunk: 0, chunks: 1, gateway, entries: [{ sessionKey: 'agent:main:main', sessionId, label: 'ops', agentId: 'main' }, { sessionKey: 'plain' }] })
+    assert.equal(snap.outcome, 'applied')
+    const state = registry.get(id)
+    assert.deepEqual(state?.entries.get('agent:main:main'), { sessionKey: 'agent:main:main', sessionId, label: 'ops', agentId: 'main' })
+    assert.deepEqual(registry.ownersOfSessionId(sessionId), [{ origin: id, sessionKey: 'agent:main:main' }])
+    assert.deepEqual(registry.withLabel('ops'), [{ origin: id, sessionKey: 'agent:main:main' }])
+    const delta = await open({ kind: 'delta', origin: id, incarnation: 1, seq: 2, base: 1, changes: [{ sessionKey: 'plain', removed: true }, { sessionKey: 'later' }] })
+    assert.equal(delta.outcome, 'applied')
+    assert.deepEqual([...(registry.get(id)?.entries.keys() ?? [])].sort(), ['agent:main:main', 'later'])
+    assert.deepEqual(registry.ownersOfKey('later'), [id])
+    assert.deepEqual(registry.recordsSince(id, undefined), [snap.bytes, delta.bytes])
   })
 })
