@@ -3,11 +3,11 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { Registry } from 'prom-client'
 import { loadIdentity, nextIncarnation } from './identity.ts'
 import { meshNetwork, type MeshNetworkServices } from './network.ts'
+import { natServices, type NatServices } from './nat/index.ts'
 import { startObservability, type Observability, type ObserveOptions } from './observe/index.ts'
 import { nodeMetrics } from './observe/node-metrics.ts'
 import { clawmesh, type ClawmeshService } from './service.ts'
@@ -24,7 +24,7 @@ export type MeshNodeServices = {
   identify: Identify
   ping: Ping
   clawmesh: ClawmeshService
-} & MeshNetworkServices
+} & MeshNetworkServices & NatServices
 
 /** A listener for one mesh event. */
 export type MeshEventListener<K extends keyof MeshEvents> = (event: MeshEvents[K]) => void
@@ -89,6 +89,7 @@ export class Mesh {
       ...this.service.status(),
       meshId: this.facts.meshId,
       discovery: { ...this.facts.discovery },
+      reachability: this.libp2p.services.reachability.status(),
       ...(this.observability !== undefined ? { metricsPort: this.observability.port } : {})
     }
   }
@@ -136,6 +137,8 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
   const privateKey = await loadIdentity(options.dataDir)
   const incarnation = options.incarnation ?? await nextIncarnation(options.dataDir)
   const net = await meshNetwork(options)
+  // Other sites: relay transport and server, AutoNAT, hole punching (see src/nat/index.ts).
+  const nat = natServices(options)
   // One prom-client registry for libp2p's metrics and ours, served together.
   const registry = options.metrics !== undefined ? new Registry() : undefined
   const node = await createLibp2p<MeshNodeServices>({
@@ -146,7 +149,7 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
     // The mesh secret (no connection completes without it) and the optional allowlist.
     ...net.libp2p,
     addresses: { listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'] },
-    transports: [tcp()],
+    transports: nat.transports,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux(MUXER_OPTIONS)],
     connectionManager: {
@@ -165,6 +168,7 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
       identify: identify(),
       ping: ping(),
       clawmesh: clawmesh({ ...options, incarnation }),
+      ...nat.services,
       // mDNS, local rendezvous folder, and the dialer that connects what they find and keeps `peers` connected.
       ...net.services
     }

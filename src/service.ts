@@ -17,6 +17,7 @@ import { Router } from './delivery/router.ts'
 import { DeliveryServer } from './delivery/server.ts'
 import { MeshError } from './errors.ts'
 import { registryGossip, type RegistryGossip } from './gossip/index.ts'
+import { linkKind } from './nat/links.ts'
 import { checkGatewayName, checkSessionKey, defaultGatewayName, MAX_SESSION_KEY_LENGTH } from './routing/address.ts'
 import { NameConflicts } from './routing/conflicts.ts'
 import { compilePolicy } from './routing/policy.ts'
@@ -163,7 +164,8 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
   // ---- lifecycle ---------------------------------------------------------
 
   async start (): Promise<void> {
-    const options = { maxInboundStreams: MAX_STREAMS_PER_PROTOCOL, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL }
+    // runOnLimitedConnection: a relay member that caps its circuits marks them "limited"; the mesh still runs over them.
+    const options = { maxInboundStreams: MAX_STREAMS_PER_PROTOCOL, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL, runOnLimitedConnection: true }
     await this.gossip.start()
     for (const protocol of this.wires.protocols) {
       await this.components.registrar.handle(protocol, async (stream, connection) => { await this.server.handle(stream, connection, this.wires.codecFor(stream.protocol)) }, options)
@@ -261,13 +263,17 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
 
   /** Connected mesh peers. */
   peers (): PeerStatus[] {
-    return this.gossip.connectedPeers().map(link => ({
-      ...this.infoFor(link.id, link.name),
-      addresses: this.components.connectionManager.getConnections().filter(c => c.remotePeer.toString() === link.id).map(c => c.remoteAddr.toString()),
-      sessions: this.gossip.registry.get(link.id)?.entries.size ?? 0,
-      ...pick(link, ['rttMs', 'protocolVersion']),
-      ...(link.softwareVersion !== undefined && link.softwareVersion !== '' ? { softwareVersion: link.softwareVersion } : {})
-    }))
+    return this.gossip.connectedPeers().map(link => {
+      const connections = this.components.connectionManager.getConnections().filter(c => c.remotePeer.toString() === link.id)
+      return {
+        ...this.infoFor(link.id, link.name),
+        addresses: connections.map(c => c.remoteAddr.toString()),
+        link: linkKind(connections),
+        sessions: this.gossip.registry.get(link.id)?.entries.size ?? 0,
+        ...pick(link, ['rttMs', 'protocolVersion']),
+        ...(link.softwareVersion !== undefined && link.softwareVersion !== '' ? { softwareVersion: link.softwareVersion } : {})
+      }
+    })
   }
 
   status (): MeshStatus {

@@ -3,8 +3,10 @@ import type { IncompatiblePeer, VersionInfo } from './compat/types.ts'
 import type { MeshErrorCode } from './errors.ts'
 import type { InboundLimits } from './security/inbound-limit.ts'
 import type { AcceptedKeyOption, KeyringOption, SecretOption } from './security/keyring.ts'
+import type { ReachabilityOptions, ReachabilityStatus, RelayServerOptions, SitesOptions } from './nat/types.ts'
 
 export type { AcceptedKeyOption, IncompatiblePeer, InboundLimits, KeyringOption, SecretOption, VersionInfo }
+export type { ReachabilityOptions, ReachabilityStatus, RelayServerOptions, SitesOptions }
 
 /** How a Gateway is known in the mesh. */
 export interface GatewayInfo {
@@ -52,6 +54,8 @@ export interface PeerStatus extends GatewayInfo {
   /** The wire version we talk with it (2; 1 for a Gateway not yet upgraded) and its clawmesh version (v1 Gateways do not tell). */
   protocolVersion?: number
   softwareVersion?: string
+  /** `direct`: a connection of our own (LAN, VPN, or hole-punched); `relayed`: through a relay member. Set by `peers()`. */
+  link?: 'direct' | 'relayed'
 }
 
 /** A message as the owning Gateway's `deliver` handler receives it. */
@@ -181,6 +185,8 @@ export interface MeshStatus {
   incompatible?: IncompatiblePeer[]
   /** Gateways that share our name or host:port (see the `gateway:conflict` event); empty when there are none. */
   conflicts?: NameConflict[]
+  /** Whether other networks can reach us directly, and our relayed addresses (set by `createMesh`). */
+  reachability?: ReachabilityStatus
   counters: {
     sent: number
     received: number
@@ -304,7 +310,7 @@ export interface MeshServiceInit {
 }
 
 /** Options of {@link createMesh}. Every one is optional. */
-export interface MeshOptions extends MeshServiceInit {
+export interface MeshOptions extends MeshServiceInit, SitesOptions {
   /** Multiaddrs to listen on. @default ['/ip4/0.0.0.0/tcp/0'] (or 127.0.0.1 when `loopbackOnly`) */
   listen?: string[]
   /** Multiaddrs (with `/p2p/<peerId>`) of Gateways to dial and keep connected: bootstrap. */

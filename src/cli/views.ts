@@ -14,6 +14,7 @@ export function formatStatus (s: MeshStatus & { node?: { meshId?: string, stateD
     ['Mesh', s.node?.meshId ?? '-'],
     ['Listening', s.addresses.length > 0 ? s.addresses.join('\n' + ' '.repeat(11)) : '-'],
     ['Peers', String(s.peers)],
+    ...(s.reachability !== undefined ? [['Reachable', reachabilityLine(s.reachability)] as [string, string]] : []),
     ['Sessions', `${s.sessions} on ${s.gateways} Gateway${s.gateways === 1 ? '' : 's'} (${s.localSessions} here)`],
     ['Messages', `sent ${s.counters.sent} · received ${s.counters.received} · failed ${s.counters.failed} · duplicates ${s.counters.duplicates}`],
     ['Registry', `deltas applied ${s.counters.deltasApplied} · rejected ${s.counters.deltasRejected} · redundant ${s.counters.recordsRedundant}`],
@@ -42,6 +43,13 @@ export function formatStatus (s: MeshStatus & { node?: { meshId?: string, stateD
   return text
 }
 
+/** `directly (public address)`, or `through a relay: <address>`, or what is still unknown. */
+export function reachabilityLine (r: NonNullable<MeshStatus['reachability']>): string {
+  if (r.state === 'public') return 'directly from other networks (AutoNAT confirmed a public address)'
+  const via = r.relayed.length > 0 ? `through a relay member: ${r.relayed[0] ?? ''}` : 'no relay slot yet (no relay member connected)'
+  return r.state === 'private' ? `from other networks only ${via}` : `not yet known (waiting for AutoNAT); ${via}`
+}
+
 export function formatPeers (peers: PeerStatus[]): string {
   if (peers.length === 0) return 'no peers connected\n'
   return table(peers, [
@@ -50,6 +58,7 @@ export function formatPeers (peers: PeerStatus[]): string {
     { header: 'HOST', value: p => p.host || '-' },
     { header: 'STATE', value: p => reachability(p.reachable), style: p => p.reachable ? 'green' : 'red' },
     { header: 'SESSIONS', value: p => String(p.sessions), align: 'right' },
+    { header: 'LINK', value: p => p.link ?? '-', style: p => p.link === 'relayed' ? 'yellow' : 'green' },
     { header: 'RTT', value: p => p.rttMs !== undefined ? `${p.rttMs.toFixed(1)} ms` : '-', align: 'right' },
     { header: 'VERSION', value: p => p.softwareVersion ?? '-' },
     { header: 'WIRE', value: p => p.protocolVersion !== undefined ? String(p.protocolVersion) : '-', align: 'right', style: p => p.protocolVersion !== undefined && p.protocolVersion < 2 ? 'yellow' : undefined },

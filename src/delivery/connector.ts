@@ -9,6 +9,7 @@ import { MAX_STREAMS_PER_PROTOCOL } from '../constants.ts'
 import { MeshError } from '../errors.ts'
 import { displayName, type GatewayRecord, type OwnerDirectory } from '../routing/directory.ts'
 import { ChannelLost } from './client.ts'
+import { pickConnection } from '../nat/links.ts'
 import type { AddressFilter } from './address-filter.ts'
 import type { Connection, PeerId, Stream, AbortOptions } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -54,10 +55,11 @@ export class Connector {
 
   /** A new stream on an open connection to `peer`: never a dial (that goes through `ensureConnected`'s filter). */
   async openStream (peer: PeerId, protocol: string | string[], signal: AbortSignal): Promise<Stream> {
-    const connection = this.init.dialer.getConnections(peer).find(c => c.status === 'open')
+    // Direct before relayed (nat/links.ts); a relayed connection a relay caps is "limited", and still used.
+    const connection = pickConnection(this.init.dialer.getConnections(peer))
     // The connection dropped since `ensureConnected`: the router dials again and resends.
     if (connection === undefined) throw new ChannelLost(false, new MeshError('UNREACHABLE', `no connection to ${peer.toString()}`))
-    return await connection.newStream(protocol, { signal, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL })
+    return await connection.newStream(protocol, { signal, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL, runOnLimitedConnection: true })
   }
 }
 

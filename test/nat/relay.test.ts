@@ -1,0 +1,63 @@
+/**
+ * A relay member on loopback: a Gateway that cannot be reached directly
+ * reserves a slot, another reaches it through the relay, and registry and
+ * delivery traffic run over the relayed connection. (Hole punching needs two
+ * NATs: test/netns/sites.test.ts.)
+ */
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createMesh, type Mesh } from '../../src/index.ts'
+import { addressOf, loopbackOptions, waitForPeer, waitForResolvable, waitUntil } from '../../src/testing.ts'
+import type { MeshOptions } from '../../src/types.ts'
+
+const meshes: Mesh[] = []
+after(async () => { await Promise.allSettled(meshes.map(async m => { await m.stop() })) })
+
+async function start (options: MeshOptions): Promise<Mesh> {
+  const mesh = await createMesh(loopbackOptions(options))
+  meshes.push(mesh)
+  return mesh
+}
+
+/** The relayed address `mesh` announces, once it holds a slot. */
+async function relayedAddressOf (mesh: Mesh): Promise<string> {
+  await waitUntil(mesh, () => (mesh.status().reachability?.relayed.length ?? 0) > 0)
+  return mesh.status().reachability?.relayed[0] as string
+}
+
+void describe('relay member', { timeout: 60_000 }, () => {
+  void it('a Gateway behind no public address reserves a slot; another sends to it through the relay', async () => {
+    const relay = await start({ name: 'relay', relay: true })
+    // Loopback only: neither has a public address, so both count as not reachable from other networks.
+    const branch = await start({ name: 'branch', peers: [addressOf(relay)], reachability: { holePunch: false } })
+    const hq = await start({ name: 'hq', peers: [addressOf(relay)], reachability: { holePunch: false } })
+    await branch.announce('agent:main:main', { sessionId: 'branch-main' })
+    branch.setDeliverHandler(async msg => ({ reply: `branch got: ${msg.text}` }))
+
+    assert.equal(branch.status().reachability?.state, 'private')
+    const relayed = await relayedAddressOf(branch)
+    assert.match(relayed, new RegExp(`/p2p/${relay.peerId}/p2p-circuit/p2p/${branch.peerId}$`))
+
+    // Reach the branch through the relay only (on loopback its direct address would work too).
+    await hq.libp2p.dial(multiaddr(relayed))
+    await waitForPeer(hq, branch.peerId)
+    await waitForResolvable(hq, 'gateway:branch:agent:main:main')
+    const peer = hq.peers().find(p => p.peerId === branch.peerId)
+    assert.equal(peer?.link, 'relayed')
+    assert.ok(peer?.addresses.every(a => a.includes('/p2p-circuit/')), 'only the relayed connection is open')
+
+    const result = await hq.send('gateway:branch:agent:main:main', 'hello through the relay')
+    assert.equal(result.reply, 'branch got: hello through the relay')
+    assert.equal(hq.peers().find(p => p.peerId === branch.peerId)?.link, 'relayed', 'no direct connection was opened for the send')
+  })
+
+  void it('with no relay member around, a Gateway that cannot be reached holds no slot and says it is private', async () => {
+    const plain = await start({ name: 'plain' })
+    const branch = await start({ name: 'branch2', peers: [addressOf(plain)] })
+    await waitForPeer(branch, plain.peerId)
+    assert.equal(branch.status().reachability?.state, 'private')
+    assert.deepEqual(branch.status().reachability?.relayed, [])
+    assert.equal(plain.libp2p.services.relay, undefined)
+  })
+})
