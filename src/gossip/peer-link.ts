@@ -1,7 +1,8 @@
 /**
  * One connected peer, as the registry gossip sees it: our long-lived outbound
- * stream (opened on connect, reopened after a write fails; frames queued while
- * it opens go out in order once it is open) and what we know of the peer.
+ * stream (opened on connect, reopened after a write fails or, on the next write,
+ * after it closed with one of several connections; frames queued while it opens
+ * go out in order once it is open) and what we know of the peer.
  */
 import { MAX_REGISTRY_FRAME_BYTES } from '../constants.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
@@ -96,6 +97,9 @@ export class PeerLink {
 
   /** Queues a frame on the outbound stream; never throws (a broken stream is reopened; anti-entropy repairs what was lost). */
   async send (bytes: Uint8Array): Promise<void> {
+    // Our stream may have closed with its connection while another connection to the peer remains
+    // (a relayed one replaced by a hole-punched one): open it again there.
+    if (this.out === undefined && this.opening === undefined && !this.closed) this.ensureOpen()
     if (this.out === undefined && this.opening !== undefined) await this.opening
     const out = this.out
     if (out === undefined || this.closed) return

@@ -11,8 +11,8 @@
  * relay hop is a member's connection, and the relayed connection inside it
  * is upgraded (pnet, Noise, yamux) end to end like any other.
  */
-import { autoNATv2 } from '@libp2p/autonat-v2'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { autoNat } from './autonat.ts'
 import { holePunch } from './hole-punch.ts'
 import { meshReachability, type MeshReachability } from './reachability.ts'
 import { reusePortTcp } from './reuse-port-tcp.ts'
@@ -44,7 +44,7 @@ export function natServices (options: NatOptions = {}): {
 } {
   const reach = options.reachability ?? {}
   const services: Record<string, unknown> = {
-    autoNAT: autoNATv2(),
+    autoNAT: autoNat(),
     dcutr: holePunch(),
     reachability: meshReachability({
       ...(reach.relay !== undefined ? { reserve: reach.relay } : {}),

@@ -106,7 +106,7 @@ export class MeshReachability implements Startable {
     return {
       state: this.isPublic() ? 'public' : this.private ? 'private' : 'unknown',
       relayed: addresses.filter(a => Circuit.exactMatch(a)).map(a => a.toString()),
-      observed: this.components.addressManager.getObservedAddrs().map(a => a.toString())
+      observed: this.components.addressManager.getObservedAddrs().filter(a => !Circuit.matches(a)).map(a => a.toString())
     }
   }
 

@@ -166,6 +166,35 @@ function sweepLeftovers (): void {
   }
 }
 
+/** Namespaces and processes of one test, deleted and killed by `destroy()` and on exit, SIGINT and SIGTERM. */
+export interface NamespaceSet {
+  /** A fresh name prefix (`cmt<pid>-<random>`), which the sweep of a later run recognises. */
+  readonly tag: string
+  /** Records a namespace (created by the caller) for deletion. */
+  add: (ns: string) => void
+  /** Runs a command inside one of them; the process is killed by `destroy()`. */
+  spawn: (ns: string, command: string, args: string[], options?: { env?: NodeJS.ProcessEnv, cwd?: string }) => HostProcess
+  destroy: () => void
+}
+
+/** A new {@link NamespaceSet} (also sweeps namespaces left by crashed runs). */
+export function namespaceSet (): NamespaceSet {
+  installHooks()
+  sweepLeftovers()
+  const state = { namespaces: [] as string[], processes: [] as HostProcess[] }
+  live.add(state)
+  return {
+    tag: `${PREFIX}${process.pid}-${randomInt(1e6).toString(36)}`,
+    add: (ns) => { state.namespaces.push(ns) },
+    spawn: (ns, command, args, options = {}) => {
+      const proc = spawnIn(ns, command, args, options)
+      state.processes.push(proc)
+      return proc
+    },
+    destroy: () => { destroyState(state) }
+  }
+}
+
 /** Create the bridge and `hosts` hosts. Always call `destroy()` (in `after`/`finally`). */
 export function createNetwork (options: NetworkOptions): Network {
   installHooks()

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createMesh, type Mesh } from '../../src/index.ts'
+import { createMesh, REGISTRY_PROTOCOL, type Mesh } from '../../src/index.ts'
 import { addressOf, loopbackOptions, waitForPeer, waitForResolvable, waitUntil } from '../../src/testing.ts'
 import type { MeshOptions } from '../../src/types.ts'
 
@@ -50,6 +50,25 @@ void describe('relay member', { timeout: 60_000 }, () => {
     const result = await hq.send('gateway:branch:agent:main:main', 'hello through the relay')
     assert.equal(result.reply, 'branch got: hello through the relay')
     assert.equal(hq.peers().find(p => p.peerId === branch.peerId)?.link, 'relayed', 'no direct connection was opened for the send')
+  })
+
+  void it('when the relayed connection closes and a direct one remains (after a hole punch), the registry link moves onto it (the gossip redesign must keep this)', async () => {
+    const relay = await start({ name: 'relay3', relay: true })
+    const branch = await start({ name: 'branch3', peers: [addressOf(relay)], reachability: { holePunch: false } })
+    const hq = await start({ name: 'hq3', peers: [addressOf(relay)], reachability: { holePunch: false } })
+    await branch.announce('agent:main:main')
+    branch.setDeliverHandler(async msg => ({ reply: `branch got: ${msg.text}` }))
+    const relayedConnection = await hq.libp2p.dial(multiaddr(await relayedAddressOf(branch)))
+    await waitForPeer(hq, branch.peerId)
+    // What DCUtR does: open a direct connection, then close the relayed one.
+    const direct = await hq.libp2p.dial(multiaddr(addressOf(branch)))
+    assert.notEqual(direct.id, relayedConnection.id)
+    await relayedConnection.close()
+    const registryOn = (c: typeof direct): boolean => c.streams.some(s => s.protocol === REGISTRY_PROTOCOL && s.direction === 'outbound')
+    await waitUntil(hq, () => registryOn(direct))
+    assert.equal(hq.peers().find(p => p.peerId === branch.peerId)?.link, 'direct')
+    await waitForResolvable(hq, 'gateway:branch3:agent:main:main')
+    assert.equal((await hq.send('gateway:branch3:agent:main:main', 'after the switch')).reply, 'branch got: after the switch')
   })
 
   void it('with no relay member around, a Gateway that cannot be reached holds no slot and says it is private', async () => {
