@@ -5,6 +5,7 @@
  * - the circuit relay transport (dial `…/p2p-circuit/…` addresses, reserve a slot);
  * - AutoNAT v2 (are we reachable?), our reachability service (reserve a relay
  *   slot when we are not), DCUtR (upgrade a relayed connection to a direct one);
+ * - the link keeper, which redials Gateways on other sites whose last connection dropped;
  * - the relay server, when this member serves as a relay (`relay` option).
  *
  * Every one of these runs on connections that passed the mesh secret: the
@@ -14,6 +15,7 @@
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { autoNat } from './autonat.ts'
 import { holePunch } from './hole-punch.ts'
+import { linkKeeper, type LinkKeeper } from './link-keeper.ts'
 import { meshReachability, type MeshReachability } from './reachability.ts'
 import { reusePortTcp } from './reuse-port-tcp.ts'
 import type { ReachabilityOptions, RelayServerOptions } from '../types.ts'
@@ -29,6 +31,7 @@ export type NatServices = {
   autoNAT: unknown
   dcutr: unknown
   reachability: MeshReachability
+  linkKeeper: LinkKeeper
   relay?: CircuitRelayService
 }
 
@@ -49,7 +52,8 @@ export function natServices (options: NatOptions = {}): {
     reachability: meshReachability({
       ...(reach.relay !== undefined ? { reserve: reach.relay } : {}),
       ...(reach.publicAddressTimeoutMs !== undefined ? { publicAddressTimeoutMs: reach.publicAddressTimeoutMs } : {})
-    })
+    }),
+    linkKeeper: linkKeeper()
   }
   if (reach.holePunch === false) delete services.dcutr
   const server = relayServerInit(options.relay)

@@ -39,8 +39,20 @@ void describe('relay member', { timeout: 60_000 }, () => {
     const relayed = await relayedAddressOf(branch)
     assert.match(relayed, new RegExp(`/p2p/${relay.peerId}/p2p-circuit/p2p/${branch.peerId}$`))
 
+    // The relayed connection is upgraded like any other: through the mesh-secret protector, on both ends.
+    const protectedAt = (mesh: Mesh): string[] => {
+      const seen: string[] = []
+      const protector = (mesh.libp2p as unknown as { components: { connectionProtector: { protect: (c: { remoteAddr: unknown }, o?: unknown) => Promise<unknown> } } }).components.connectionProtector
+      const protect = protector.protect.bind(protector)
+      protector.protect = async (c, o) => { seen.push(String(c.remoteAddr)); return await protect(c, o) }
+      return seen
+    }
+    const hqProtected = protectedAt(hq)
+    const branchProtected = protectedAt(branch)
     // Reach the branch through the relay only (on loopback its direct address would work too).
     await hq.libp2p.dial(multiaddr(relayed))
+    assert.ok(hqProtected.some(a => a.includes('/p2p-circuit/')), `hq protected ${hqProtected.join(', ')}`)
+    assert.ok(branchProtected.some(a => a.includes('/p2p-circuit/')), `branch protected ${branchProtected.join(', ')}`)
     await waitForPeer(hq, branch.peerId)
     await waitForResolvable(hq, 'gateway:branch:agent:main:main')
     const peer = hq.peers().find(p => p.peerId === branch.peerId)
@@ -69,6 +81,33 @@ void describe('relay member', { timeout: 60_000 }, () => {
     assert.equal(hq.peers().find(p => p.peerId === branch.peerId)?.link, 'direct')
     await waitForResolvable(hq, 'gateway:branch3:agent:main:main')
     assert.equal((await hq.send('gateway:branch3:agent:main:main', 'after the switch')).reply, 'branch got: after the switch')
+  })
+
+  void it('a relay member enforces its limits: slots, and bytes per circuit (the mesh reconnects a reset circuit)', async () => {
+    const relay = await start({ name: 'relay4', relay: { maxReservations: 1, circuitBytes: 128 * 1024 } })
+    const branch = await start({ name: 'branch4', peers: [addressOf(relay)], reachability: { holePunch: false } })
+    const late = await start({ name: 'late4', peers: [addressOf(relay)], reachability: { holePunch: false } })
+    const hq = await start({ name: 'hq4', peers: [addressOf(relay)], reachability: { holePunch: false } })
+    await branch.announce('agent:main:main')
+    branch.setDeliverHandler(async msg => ({ reply: `${msg.text.length} bytes` }))
+    await relayedAddressOf(branch)
+    // Ask the relay for a slot explicitly (libp2p's "configured" relay): the only one is taken.
+    const transports = (late.libp2p as unknown as { components: { transportManager: { listen: (a: unknown[]) => Promise<void> } } }).components.transportManager
+    await assert.rejects(transports.listen([multiaddr(`${addressOf(relay)}/p2p-circuit`)]), /RESERVATION_REFUSED|reservation failed/)
+    assert.deepEqual(late.status().reachability?.relayed, [])
+
+    const first = await hq.libp2p.dial(multiaddr(await relayedAddressOf(branch)))
+    assert.ok(first.limits !== undefined, 'a capped circuit is a limited connection')
+    await waitForResolvable(hq, 'gateway:branch4:agent:main:main')
+    assert.equal((await hq.send('gateway:branch4:agent:main:main', 'x'.repeat(10_000))).reply, '10000 bytes')
+    // Registry traffic alone passes the cap: the relay resets the circuit, and with no send under way
+    // only the link keeper dials the branch again.
+    await Promise.all(Array.from({ length: 300 }, async (_, i) => { await branch.announce(`agent:main:s${i}`, { label: 'l'.repeat(900) }) }))
+    await waitUntil(hq, () => first.status !== 'open')
+    await waitUntil(hq, () => hq.libp2p.getConnections(branch.libp2p.peerId).some(c => c.id !== first.id && c.status === 'open'))
+    await waitForPeer(hq, branch.peerId)
+    await waitUntil(hq, () => hq.resolve('gateway:branch4:agent:main:main').owner.reachable)
+    assert.equal((await hq.send('gateway:branch4:agent:main:main', 'z')).reply, '1 bytes')
   })
 
   void it('with no relay member around, a Gateway that cannot be reached holds no slot and says it is private', async () => {
