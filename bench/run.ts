@@ -266,6 +266,51 @@ async function sendBenches (n: number, windowMs: number, windows: number, firstS
   }
 }
 
+// ---- 3b. other sites: a send through a relay member -------------------------------------
+
+/**
+ * The same send as `send_rtt`, but through a relay member (a third process): each message crosses two
+ * connections and is decrypted and re-encrypted by pnet at the relay (Noise runs end to end through it).
+ * Hole punching is off: on loopback it has nothing to punch, and the figure is the relayed path.
+ */
+async function relayedSend (n: number): Promise<void> {
+  const relay = await gatewayChild(childOptions({ name: 'relay', relay: true }))
+  const branch = await gatewayChild(childOptions({ name: 'branch', sessions: ['bench'], peers: [relay.address], reachability: { relay: 'always', holePunch: false } }))
+  const mesh = await createMesh(loopbackOptions({ name: 'hq', peers: [relay.address], reachability: { holePunch: false } }))
+  try {
+    await waitForResolvable(mesh, 'bench')
+    const relayed = await waitForRelayedAddress(branch.child)
+    await mesh.libp2p.dial(multiaddr(relayed))
+    const text100 = 'x'.repeat(100)
+    for (let i = 0; i < 300; i++) await mesh.send('bench', text100)
+    if (mesh.peers().find(p => p.peerId === branch.peerId)?.link !== 'relayed') throw new Error('the link to the branch is not relayed')
+    const values: number[] = []
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now()
+      await mesh.send('bench', text100)
+      values.push(performance.now() - t0)
+    }
+    record('relayed_send_rtt', values, 'ms')
+    if (figures.send_rtt !== undefined) process.stderr.write(`  relayed/direct send ratio ${round(figures.relayed_send_rtt!.median / figures.send_rtt.median)}×\n`)
+  } finally {
+    await mesh.stop()
+    await stopChild(branch.child)
+    await stopChild(relay.child)
+  }
+}
+
+/** The child Gateway's relayed address, once a relay member gave it a slot. */
+async function waitForRelayedAddress (child: Child): Promise<string> {
+  const deadline = performance.now() + 20_000
+  for (;;) {
+    const status = await child.call<{ reachability?: { relayed: string[] } }>('status')
+    const relayed = status.reachability?.relayed.find(a => a.includes('/ip4/127.0.0.1/'))
+    if (relayed !== undefined) return relayed
+    if (performance.now() > deadline) throw new Error('the branch got no relay slot within 20 s')
+    await sleep(50)
+  }
+}
+
 // ---- 4. convergence -------------------------------------------------------------
 
 async function convergence (size: number, repeats: number): Promise<void> {
@@ -549,6 +594,7 @@ await section('rtt', async () => {
   await libp2pBaselines(q ? 1000 : 5000, 500, q ? 3 : 10)
 })
 await section('send', async () => { await sendBenches(q ? 1000 : 5000, 500, q ? 3 : 10, q ? 5 : 20) })
+await section('sites', async () => { await relayedSend(q ? 1000 : 5000) })
 await section('converge', async () => {
   for (const size of [2, 5, 10, 20]) await convergence(size, q ? 8 : 40)
 })
@@ -598,7 +644,7 @@ await section('detect', async () => {
 
 // ---- output -----------------------------------------------------------------------------------
 
-const order = ['tcp_rtt', 'http_rtt', 'send_rtt', 'throughput_c1', 'throughput_c64', 'first_send', 'converge_2', 'converge_5', 'converge_10', 'converge_20',
+const order = ['tcp_rtt', 'http_rtt', 'send_rtt', 'relayed_send_rtt', 'throughput_c1', 'throughput_c64', 'first_send', 'converge_2', 'converge_5', 'converge_10', 'converge_20',
   'late_join_1k', 'late_join_10k', 'late_join_100k', 'discovery_local', 'discovery_mdns', 'detect_crash', 'detect_hang', 'rss_idle', 'bytes_per_entry', 'idle_kbps_per_pair']
 const names = [...order.filter(n => figures[n] !== undefined), ...Object.keys(figures).filter(n => !order.includes(n)).sort()]
 const ordered: Record<string, Figure> = {}
