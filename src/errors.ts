@@ -15,7 +15,13 @@ export const MESH_ERROR_CODES = [
   'BAD_REQUEST',
   'ABORTED',
   'REMOTE_ERROR',
-  'STOPPED'
+  'STOPPED',
+  /** An invite code that cannot be parsed. */
+  'INVITE_INVALID',
+  /** An invite code past its expiry. */
+  'INVITE_EXPIRED',
+  /** The inviter refused the code: already used, revoked, unknown, or the secret it sent does not match. */
+  'INVITE_REFUSED'
 ] as const
 
 export type MeshErrorCode = typeof MESH_ERROR_CODES[number]

@@ -8,12 +8,15 @@ import { Registry } from 'prom-client'
 import { loadIdentity, nextIncarnation } from './identity.ts'
 import { meshNetwork, type MeshNetworkServices } from './network.ts'
 import { natServices, type NatServices } from './nat/index.ts'
+import { prepareJoin } from './invite/index.ts'
+import { MeshError } from './errors.ts'
+import type { MeshInvites } from './invite/service.ts'
 import { startObservability, type Observability, type ObserveOptions } from './observe/index.ts'
 import { nodeMetrics } from './observe/node-metrics.ts'
 import { clawmesh, type ClawmeshService } from './service.ts'
 import { SOFTWARE_VERSION } from './version.ts'
 import type {
-  DeliverHandler, MeshEvents, MeshOptions, MeshStatus, PeerStatus, Resolution, ResolveOptions, SendOptions, SendResult,
+  CreateInviteOptions, InviteInfo, InviteResult, DeliverHandler, MeshEvents, MeshOptions, MeshStatus, PeerStatus, Resolution, ResolveOptions, SendOptions, SendResult,
   SessionAnnouncement, SessionEntry
 } from './types.ts'
 import type { Identify } from '@libp2p/identify'
@@ -24,6 +27,7 @@ export type MeshNodeServices = {
   identify: Identify
   ping: Ping
   clawmesh: ClawmeshService
+  invites?: MeshInvites
 } & MeshNetworkServices & NatServices
 
 /** A listener for one mesh event. */
@@ -94,6 +98,32 @@ export class Mesh {
     }
   }
 
+  /**
+   * A one-time invite code for one new Gateway (see docs/security.md): it carries a one-off key and
+   * token, our addresses and an expiry, never the mesh secret, which the newcomer gets from us over
+   * the join connection, once.
+   */
+  async invite (options: CreateInviteOptions = {}): Promise<InviteResult> {
+    const created = await this.inviteService().create(options)
+    return { code: created.code, id: created.invite.id, meshId: this.facts.meshId, expiresAt: Math.floor(created.invite.expiresAt / 1000), addresses: created.addresses }
+  }
+
+  /** The invites handed out (nothing secret: no codes). */
+  invites (): InviteInfo[] {
+    return this.inviteService().list()
+  }
+
+  /** Revokes an invite that was not used yet. Returns whether there was one. */
+  async revokeInvite (id: string): Promise<boolean> {
+    return await this.inviteService().revoke(id)
+  }
+
+  private inviteService (): MeshInvites {
+    const service = this.libp2p.services.invites
+    if (service === undefined) throw new MeshError('NOT_FOUND', 'this node hands out no invites (its connection protector has no keyring)')
+    return service
+  }
+
   /** Replaces the inbound handler (e.g. once the Gateway is ready). */
   setDeliverHandler (handler: DeliverHandler | undefined): void {
     this.service.setDeliverHandler(handler)
@@ -136,7 +166,9 @@ export const MUXER_OPTIONS = { maxEarlyStreams: 64, streamOptions: { maxStreamWi
 export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
   const privateKey = await loadIdentity(options.dataDir)
   const incarnation = options.incarnation ?? await nextIncarnation(options.dataDir)
-  const net = await meshNetwork(options)
+  // An invite code redeemed now (or earlier, from this state directory): its inviter's addresses are dialled.
+  const joinedPeers = await prepareJoin(options, privateKey)
+  const net = await meshNetwork({ ...options, peers: [...(options.peers ?? []), ...joinedPeers] })
   // Other sites: relay transport and server, AutoNAT, hole punching (see src/nat/index.ts).
   const nat = natServices(options)
   // One prom-client registry for libp2p's metrics and ours, served together.

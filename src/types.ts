@@ -4,9 +4,10 @@ import type { MeshErrorCode } from './errors.ts'
 import type { InboundLimits } from './security/inbound-limit.ts'
 import type { AcceptedKeyOption, KeyringOption, SecretOption } from './security/keyring.ts'
 import type { ReachabilityOptions, ReachabilityStatus, RelayServerOptions, SitesOptions } from './nat/types.ts'
+import type { CreateInviteOptions, InviteInfo, InviteResult } from './invite/types.ts'
 
 export type { AcceptedKeyOption, IncompatiblePeer, InboundLimits, KeyringOption, SecretOption, VersionInfo }
-export type { ReachabilityOptions, ReachabilityStatus, RelayServerOptions, SitesOptions }
+export type { ReachabilityOptions, ReachabilityStatus, RelayServerOptions, SitesOptions, CreateInviteOptions, InviteInfo, InviteResult }
 
 /** How a Gateway is known in the mesh. */
 export interface GatewayInfo {
@@ -383,4 +384,3 @@ export interface LocalDiscoveryOptions {
 }
 
 export type MeshEventName = keyof MeshEvents
-

@@ -3,6 +3,8 @@
  *
  *   clawmesh run --name hq --gateway-port 18789 --session agent:main:main
  *   clawmesh status | peers | sessions | resolve TARGET | send TARGET MESSAGE | secret | top
+ *   clawmesh invite [--ttl 2h] | invite --list | invite --revoke ID   (on a member)
+ *   clawmesh join CODE                                                (on a new Gateway, then `run`)
  *   clawmesh doctor
  *   clawmesh demo
  *   clawmesh completion bash|zsh|fish|powershell
@@ -20,6 +22,7 @@ import type { SecretResult } from '../control/protocol.ts'
 import { exportSecret, formatSecret, generateSecret, parseSecret, resolveSecret, resolveStateDir, shareInstructions } from '../security/secret.ts'
 import { EXIT, MESH_EXIT_CODES, paint, printJson, reportError } from './output.ts'
 import { formatPeers, formatResolution, formatSendResult, formatSessions, formatStatus } from './views.ts'
+import { addInviteCommands } from './invite.ts'
 import type { RunOptions } from './run.ts'
 import type { TopOptions } from './top.ts'
 import { completeNodeNames } from './completion.ts'
@@ -125,6 +128,7 @@ export function buildProgram (): Command {
     .option('--listen <multiaddr>', 'listen address (repeatable; default /ip4/0.0.0.0/tcp/0)', collect, [])
     .option('--no-mdns', 'no multicast DNS discovery (LAN)')
     .option('--no-local', 'no same-host discovery through the state directory')
+    .option('--relay', 'serve as a relay for members that other networks cannot reach (give this node a reachable --listen address)')
     .option('--state-dir <dir>', 'state directory: key file, rendezvous folder, control sockets')
     .option('--json', 'one JSON object per event on stdout instead of human text')
     .option('--metrics-port <port>', 'serve Prometheus metrics at http://127.0.0.1:<port>/metrics (0: any free port)', metricsPort)
@@ -245,6 +249,8 @@ export function buildProgram (): Command {
         await runTop(c, opts)
       })
     })
+
+  addInviteCommands(program, clientCommand, withNode)
 
   program.command('doctor')
     .description('check this machine\'s clawmesh setup and say what to fix (Node, key file, running node, secret, mDNS, bootstrap peers, OpenClaw)')

@@ -40,7 +40,10 @@ export const MESH_EXIT_CODES: Record<MeshErrorCode, number> = {
   BAD_REQUEST: 16,
   ABORTED: 17,
   REMOTE_ERROR: 18,
-  STOPPED: 19
+  STOPPED: 19,
+  INVITE_INVALID: 20,
+  INVITE_EXPIRED: 21,
+  INVITE_REFUSED: 22
 }
 
 /** The exit code for a thrown value. */

@@ -24,6 +24,8 @@ export interface RunOptions {
   listen: string[]
   mdns: boolean
   local: boolean
+  /** Serve as a relay member. */
+  relay?: boolean
   stateDir?: string
   json?: boolean
   /** Serve Prometheus metrics on this port (0: any free port). */
@@ -78,6 +80,7 @@ export async function runNode (opts: RunOptions): Promise<void> {
     dataDir: join(stateDir, 'nodes', safeName(name)),
     discovery: { mdns: opts.mdns, local: opts.local, bootstrap: opts.peer },
     ...(opts.wire !== undefined ? { protocolVersions: opts.wire } : {}),
+    ...(opts.relay === true ? { relay: true } : {}),
     ...(opts.metricsPort !== undefined ? { metrics: { port: opts.metricsPort, ...(opts.metricsHost !== undefined ? { host: opts.metricsHost } : {}) } } : {}),
     deliver: async (msg) => {
       log('message', { from: msg.from.gateway, sessionKey: msg.sessionKey, text: msg.text }, `${paint('cyan', '←')} ${msg.from.gateway} → ${msg.sessionKey}: ${msg.text}`)
@@ -96,6 +99,11 @@ export async function runNode (opts: RunOptions): Promise<void> {
       path: controlSocketPath(stateDir, name),
       info: { name, meshId: secret.meshId, stateDir, bootstrap: opts.peer },
       snapshot: () => observer.snapshot(),
+      invites: {
+        create: async (params) => await mesh.invite(params),
+        list: () => mesh.invites(),
+        revoke: async (id) => await mesh.revokeInvite(id)
+      },
       secret: () => ({
         meshId: secret.meshId,
         hex: exportSecret(secret),

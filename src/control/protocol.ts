@@ -22,6 +22,7 @@ import { join } from 'node:path'
 import type { WireError } from '../errors.ts'
 import type { MeshStatus, PeerStatus, Resolution, SendResult, SessionEntry } from '../types.ts'
 import type { MeshSnapshot } from '../observe/snapshot.ts'
+import type { CreateInviteOptions, InviteInfo, InviteResult } from '../types.ts'
 
 /** Control protocol version, reported by `hello`. */
 export const CONTROL_PROTOCOL_VERSION = 1
@@ -100,11 +101,18 @@ export interface ControlMethods {
   secret: { params: Record<string, never>, result: SecretResult }
   /** The live views' picture of the mesh (what `clawmesh top` draws). */
   observe: { params: Record<string, never>, result: MeshSnapshot }
+  invite: { params: InviteParams, result: InviteResult }
+  invites: { params: Record<string, never>, result: InviteInfo[] }
+  revokeInvite: { params: { id: string }, result: { revoked: boolean } }
 }
 
 export type ControlMethod = keyof ControlMethods
 
-export const CONTROL_METHODS: readonly ControlMethod[] = ['hello', 'status', 'peers', 'sessions', 'resolve', 'send', 'secret', 'observe']
+export const CONTROL_METHODS: readonly ControlMethod[] = ['hello', 'status', 'peers', 'sessions', 'resolve', 'send', 'secret', 'observe', 'invite', 'invites', 'revokeInvite']
+
+/** `invite` takes {@link CreateInviteOptions} and answers an {@link InviteResult}. */
+export type InviteParams = CreateInviteOptions
+export type { InviteResult }
 
 export interface ControlRequest {
   id: number | string

@@ -15,10 +15,11 @@ import { MeshError, toWireError } from '../errors.ts'
 import { assertPrivateDir } from '../security/file-safety.ts'
 import {
   CONTROL_PROTOCOL_VERSION, MAX_CONTROL_LINE_BYTES,
-  type ControlRequest, type ControlResponse, type NodeInfo, type SecretResult, type SendParams, type ResolveParams
+  type ControlRequest, type InviteParams, type InviteResult, type ControlResponse, type NodeInfo, type SecretResult, type SendParams, type ResolveParams
 } from './protocol.ts'
 import type { Mesh } from '../mesh.ts'
 import type { MeshSnapshot } from '../observe/snapshot.ts'
+import type { InviteInfo } from '../types.ts'
 
 /** What the server needs of a mesh (a `Mesh` from `createMesh` has it all). */
 export type ControlledMesh = Pick<Mesh, 'status' | 'peers' | 'sessions' | 'resolve' | 'send'>
@@ -33,6 +34,12 @@ export interface ControlServerInit {
   secret?: () => SecretResult | Promise<SecretResult>
   /** Answers the `observe` method (the live views); without it, `observe` fails with `NOT_FOUND`. */
   snapshot?: () => MeshSnapshot
+  /** Answers `invite`, `invites` and `revokeInvite`; without it they fail with `NOT_FOUND`. */
+  invites?: {
+    create: (params: InviteParams) => Promise<InviteResult>
+    list: () => InviteInfo[]
+    revoke: (id: string) => Promise<boolean>
+  }
 }
 
 export class ControlServer {
@@ -181,9 +188,25 @@ export class ControlServer {
       case 'observe':
         if (this.init.snapshot === undefined) throw new MeshError('NOT_FOUND', 'this node does not serve the live view over the control socket')
         return this.init.snapshot()
+      case 'invite':
+      case 'invites':
+      case 'revokeInvite':
+        return await this.inviteMethod(method, p)
       default:
         throw new MeshError('BAD_REQUEST', `unknown control method "${method}"`)
     }
+  }
+  private async inviteMethod (method: 'invite' | 'invites' | 'revokeInvite', p: Record<string, unknown>): Promise<unknown> {
+    const invites = this.init.invites
+    if (invites === undefined) throw new MeshError('NOT_FOUND', 'this node does not hand out invites over the control socket')
+    if (method === 'invites') return invites.list()
+    if (method === 'revokeInvite') return { revoked: await invites.revoke(requiredString(p, 'id')) }
+    const addresses = p.addresses
+    if (addresses !== undefined && (!Array.isArray(addresses) || !addresses.every(a => typeof a === 'string'))) throw new MeshError('BAD_REQUEST', '"addresses" must be a list of multiaddrs')
+    return await invites.create({
+      ...(typeof p.ttlMs === 'number' ? { ttlMs: p.ttlMs } : {}),
+      ...(addresses !== undefined ? { addresses: addresses as string[] } : {})
+    })
   }
 }
 

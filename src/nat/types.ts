@@ -9,6 +9,12 @@ export interface SitesOptions {
   relay?: boolean | RelayServerOptions
   /** Relay reservations and hole punching for a Gateway behind NAT. */
   reachability?: ReachabilityOptions
+  /**
+   * An invite code (`clawmesh invite` on a member): on first start the Gateway redeems it with its
+   * inviter, stores the mesh secret in `<stateDir>/mesh.key` (mode 0600) and remembers where the
+   * inviter is; later starts skip the redeemed code. Not together with `secret`.
+   */
+  join?: string
 }
 
 /**

@@ -10,6 +10,8 @@ export interface PluginConfig {
   gatewayPort: number
   /** Mesh secret (issue 3: passed through to the core when set). */
   secret?: string
+  /** An invite code, redeemed on first start (passed through to the core's `join`). */
+  join?: string
   /** Multiaddrs the mesh listens on. @default the core's default */
   listen?: string[]
   /** Bootstrap multiaddrs of other Gateways' mesh nodes. */
@@ -90,6 +92,7 @@ export function parsePluginConfig (raw: Record<string, unknown> | undefined, hos
   }
   const name = str('name')
   const secret = str('secret')
+  const join = str('join')
   const listen = stringList(c.listen, 'listen')
   const peers = stringList(c.peers, 'peers')
   const dataDir = str('dataDir')
@@ -97,6 +100,7 @@ export function parsePluginConfig (raw: Record<string, unknown> | undefined, hos
     ...(name === undefined ? {} : { name }),
     gatewayPort: port ?? gatewayPortOf(host),
     ...(secret === undefined ? {} : { secret }),
+    ...(join === undefined ? {} : { join }),
     ...(listen === undefined ? {} : { listen }),
     ...(peers === undefined ? {} : { peers }),
     ...(mdns === undefined ? {} : { mdns }),

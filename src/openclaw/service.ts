@@ -57,6 +57,7 @@ export class MeshService {
       ...(cfg.policy === undefined ? {} : { policy: cfg.policy }),
       // Issue 3's options: the core ignores what it does not know yet.
       ...(cfg.secret === undefined ? {} : { secret: cfg.secret }),
+      ...(cfg.join === undefined ? {} : { join: cfg.join }),
       ...(cfg.discovery === undefined ? {} : { discovery: cfg.discovery })
     }
     const mesh: MeshLike = await createMesh(options)

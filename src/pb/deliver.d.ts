@@ -45,7 +45,10 @@ export declare enum Status {
     REMOTE_ERROR = "REMOTE_ERROR",
     STOPPED = "STOPPED",
     AMBIGUOUS = "AMBIGUOUS",
-    UNREACHABLE = "UNREACHABLE"
+    UNREACHABLE = "UNREACHABLE",
+    INVITE_INVALID = "INVITE_INVALID",
+    INVITE_EXPIRED = "INVITE_EXPIRED",
+    INVITE_REFUSED = "INVITE_REFUSED"
 }
 export declare namespace Status {
     const codec: () => Codec<Status>;

@@ -230,6 +230,9 @@ export var Status;
     Status["STOPPED"] = "STOPPED";
     Status["AMBIGUOUS"] = "AMBIGUOUS";
     Status["UNREACHABLE"] = "UNREACHABLE";
+    Status["INVITE_INVALID"] = "INVITE_INVALID";
+    Status["INVITE_EXPIRED"] = "INVITE_EXPIRED";
+    Status["INVITE_REFUSED"] = "INVITE_REFUSED";
 })(Status || (Status = {}));
 var __StatusValues;
 (function (__StatusValues) {
@@ -246,6 +249,9 @@ var __StatusValues;
     __StatusValues[__StatusValues["STOPPED"] = 10] = "STOPPED";
     __StatusValues[__StatusValues["AMBIGUOUS"] = 11] = "AMBIGUOUS";
     __StatusValues[__StatusValues["UNREACHABLE"] = 12] = "UNREACHABLE";
+    __StatusValues[__StatusValues["INVITE_INVALID"] = 13] = "INVITE_INVALID";
+    __StatusValues[__StatusValues["INVITE_EXPIRED"] = 14] = "INVITE_EXPIRED";
+    __StatusValues[__StatusValues["INVITE_REFUSED"] = 15] = "INVITE_REFUSED";
 })(__StatusValues || (__StatusValues = {}));
 (function (Status) {
     Status.codec = () => {
