@@ -47,7 +47,9 @@ export function formatStatus (s: MeshStatus & { node?: { meshId?: string, stateD
 export function reachabilityLine (r: NonNullable<MeshStatus['reachability']>): string {
   if (r.state === 'public') return 'directly from other networks (AutoNAT confirmed a public address)'
   const via = r.relayed.length > 0 ? `through a relay member: ${r.relayed[0] ?? ''}` : 'no relay slot yet (no relay member connected)'
-  return r.state === 'private' ? `from other networks only ${via}` : `not yet known (waiting for AutoNAT); ${via}`
+  // What members see of our listening port: our NAT's mapping, what a hole punch dials. None: the NAT changes ports.
+  const nat = r.observed.length > 0 ? `; NAT maps our port to ${r.observed.join(', ')}` : ''
+  return (r.state === 'private' ? `from other networks only ${via}` : `not yet known (waiting for AutoNAT); ${via}`) + nat
 }
 
 export function formatPeers (peers: PeerStatus[]): string {
