@@ -10,7 +10,7 @@
  *                                          send to as soon as it resolves; reports the time since start)
  *
  * stdout: JSON lines, `{"event":"ready",...}` first; answers `{"id","ok","result"|"error"}`.
- * stdin (gateway): `{"id","cmd":"announce"|"announceMany"|"memory"|"status"|"stop",...}`.
+ * stdin (gateway): `{"id","cmd":"announce"|"announceMany"|"memory"|"status"|"invite"|"stop",...}`.
  * The deliver handler replies at once with the text it got. The Gateway is the checkout
  * `CLAWMESH_BENCH_TARGET` names (bench/target.ts), this one by default.
  */
@@ -83,6 +83,7 @@ if (mode === 'tcp') {
           }
           case 'memory': result = process.memoryUsage(); break
           case 'status': result = mesh.status(); break
+          case 'invite': result = await mesh.invite(); break
           case 'stop':
             await mesh.stop()
             out({ id: request.id, ok: true, result: null })

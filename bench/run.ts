@@ -299,6 +299,35 @@ async function relayedSend (n: number): Promise<void> {
   }
 }
 
+/**
+ * From `createMesh({ join: code })` on a fresh Gateway (its own state directory: no secret yet) to the
+ * first answered send to a session of the inviter: redeeming the code (a dial under the invite's key,
+ * the join protocol), storing the secret, starting the node, dialling the inviter, the registry sync, the send.
+ */
+async function joinToFirstSend (samples: number): Promise<void> {
+  const inviter = await gatewayChild(childOptions({ name: 'inviter', sessions: ['bench'] }))
+  const values: number[] = []
+  try {
+    for (let i = 0; i < samples; i++) {
+      const { code } = await inviter.child.call<{ code: string }>('invite')
+      const stateDir = await mkdtemp(join(tmpdir(), 'clawmesh-bench-join-'))
+      const t0 = performance.now()
+      const joiner = await createMesh({ name: `joiner${i}`, join: code, stateDir, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, discovery: { mdns: false, local: false } })
+      try {
+        await waitForResolvable(joiner, 'bench')
+        await joiner.send('bench', 'hello')
+        values.push(performance.now() - t0)
+      } finally {
+        await joiner.stop()
+        await rm(stateDir, { recursive: true, force: true })
+      }
+    }
+    record('join_to_first_send', values, 'ms')
+  } finally {
+    await stopChild(inviter.child)
+  }
+}
+
 /** The child Gateway's relayed address, once a relay member gave it a slot. */
 async function waitForRelayedAddress (child: Child): Promise<string> {
   const deadline = performance.now() + 20_000
@@ -594,7 +623,10 @@ await section('rtt', async () => {
   await libp2pBaselines(q ? 1000 : 5000, 500, q ? 3 : 10)
 })
 await section('send', async () => { await sendBenches(q ? 1000 : 5000, 500, q ? 3 : 10, q ? 5 : 20) })
-await section('sites', async () => { await relayedSend(q ? 1000 : 5000) })
+await section('sites', async () => {
+  await relayedSend(q ? 1000 : 5000)
+  await joinToFirstSend(q ? 3 : 10)
+})
 await section('converge', async () => {
   for (const size of [2, 5, 10, 20]) await convergence(size, q ? 8 : 40)
 })
@@ -644,7 +676,7 @@ await section('detect', async () => {
 
 // ---- output -----------------------------------------------------------------------------------
 
-const order = ['tcp_rtt', 'http_rtt', 'send_rtt', 'relayed_send_rtt', 'throughput_c1', 'throughput_c64', 'first_send', 'converge_2', 'converge_5', 'converge_10', 'converge_20',
+const order = ['tcp_rtt', 'http_rtt', 'send_rtt', 'relayed_send_rtt', 'throughput_c1', 'throughput_c64', 'first_send', 'join_to_first_send', 'converge_2', 'converge_5', 'converge_10', 'converge_20',
   'late_join_1k', 'late_join_10k', 'late_join_100k', 'discovery_local', 'discovery_mdns', 'detect_crash', 'detect_hang', 'rss_idle', 'bytes_per_entry', 'idle_kbps_per_pair']
 const names = [...order.filter(n => figures[n] !== undefined), ...Object.keys(figures).filter(n => !order.includes(n)).sort()]
 const ordered: Record<string, Figure> = {}
