@@ -72,7 +72,8 @@ void describe('two sites behind NAT and a relay member', { skip, timeout: 120_00
     await Promise.all(dirs.map(async d => { await rm(d, { recursive: true, force: true }) }))
   })
 
-  void it('every site is private, holds a relay slot, and knows its NAT mapping when the NAT keeps ports', async () => {
+  void it('the relay member learns from AutoNAT that it is reachable; every site is private, holds a relay slot, and knows its NAT mapping when the NAT keeps ports', async () => {
+    await relay.request('waitReachability', { state: 'public', timeoutMs: 20_000 })
     for (const g of [a, b, c]) {
       const r = await reach(g)
       assert.equal(r.state, 'private', g.name)
