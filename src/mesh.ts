@@ -9,8 +9,8 @@ import { loadIdentity, nextIncarnation } from './identity.ts'
 import { meshNetwork, type MeshNetworkServices } from './network.ts'
 import { natServices, type NatServices } from './nat/index.ts'
 import { prepareJoin } from './invite/index.ts'
-import { MeshError } from './errors.ts'
-import type { MeshInvites } from './invite/service.ts'
+import { InviteKeys } from './invite/keys.ts'
+import { meshInvites, relayGate, type MeshInvites } from './invite/service.ts'
 import { startObservability, type Observability, type ObserveOptions } from './observe/index.ts'
 import { nodeMetrics } from './observe/node-metrics.ts'
 import { clawmesh, type ClawmeshService } from './service.ts'
@@ -27,7 +27,7 @@ export type MeshNodeServices = {
   identify: Identify
   ping: Ping
   clawmesh: ClawmeshService
-  invites?: MeshInvites
+  invites: MeshInvites
 } & MeshNetworkServices & NatServices
 
 /** A listener for one mesh event. */
@@ -119,9 +119,7 @@ export class Mesh {
   }
 
   private inviteService (): MeshInvites {
-    const service = this.libp2p.services.invites
-    if (service === undefined) throw new MeshError('NOT_FOUND', 'this node hands out no invites (its connection protector has no keyring)')
-    return service
+    return this.libp2p.services.invites
   }
 
   /** Replaces the inbound handler (e.g. once the Gateway is ready). */
@@ -168,7 +166,14 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
   const incarnation = options.incarnation ?? await nextIncarnation(options.dataDir)
   // An invite code redeemed now (or earlier, from this state directory): its inviter's addresses are dialled.
   const joinedPeers = await prepareJoin(options, privateKey)
-  const net = await meshNetwork({ ...options, peers: [...(options.peers ?? []), ...joinedPeers] })
+  // Invites: their keys are accepted while open, and restrict what their connections may do (src/invite/).
+  const inviteKeys = new InviteKeys()
+  const invites: { service?: MeshInvites } = {}
+  const net = await meshNetwork({
+    ...options,
+    peers: [...(options.peers ?? []), ...joinedPeers],
+    invites: { keys: () => inviteKeys.list(), gater: relayGate(() => invites.service) }
+  })
   // Other sites: relay transport and server, AutoNAT, hole punching (see src/nat/index.ts).
   const nat = natServices(options)
   // One prom-client registry for libp2p's metrics and ours, served together.
@@ -200,11 +205,13 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
       identify: identify(),
       ping: ping(),
       clawmesh: clawmesh({ ...options, incarnation }),
+      invites: meshInvites({ secret: net.secret, keyring: inviteKeys }),
       ...nat.services,
       // mDNS, local rendezvous folder, and the dialer that connects what they find and keeps `peers` connected.
       ...net.services
     }
   })
+  invites.service = node.services.invites
   net.attach((rejection) => { node.services.clawmesh.recordRejection(rejection) })
   const mesh = new Mesh(node, { meshId: net.secret.meshId, discovery: net.enabled })
   if (options.metrics !== undefined && registry !== undefined) {

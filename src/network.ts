@@ -16,7 +16,7 @@ import { meshMdns, type MeshMdns } from './discovery/mdns.ts'
 import { meshConnectionGater, RejectionRecorder, type RejectedPeerRecord } from './security/gater.ts'
 import { assertPrivateDir } from './security/file-safety.ts'
 import { InboundLimiter } from './security/inbound-limit.ts'
-import { meshProtector } from './security/protector.ts'
+import { meshProtector, type ProtectorKey } from './security/protector.ts'
 import { keysOf } from './security/keyring.ts'
 import { resolveSecret, resolveStateDir, type ResolvedSecret } from './security/secret.ts'
 import type { ComponentLogger, ConnectionGater, ConnectionProtector } from '@libp2p/interface'
@@ -61,8 +61,14 @@ export type MeshNetworkServices = {
   dialer: MeshDialer
 } & Partial<Record<`mdns:${string}`, MeshMdns>> & Partial<Record<`local:${string}`, LocalDiscovery>>
 
+/** What invites add (see src/invite/): keys accepted while they are open, and who may use a relay member's hop. */
+export interface InviteHooks {
+  keys: () => ProtectorKey[]
+  gater: Pick<ConnectionGater, 'denyInboundRelayReservation' | 'denyOutboundRelayedConnection'>
+}
+
 /** Resolve the secret and build the protector, gater and discovery services. */
-export async function meshNetwork (options: MeshNetworkOptions = {}, logger?: ComponentLogger): Promise<MeshNetwork> {
+export async function meshNetwork (options: MeshNetworkOptions & { invites?: InviteHooks } = {}, logger?: ComponentLogger): Promise<MeshNetwork> {
   const stateDir = resolveStateDir(options.stateDir != null ? { stateDir: options.stateDir } : {})
   const secret = await resolveSecret({ ...(options.secret != null ? { secret: options.secret } : {}), stateDir })
   let sink: RejectionSink | undefined
@@ -79,7 +85,7 @@ export async function meshNetwork (options: MeshNetworkOptions = {}, logger?: Co
     silent: () => sink != null
   })
   const limiter = options.inboundLimits === false ? undefined : new InboundLimiter(options.inboundLimits ?? {})
-  const gater = meshConnectionGater({ allow: options.allow ?? [], recorder, ...(limiter !== undefined ? { limiter } : {}) })
+  const gater = meshConnectionGater({ allow: options.allow ?? [], recorder, ...(limiter !== undefined ? { limiter } : {}), ...(options.invites !== undefined ? { also: options.invites.gater } : {}) })
 
   const mdnsOption = options.discovery?.mdns ?? options.mdns ?? true
   const localOption = options.discovery?.local ?? true
@@ -120,6 +126,7 @@ export async function meshNetwork (options: MeshNetworkOptions = {}, logger?: Co
       connectionProtector: meshProtector({
         secret: secret.keyring.primary,
         accept: secret.keyring.accept,
+        ...(options.invites !== undefined ? { more: options.invites.keys } : {}),
         onReject: (e) => { recorder.record({ kind: e.kind, address: e.address, reason: e.reason }) }
       }),
       connectionGater: gater

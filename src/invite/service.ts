@@ -17,7 +17,7 @@ import { InviteBook } from './book.ts'
 import { encodeInvite, inviteSecrets, MAX_INVITE_ADDRS } from './code.ts'
 import { exchange, hopRequest, INVITE_HOP_PROTOCOL, JOIN_PROTOCOL, parseHopRequest, parseJoinRequest, serveOne } from './protocol.ts'
 import { inviteAddresses } from './addresses.ts'
-import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
+import type { ComponentLogger, Connection, ConnectionGater, Libp2pEvents, Logger, PeerId, Startable, Stream, StreamHandler, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
 import type { MeshSecret } from '../security/secret.ts'
 import type { CreateInviteOptions, InviteInfo } from './types.ts'
@@ -99,12 +99,17 @@ export class MeshInvites implements Startable {
     this.timer.unref?.()
   }
 
-  /** Every protocol registered by now refuses invitee connections, but the join and the hop to their inviter. */
+  /**
+   * Every protocol registered by now refuses invitee connections, but the join and the hop to their
+   * inviter: each handler is wrapped (re-registered with `force`). Not with stream middleware: libp2p
+   * appends the handler to the very middleware list it keeps, so a list of ours would grow with each stream.
+   */
   async afterStart (): Promise<void> {
     const registrar = this.components.registrar
     for (const protocol of registrar.getProtocols()) {
       if (protocol === JOIN_PROTOCOL) continue
-      registrar.use(protocol, [this.refuseInvitees(protocol), ...registrar.getMiddleware(protocol)])
+      const { handler, options } = registrar.getHandler(protocol)
+      await registrar.handle(protocol, this.refuseInvitees(protocol, handler), { ...options, force: true })
     }
   }
 
@@ -127,14 +132,15 @@ export class MeshInvites implements Startable {
     const addresses = inviteAddresses(options.addresses, this.components.addressManager, this.components.transportManager, self).slice(0, MAX_INVITE_ADDRS)
     if (addresses.length === 0) throw new MeshError('BAD_REQUEST', 'this Gateway has no address to put in an invite')
     const { id, key, token } = inviteSecrets()
-    const expiresAtMs = Date.now() + ttlMs
+    // Whole seconds, as the code says: the inviter must not honour a code a moment longer than it reads.
+    const expiresAtMs = Math.floor((Date.now() + ttlMs) / 1000) * 1000
     const invite = this.book.add(id, key, token, expiresAtMs)
     this.init.keyring.admit(inviteLabel(id), key, expiresAtMs)
     // Relay members we hold a slot on admit the key too, for the hop to us.
     const relays = relaysIn(addresses)
     this.toldRelays.set(id, relays)
-    await Promise.all(relays.map(async relay => { await this.tellRelay(relay, { op: 'admit', id, key, expiresAt: Math.ceil(expiresAtMs / 1000) }) }))
-    const code = encodeInvite({ id, key, token, peer: self, addrs: addresses, expiresAt: Math.floor(expiresAtMs / 1000), meshId: this.init.secret.meshId })
+    await Promise.all(relays.map(async relay => { await this.tellRelay(relay, { op: 'admit', id, key, expiresAt: expiresAtMs / 1000 }) }))
+    const code = encodeInvite({ id, key, token, peer: self, addrs: addresses, expiresAt: expiresAtMs / 1000, meshId: this.init.secret.meshId })
     this.log('invite %s created, valid until %s, %d address(es)', id, new Date(expiresAtMs).toISOString(), addresses.length)
     return { code, invite, addresses }
   }
@@ -246,12 +252,12 @@ export class MeshInvites implements Startable {
     })
   }
 
-  /** Middleware: an invitee's connection may open no stream of `protocol` (the hop, to its inviter, aside). */
-  private refuseInvitees (protocol: string) {
-    return (stream: Stream, connection: Connection, next: (stream: Stream, connection: Connection) => void): void => {
+  /** `handler`, for connections not admitted under an invite key (the hop, to its inviter, aside). */
+  private refuseInvitees (protocol: string, handler: StreamHandler): StreamHandler {
+    return async (stream, connection) => {
       const label = this.init.keyring.labelOf(connection)
       if (label === undefined || (label.startsWith('invite-hop:') && protocol.startsWith('/libp2p/circuit/relay/'))) {
-        next(stream, connection)
+        await handler(stream, connection)
         return
       }
       stream.abort(new Error(`${protocol} is not open to a connection admitted under an invite key`))
@@ -271,6 +277,17 @@ export class MeshInvites implements Startable {
     if (destination === undefined) return false
     const prefix = hopPrefix(destination.toString())
     return labels.some(l => l?.startsWith(prefix) === true)
+  }
+}
+
+/**
+ * The connection gater's part of invites, on a relay member: a connection admitted under an invite
+ * key may neither reserve a slot nor have a circuit opened but to the member that made the invite.
+ */
+export function relayGate (service: () => MeshInvites | undefined): Pick<ConnectionGater, 'denyInboundRelayReservation' | 'denyOutboundRelayedConnection'> {
+  return {
+    denyInboundRelayReservation: async (source) => service()?.mayRelay(source) === false,
+    denyOutboundRelayedConnection: async (source, destination) => service()?.mayRelay(source, destination) === false
   }
 }
 

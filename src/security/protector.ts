@@ -62,6 +62,8 @@ export interface MeshProtectorInit {
   secret: ProtectorKey
   /** More keys accepted on connections we receive (the primary always is). */
   accept?: ProtectorKey[]
+  /** Keys accepted on top while they are listed, asked at each connection we receive (invites add and drop theirs). */
+  more?: () => ProtectorKey[]
   /** Called once per refused connection. */
   onReject?: (event: ProtectorRejectEvent) => void
   /** Bound on the nonce exchange when libp2p passes no signal. @default 5000 */
@@ -109,6 +111,11 @@ export function meshProtector (init: MeshProtectorInit): (components: MeshProtec
 
 type Key = Required<Pick<ProtectorKey, 'psk' | 'meshId' | 'label'>> & ConnectionKey
 
+function toKey (k: ProtectorKey, primary: boolean): Key {
+  if (k.psk.byteLength !== 32) throw new TypeError('a mesh key must be 32 bytes')
+  return { psk: k.psk, meshId: k.meshId, label: k.label ?? k.meshId, primary, ...(k.expiresAt !== undefined ? { expiresAt: k.expiresAt } : {}) }
+}
+
 class MeshProtector implements ConnectionProtector {
   readonly [Symbol.toStringTag] = 'clawmesh:protector'
   private readonly log: Logger
@@ -120,15 +127,18 @@ class MeshProtector implements ConnectionProtector {
   constructor (components: MeshProtectorComponents, init: MeshProtectorInit) {
     this.log = components.logger.forComponent('clawmesh:protector')
     this.init = init
-    const key = (k: ProtectorKey, primary: boolean): Key => {
-      if (k.psk.byteLength !== 32) throw new TypeError('a mesh key must be 32 bytes')
-      return { psk: k.psk, meshId: k.meshId, label: k.label ?? k.meshId, primary, ...(k.expiresAt !== undefined ? { expiresAt: k.expiresAt } : {}) }
-    }
-    this.primary = key(init.secret, true)
+    this.primary = toKey(init.secret, true)
     this.accepted = [this.primary]
     for (const k of init.accept ?? []) {
-      if (!this.accepted.some(a => a.meshId === k.meshId)) this.accepted.push(key(k, false))
+      if (!this.accepted.some(a => a.meshId === k.meshId)) this.accepted.push(toKey(k, false))
     }
+  }
+
+  /** The keys a dialer may use now: the ring's, and those listed by `more` at this moment. */
+  private acceptedNow (): Key[] {
+    const more = this.init.more?.() ?? []
+    if (more.length === 0) return this.accepted
+    return [...this.accepted, ...more.filter(k => !this.accepted.some(a => a.meshId === k.meshId)).map(k => toKey(k, false))]
   }
 
   async protect (connection: MessageStream, options?: AbortOptions): Promise<MessageStream> {
@@ -159,7 +169,7 @@ class MeshProtector implements ConnectionProtector {
       localNonce,
       remoteNonce,
       // We dial on our primary; a dialer may use any key we accept (expired ones too, to say so).
-      keys: direction === 'outbound' ? [this.primary] : this.accepted,
+      keys: direction === 'outbound' ? [this.primary] : this.acceptedNow(),
       log,
       onVerified: (key) => {
         if (direction === 'inbound' && key.expiresAt !== undefined && key.expiresAt <= (this.init.now ?? Date.now)()) {

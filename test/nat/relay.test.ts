@@ -9,6 +9,7 @@ import { after, describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createMesh, REGISTRY_PROTOCOL, type Mesh } from '../../src/index.ts'
 import { addressOf, loopbackOptions, waitForPeer, waitForResolvable, waitUntil } from '../../src/testing.ts'
+import { generateSecret } from '../../src/security/secret.ts'
 import type { MeshOptions } from '../../src/types.ts'
 
 const meshes: Mesh[] = []
@@ -108,6 +109,18 @@ void describe('relay member', { timeout: 60_000 }, () => {
     await waitForPeer(hq, branch.peerId)
     await waitUntil(hq, () => hq.resolve('gateway:branch4:agent:main:main').owner.reachable)
     assert.equal((await hq.send('gateway:branch4:agent:main:main', 'z')).reply, '1 bytes')
+  })
+
+  void it('the relayed connection is gated by the mesh secret end to end: a Gateway on another key is refused through the relay', async () => {
+    // The relay accepts two keys (a keyring), so both reach it; the connection between them, inside the relay, must still fail.
+    const [ours, theirs] = [generateSecret(), generateSecret()]
+    const relay = await start({ name: 'relay5', relay: true, secret: { primary: ours, accept: [theirs] } })
+    const branch = await start({ name: 'branch5', secret: theirs, peers: [addressOf(relay)], reachability: { holePunch: false } })
+    const hq = await start({ name: 'hq5', secret: ours, peers: [addressOf(relay)], reachability: { holePunch: false } })
+    const relayed = await relayedAddressOf(branch)
+    await assert.rejects(hq.libp2p.dial(multiaddr(relayed)))
+    await waitUntil(branch, () => branch.status().rejected.some(r => r.address?.includes('/p2p-circuit') === true))
+    assert.deepEqual(hq.peers().filter(p => p.peerId === branch.peerId), [])
   })
 
   void it('with no relay member around, a Gateway that cannot be reached holds no slot and says it is private', async () => {
