@@ -149,6 +149,7 @@ void describe('two sites behind NAT and a relay member', { skip, timeout: 120_00
   void it('two Gateways behind one NAT address are not throttled by the relay member\'s per-host limits', async () => {
     const a2 = await gateway(sites!.hosts.a!, 'a2', { join: (await invite(relay)).code }, PORT + 2)
     await a2.request('waitRelayed', { timeoutMs: 20_000 })
+    await a2.request('waitSessions', { count: 5, timeoutMs: 20_000 })
     assert.equal((await a2.request<{ reply: string }>('send', { target: 'agent:main:c', text: 'from the second Gateway at A' })).reply, 'c got: from the second Gateway at A')
     const rejected = (await relay.request<{ rejected: Array<{ reason: string }> }>('status')).rejected
     assert.deepEqual(rejected.filter(r => /throttl|handshakes in progress|failed handshakes/.test(r.reason)), [])
