@@ -270,10 +270,14 @@ export class MeshInvites implements Startable {
     setTimeout(() => { void connection.close().catch(() => {}) }, INVITEE_CONNECTION_MS).unref?.()
   }
 
-  /** For the connection gater: may `peer` reserve a slot / have a circuit opened to `destination`? */
+  /**
+   * For the connection gater: may `source` reserve a slot / have a circuit opened to `destination`? A peer
+   * with a member connection is a member (a newcomer that just joined may still have its invite connection
+   * open beside it); one with only invite connections may reach the inviter those were for, nothing else.
+   */
   mayRelay (source: PeerId, destination?: PeerId): boolean {
-    const labels = this.components.connectionManager.getConnections(source).map(c => this.init.keyring.labelOf(c))
-    if (labels.every(l => l === undefined)) return true
+    const labels = this.components.connectionManager.getConnections(source).filter(c => c.status === 'open').map(c => this.init.keyring.labelOf(c))
+    if (labels.length === 0 || labels.some(l => l === undefined)) return true
     if (destination === undefined) return false
     const prefix = hopPrefix(destination.toString())
     return labels.some(l => l?.startsWith(prefix) === true)

@@ -9,6 +9,7 @@
  * circuit for every stream.
  */
 import { Circuit } from '@multiformats/multiaddr-matcher'
+import { connectionKey } from '../security/protector.ts'
 import type { Connection } from '@libp2p/interface'
 
 export type LinkKind = 'direct' | 'relayed'
@@ -22,12 +23,16 @@ export function linkKind (connections: Array<Pick<Connection, 'remoteAddr' | 'st
   return connections.some(c => c.status === 'open' && !isRelayed(c)) ? 'direct' : 'relayed'
 }
 
-/** The open connection to use for new streams: direct before relayed, uncapped before capped. */
-export function pickConnection<C extends Pick<Connection, 'remoteAddr' | 'status' | 'limits'>> (connections: C[]): C | undefined {
+/**
+ * The open connection to use for new streams: direct before relayed, uncapped before capped; never one
+ * admitted under an invite key (a newcomer's, which may still be open beside its member connection: it
+ * serves the join protocol only).
+ */
+export function pickConnection<C extends Pick<Connection, 'remoteAddr' | 'status' | 'limits' | 'timeline'>> (connections: C[]): C | undefined {
   let best: C | undefined
   let bestRank = Infinity
   for (const c of connections) {
-    if (c.status !== 'open') continue
+    if (c.status !== 'open' || connectionKey(c)?.label.startsWith('invite') === true) continue
     const rank = (isRelayed(c) ? 2 : 0) + (c.limits !== undefined ? 1 : 0)
     if (rank < bestRank) { best = c; bestRank = rank }
   }

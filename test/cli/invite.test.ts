@@ -59,7 +59,12 @@ describe('clawmesh invite / join', () => {
     assert.match(await readFile(join(branchDir, 'mesh.key'), 'utf8'), new RegExp(secret.hex))
 
     branch = start(['run', '--name', 'branch', '--session', 'agent:main:branch', '--state-dir', branchDir, ...RUN_FLAGS])
-    await branch.waitEvent(e => e.event === 'session:add' && e.qualifiedKey === 'gateway:hq:agent:main:main', 'hq\'s session on the branch')
+    await branch.waitEvent(e => e.event === 'ready', 'the branch ready')
+    // hq's records may arrive while the node starts, before it prints events: ask it until it knows hq's session.
+    const deadline = Date.now() + 15_000
+    while ((await clawmesh(['resolve', 'gateway:hq:agent:main:main', '--state-dir', branchDir])).code !== 0) {
+      if (Date.now() > deadline) assert.fail('the branch never learned hq\'s session')
+    }
     const sent = await clawmesh(['send', 'gateway:hq:agent:main:main', 'hello', '--state-dir', branchDir, '--json'])
     assert.equal(JSON.parse(sent.stdout).reply, 'hq received: hello')
 
