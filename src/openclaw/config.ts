@@ -12,6 +12,8 @@ export interface PluginConfig {
   secret?: string
   /** An invite code, redeemed on first start (passed through to the core's `join`). */
   join?: string
+  /** Serve as a relay member for other sites (passed through to the core's `relay`). @default false */
+  relay?: boolean
   /** Multiaddrs the mesh listens on. @default the core's default */
   listen?: string[]
   /** Bootstrap multiaddrs of other Gateways' mesh nodes. */
@@ -77,6 +79,8 @@ export function parsePluginConfig (raw: Record<string, unknown> | undefined, hos
   }
   const mdns = c.mdns
   if (mdns !== undefined && typeof mdns !== 'boolean') throw new TypeError('clawmesh config: mdns must be true or false')
+  const relay = c.relay
+  if (relay !== undefined && typeof relay !== 'boolean') throw new TypeError('clawmesh config: relay must be true or false')
   const discovery = c.discovery
   if (discovery !== undefined && (discovery === null || typeof discovery !== 'object' || Array.isArray(discovery))) {
     throw new TypeError('clawmesh config: discovery must be an object')
@@ -104,6 +108,7 @@ export function parsePluginConfig (raw: Record<string, unknown> | undefined, hos
     ...(listen === undefined ? {} : { listen }),
     ...(peers === undefined ? {} : { peers }),
     ...(mdns === undefined ? {} : { mdns }),
+    ...(relay === undefined ? {} : { relay }),
     ...(discovery === undefined ? {} : { discovery: discovery as Record<string, unknown> }),
     ...(policy === undefined ? {} : { policy }),
     dataDir: dataDir === undefined ? path.join(stateDir, 'clawmesh') : path.resolve(stateDir, dataDir),

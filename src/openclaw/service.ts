@@ -58,6 +58,7 @@ export class MeshService {
       // Issue 3's options: the core ignores what it does not know yet.
       ...(cfg.secret === undefined ? {} : { secret: cfg.secret }),
       ...(cfg.join === undefined ? {} : { join: cfg.join }),
+      ...(cfg.relay === undefined ? {} : { relay: cfg.relay }),
       ...(cfg.discovery === undefined ? {} : { discovery: cfg.discovery })
     }
     const mesh: MeshLike = await createMesh(options)

@@ -77,8 +77,10 @@ describe('clawmesh run + control commands', () => {
     assert.equal(r.code, 0, r.stderr)
     const peers = JSON.parse(r.stdout) as Array<{ name: string, gatewayPort: number, reachable: boolean, protocolVersion: number, softwareVersion: string }>
     assert.deepEqual(peers.map(p => [p.name, p.gatewayPort, p.reachable, p.protocolVersion, p.softwareVersion]), [['hangzhou', 18790, true, 2, SOFTWARE_VERSION]])
+    // The human table tells a direct link from a relayed one, and shows its RTT once pinged (or -).
     const human = await clawmesh(['peers', ...nodeArgs('hq')])
-    assert.match(human.stdout, /^GATEWAY\s+PORT\s+HOST\s+STATE\s+SESSIONS\s+RTT\s+VERSION\s+WIRE\s+PEER ID/m)
+    assert.match(human.stdout, /^GATEWAY\s+PORT\s+HOST\s+STATE\s+SESSIONS\s+LINK\s+RTT\s+VERSION\s+WIRE\s+PEER ID/m)
+    assert.match(human.stdout, /^hangzhou\s+18790\s+\S+\s+reachable\s+2\s+direct\s+(\d+\.\d ms|-)\s/m)
   })
 
   it('run --wire 1 talks like the previous release: peers shows it on wire 1, and its sessions arrive', async () => {
@@ -343,7 +345,7 @@ describe('clawmesh demo', () => {
 })
 
 describe('--help', () => {
-  for (const command of [[], ['run'], ['status'], ['peers'], ['sessions'], ['resolve'], ['send'], ['secret'], ['doctor'], ['demo']]) {
+  for (const command of [[], ['run'], ['status'], ['peers'], ['sessions'], ['resolve'], ['send'], ['secret'], ['invite'], ['join'], ['doctor'], ['demo']]) {
     it(`clawmesh ${command.join(' ')} --help`, async () => {
       const r = await clawmesh([...command, '--help'])
       assert.equal(r.code, 0, r.stderr)
