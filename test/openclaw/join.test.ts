@@ -24,7 +24,7 @@ const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {}
 describe('the plugin joins by invite, and relays', { timeout: 60_000 }, () => {
   const dirs: string[] = []
   const meshes: Mesh[] = []
-  const services: MeshService[] = []
+  const services: Array<{ service: MeshService, ctx: ServiceContext }> = []
   let home: string
   const savedHome = process.env.CLAWMESH_HOME
 
@@ -38,8 +38,8 @@ describe('the plugin joins by invite, and relays', { timeout: 60_000 }, () => {
   const startPlugin = async (config: Record<string, unknown>): Promise<MeshHolder> => {
     const holder: MeshHolder = { defaultTimeoutSeconds: 30 }
     const service = new MeshService(holder, fakeHost({ sessions: { 'agent:main:main': {} } }).runtime, { ...LOOPBACK, ...config })
-    services.push(service)
     const ctx: ServiceContext = { config: {}, stateDir: await dir(), logger: quiet }
+    services.push({ service, ctx })
     await service.start(ctx)
     return holder
   }
@@ -51,7 +51,7 @@ describe('the plugin joins by invite, and relays', { timeout: 60_000 }, () => {
   })
 
   after(async () => {
-    await Promise.allSettled(services.map(async s => { await s.stop() }))
+    await Promise.allSettled(services.map(async ({ service, ctx }) => { await service.stop(ctx) }))
     await Promise.allSettled(meshes.map(async m => { await m.stop() }))
     if (savedHome === undefined) delete process.env.CLAWMESH_HOME
     else process.env.CLAWMESH_HOME = savedHome
