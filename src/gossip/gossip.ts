@@ -16,7 +16,7 @@ import { DEFAULT_DELTA_BATCH_MS, MAX_REGISTRY_FRAME_BYTES, MAX_STREAMS_PER_PROTO
 import { RegistryWires } from '../compat/registry-wires.ts'
 import { LocalLog } from '../registry/local-log.ts'
 import { Registry, heldOf, type RegistryChanges } from '../registry/registry.ts'
-import { pickConnection } from '../nat/links.ts'
+import { hasMemberConnection, openMemberStream } from '../nat/links.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
 import { receiveFrame } from './inbound.ts'
 import { checkPeers } from './heartbeat.ts'
@@ -85,8 +85,7 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
   // ---- lifecycle -----------------------------------------------------------
 
   async start (): Promise<void> {
-    // runOnLimitedConnection: a relay member that caps its circuits marks them "limited"; the registry still runs over them.
-    const limits = { maxInboundStreams: MAX_STREAMS_PER_PROTOCOL, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL, runOnLimitedConnection: true }
+    const limits = { maxInboundStreams: MAX_STREAMS_PER_PROTOCOL, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL, runOnLimitedConnection: true } // capped relayed circuits are "limited"
     await this.wires.handle(this.components.registrar, async (stream, connection) => { await this.handleInbound(stream, connection) }, limits)
     this.components.events.addEventListener('peer:connect', this.onPeerConnect)
     this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
@@ -136,7 +135,7 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
     await this.wires.unhandle(this.components.registrar)
   }
 
-  private readonly onPeerConnect = (evt: CustomEvent<PeerId>): void => { this.peerConnected(evt.detail) }
+  private readonly onPeerConnect = (evt: CustomEvent<PeerId>): void => { if (hasMemberConnection(this.components.connectionManager.getConnections(evt.detail))) this.peerConnected(evt.detail) }
   private readonly onPeerDisconnect = (evt: CustomEvent<PeerId>): void => { this.peerDisconnected(evt.detail) }
 
   // ---- our own sessions ----------------------------------------------------
@@ -216,11 +215,7 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
         peer,
         now: this.now(),
         log: this.log,
-        // Over the best open connection (a relayed one included, see nat/links.ts), else a new one.
-        open: async (p, signal) => {
-          const connection = pickConnection(this.components.connectionManager.getConnections(p)) ?? await this.components.connectionManager.openConnection(p, { signal })
-          return await connection.newStream(this.wires.protocols, { signal, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL, runOnLimitedConnection: true })
-        },
+        open: async (p, signal) => await openMemberStream(this.components.connectionManager, p, this.wires.protocols, { signal, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL }),
         wireFor: stream => this.wires.writerFor(stream, id),
         onOpenFailed: err => { this.wires.openFailed(id, err) },
         hello: () => encodeFrame.hello({ protocolVersion: REGISTRY_PROTOCOL_VERSION, softwareVersion: this.init.softwareVersion ?? '', name: this.init.gateway().name, digest: this.registry.digest(), links: new Set(this.joinedPeers()), runs: runsOf(this.links.values()) })

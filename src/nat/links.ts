@@ -10,7 +10,9 @@
  */
 import { Circuit } from '@multiformats/multiaddr-matcher'
 import { connectionKey } from '../security/protector.ts'
-import type { Connection } from '@libp2p/interface'
+import { MeshError } from '../errors.ts'
+import type { AbortOptions, Connection, NewStreamOptions, PeerId, Stream } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
 
 export type LinkKind = 'direct' | 'relayed'
 
@@ -24,6 +26,23 @@ export function linkKind (connections: Array<Pick<Connection, 'remoteAddr' | 'st
 }
 
 /**
+ * Admitted under an invite key (a newcomer's join, or its hop through a relay member): it serves the
+ * join protocol only, and we never open a stream on it (see src/invite/service.ts).
+ */
+export function isInviteConnection (connection: Pick<Connection, 'timeline'>): boolean {
+  return connectionKey(connection)?.label.startsWith('invite') === true
+}
+
+/**
+ * Whether `connections` hold an open one admitted under the mesh secret. A peer connected under an
+ * invite key only holds a code, and is no member: the registry opens no link to it (once it joined,
+ * its own registry stream to us opens one).
+ */
+export function hasMemberConnection (connections: Array<Pick<Connection, 'status' | 'timeline'>>): boolean {
+  return connections.some(c => c.status === 'open' && !isInviteConnection(c))
+}
+
+/**
  * The open connection to use for new streams: direct before relayed, uncapped before capped; never one
  * admitted under an invite key (a newcomer's, which may still be open beside its member connection: it
  * serves the join protocol only).
@@ -32,9 +51,19 @@ export function pickConnection<C extends Pick<Connection, 'remoteAddr' | 'status
   let best: C | undefined
   let bestRank = Infinity
   for (const c of connections) {
-    if (c.status !== 'open' || connectionKey(c)?.label.startsWith('invite') === true) continue
+    if (c.status !== 'open' || isInviteConnection(c)) continue
     const rank = (isRelayed(c) ? 2 : 0) + (c.limits !== undefined ? 1 : 0)
     if (rank < bestRank) { best = c; bestRank = rank }
   }
   return best
+}
+
+/**
+ * A new stream to `peer` over {@link pickConnection}'s choice, else a connection libp2p opens (or hands
+ * back: it may be one admitted under an invite key, which members never use: a code holder is no member).
+ */
+export async function openMemberStream (connectionManager: Pick<ConnectionManager, 'getConnections' | 'openConnection'>, peer: PeerId, protocol: string | string[], options: NewStreamOptions & Required<AbortOptions>): Promise<Stream> {
+  const connection = pickConnection(connectionManager.getConnections(peer)) ?? await connectionManager.openConnection(peer, { signal: options.signal })
+  if (isInviteConnection(connection)) throw new MeshError('UNREACHABLE', `${peer.toString()} is connected under an invite key only`)
+  return await connection.newStream(protocol, { ...options, runOnLimitedConnection: true })
 }

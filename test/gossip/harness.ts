@@ -4,10 +4,13 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { streamPair } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import { registryGossip, type RegistryGossip, type RegistryGossipInit } from '../../src/gossip/index.ts'
 import { FramedStream } from '../../src/wire/framed-stream.ts'
 import type { Connection, Libp2pEvents, PeerId, PrivateKey, Stream } from '@libp2p/interface'
+
+const LOOPBACK = multiaddr('/ip4/127.0.0.1/tcp/1')
 
 type Handler = (stream: Stream, connection: Connection) => void | Promise<void>
 
@@ -50,13 +53,7 @@ export class FakeNet {
         handle: async (protocol: string, handler: Handler) => { node.handlers.set(protocol, handler) },
         unhandle: async (protocol: string) => { node.handlers.delete(protocol) }
       } as never,
-      connectionManager: {
-        openStream: async (peer: PeerId, protocols: string | string[]) => await this.open(node, peer.toString(), protocols),
-        getConnections: (peer?: PeerId) => [...node.peers].filter(id => peer === undefined || id === peer.toString()).map(id => ({
-          remotePeer: this.nodes.get(id)?.peerId,
-          abort: () => { this.disconnect(node, this.nodes.get(id) as FakeNode) }
-        }))
-      } as never
+      connectionManager: this.connectionManager(node) as never
     })
     await gossip.start()
     await gossip.afterStart()
@@ -70,6 +67,24 @@ export class FakeNet {
       await g.beforeStop()
       await g.stop()
     }
+  }
+
+  /** What the gossip asks of libp2p's connection manager: one open, direct "connection" per connected peer. */
+  connectionManager (node: FakeNode): object {
+    const getConnections = (peer?: PeerId): object[] => [...node.peers].filter(id => peer === undefined || id === peer.toString()).map(id => ({
+      remotePeer: this.nodes.get(id)?.peerId,
+      remoteAddr: LOOPBACK,
+      status: 'open',
+      timeline: {},
+      newStream: async (protocols: string | string[]) => await this.open(node, id, protocols),
+      abort: () => { this.disconnect(node, this.nodes.get(id) as FakeNode) }
+    }))
+    const openConnection = async (peer: PeerId): Promise<object> => {
+      const connection = getConnections(peer)[0]
+      if (connection === undefined) throw new Error('no such peer')
+      return connection
+    }
+    return { getConnections, openConnection }
   }
 
   /** A node that plays the registry protocol by hand: what gossip services send it lands in `inbound`. */

@@ -18,7 +18,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { createMesh, MeshError, REGISTRY_PROTOCOL, type Mesh } from '../../src/index.ts'
 import { decodeInvite, encodeInvite, joinByInvite } from '../../src/invite/index.ts'
-import { JOIN_PROTOCOL, serveOne } from '../../src/invite/protocol.ts'
+import { exchange, JOIN_PROTOCOL, joinRequest, parseJoinAnswer, serveOne } from '../../src/invite/protocol.ts'
 import { meshProtector } from '../../src/security/protector.ts'
 import { generateSecret, parseSecret } from '../../src/security/secret.ts'
 import { addressOf, waitForPeer, waitForResolvable, waitUntil } from '../../src/testing.ts'
@@ -126,6 +126,37 @@ void describe('invites', { timeout: 90_000 }, () => {
       const stream = await connection.newStream(JOIN_PROTOCOL, { runOnLimitedConnection: true })
       stream.abort(new Error('done'))
       assert.equal(hq.peers().some(p => p.peerId === holder.peerId.toString()), false, 'an invitee is no registry peer')
+    } finally {
+      await holder.stop()
+    }
+  })
+
+  void it('the inviter opens no stream to a code holder: no registry hello (its name, its links) before it joined', async () => {
+    const hq = await start({ name: 'hq6', secret })
+    await hq.announce('agent:main:secret-plans')
+    const code = decodeInvite((await hq.invite()).code)
+    const holder = await createLibp2p({
+      addresses: { listen: [] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionProtector: meshProtector({ secret: { psk: code.key, meshId: 'invite' } }),
+      services: { identify: identify() }
+    })
+    // It claims to speak the registry, as a member would: a link opened to it would show here.
+    const opened: string[] = []
+    await holder.handle(REGISTRY_PROTOCOL, (stream) => { opened.push(REGISTRY_PROTOCOL); stream.abort(new Error('seen')) })
+    try {
+      const connection = await holder.dial(multiaddr(addressOf(hq)))
+      // Two join round trips after the connection opened (another invite's ID: nothing is spent). The inviter
+      // opens its registry link on connect, so it would have been negotiated by the end of these.
+      for (let i = 0; i < 2; i++) {
+        const stream = await connection.newStream(JOIN_PROTOCOL)
+        const answer = parseJoinAnswer(await exchange(stream, joinRequest({ id: '00'.repeat(8), token: code.token }), { signal: AbortSignal.timeout(10_000) }))
+        assert.equal(answer.ok, false)
+      }
+      assert.deepEqual(opened, [], 'no registry stream to a holder of a code')
+      assert.deepEqual(hq.invites().map(i => i.state), ['open'])
     } finally {
       await holder.stop()
     }
