@@ -202,7 +202,8 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
     // Our own heartbeats judge liveness; libp2p's ping aborts busy connections.
     connectionMonitor: { abortConnectionOnPingFailure: false },
     services: {
-      identify: identify(),
+      // Run by the invites service on member connections only (src/invite/service.ts, identifyMembers).
+      identify: identify({ runOnConnectionOpen: false }),
       ping: ping(),
       clawmesh: clawmesh({ ...options, incarnation }),
       invites: meshInvites({ secret: net.secret, keyring: inviteKeys }),

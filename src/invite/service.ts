@@ -17,8 +17,10 @@ import { InviteBook } from './book.ts'
 import { encodeInvite, inviteSecrets, MAX_INVITE_ADDRS } from './code.ts'
 import { exchange, hopRequest, INVITE_HOP_PROTOCOL, JOIN_PROTOCOL, parseHopRequest, parseJoinRequest, serveOne } from './protocol.ts'
 import { inviteAddresses } from './addresses.ts'
+import { isInviteConnection, openMemberStream } from '../nat/links.ts'
 import type { ComponentLogger, Connection, ConnectionGater, Libp2pEvents, Logger, PeerId, Startable, Stream, StreamHandler, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
+import type { Identify } from '@libp2p/identify'
 import type { MeshSecret } from '../security/secret.ts'
 import type { CreateInviteOptions, InviteInfo } from './types.ts'
 
@@ -57,6 +59,8 @@ export interface InviteServiceComponents {
   transportManager: TransportManager
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
+  /** libp2p's identify service, made with `runOnConnectionOpen: false`: we run it on member connections. */
+  identify?: Pick<Identify, 'identify'>
 }
 
 export interface CreatedInvite {
@@ -88,6 +92,18 @@ export class MeshInvites implements Startable {
     this.components = components
     this.init = init
     this.log = components.logger.forComponent('clawmesh:invites')
+    // From the first connection on (transports listen before services start), as identify itself would.
+    components.events.addEventListener('connection:open', this.identifyMembers)
+  }
+
+  /**
+   * Identify runs on member connections only. On one admitted under an invite key it would tell us the
+   * protocols the code holder claims, and every service with a topology would act on them: reserve a
+   * relay slot on it (then hand it the keys of our next invites as our "relay"), ask it for AutoNAT.
+   */
+  private readonly identifyMembers = (evt: CustomEvent<Connection>): void => {
+    if (isInviteConnection(evt.detail)) return
+    this.components.identify?.identify(evt.detail).catch((err: unknown) => { this.log.trace('identify %p failed - %e', evt.detail.remotePeer, err) })
   }
 
   async start (): Promise<void> {
@@ -179,7 +195,8 @@ export class MeshInvites implements Startable {
   private async tellRelay (relay: PeerId, request: Parameters<typeof hopRequest>[0]): Promise<void> {
     try {
       const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(HOP_TIMEOUT_MS)])
-      const stream = await this.components.connectionManager.openStream(relay, INVITE_HOP_PROTOCOL, { signal, runOnLimitedConnection: true })
+      // Over a member connection only: a peer connected under an invite key is not our relay.
+      const stream = await openMemberStream(this.components.connectionManager, relay, INVITE_HOP_PROTOCOL, { signal })
       const answer = await exchange(stream, hopRequest(request), { signal })
       if (answer.ok !== true) this.log.error('relay %p refused to %s the key of invite %s: %s', relay, request.op, request.id, String(answer.error))
     } catch (err) {
