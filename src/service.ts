@@ -17,14 +17,13 @@ import { Router } from './delivery/router.ts'
 import { DeliveryServer } from './delivery/server.ts'
 import { MeshError } from './errors.ts'
 import { registryGossip, type RegistryGossip } from './gossip/index.ts'
-import { linkKind } from './nat/links.ts'
 import { checkGatewayName, checkSessionKey, defaultGatewayName, MAX_SESSION_KEY_LENGTH } from './routing/address.ts'
 import { NameConflicts } from './routing/conflicts.ts'
 import { compilePolicy } from './routing/policy.ts'
 import { registryDirectory } from './routing/registry-directory.ts'
 import { resolveTarget } from './routing/resolve.ts'
 import { SOFTWARE_VERSION } from './version.ts'
-import { infoFor, sessionChanges, sessionsView } from './views.ts'
+import { infoFor, linkOf, sessionChanges, sessionsView } from './views.ts'
 import type { OwnerDirectory } from './routing/directory.ts'
 import type { GatewayMeta } from './registry/records.ts'
 import type { RegistryChanges } from './registry/registry.ts'
@@ -164,8 +163,7 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
   // ---- lifecycle ---------------------------------------------------------
 
   async start (): Promise<void> {
-    // runOnLimitedConnection: a relay member that caps its circuits marks them "limited"; the mesh still runs over them.
-    const options = { maxInboundStreams: MAX_STREAMS_PER_PROTOCOL, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL, runOnLimitedConnection: true }
+    const options = { maxInboundStreams: MAX_STREAMS_PER_PROTOCOL, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL, runOnLimitedConnection: true } // capped relayed circuits are "limited"
     await this.gossip.start()
     for (const protocol of this.wires.protocols) {
       await this.components.registrar.handle(protocol, async (stream, connection) => { await this.server.handle(stream, connection, this.wires.codecFor(stream.protocol)) }, options)
@@ -263,17 +261,13 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
 
   /** Connected mesh peers. */
   peers (): PeerStatus[] {
-    return this.gossip.connectedPeers().map(link => {
-      const connections = this.components.connectionManager.getConnections().filter(c => c.remotePeer.toString() === link.id)
-      return {
-        ...this.infoFor(link.id, link.name),
-        addresses: connections.map(c => c.remoteAddr.toString()),
-        link: linkKind(connections),
-        sessions: this.gossip.registry.get(link.id)?.entries.size ?? 0,
-        ...pick(link, ['rttMs', 'protocolVersion']),
-        ...(link.softwareVersion !== undefined && link.softwareVersion !== '' ? { softwareVersion: link.softwareVersion } : {})
-      }
-    })
+    return this.gossip.connectedPeers().map(link => ({
+      ...this.infoFor(link.id, link.name),
+      ...linkOf(this.components.connectionManager.getConnections().filter(c => c.remotePeer.toString() === link.id)),
+      sessions: this.gossip.registry.get(link.id)?.entries.size ?? 0,
+      ...pick(link, ['rttMs', 'protocolVersion']),
+      ...(link.softwareVersion !== undefined && link.softwareVersion !== '' ? { softwareVersion: link.softwareVersion } : {})
+    }))
   }
 
   status (): MeshStatus {

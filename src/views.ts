@@ -3,17 +3,24 @@
  * the owner directory and the registry sync, and registry changes turned into
  * `session:add` / `session:remove` event details. Read-only: no view changes state.
  */
+import { linkKind, type LinkKind } from './nat/links.ts'
 import { formatQualifiedKey } from './routing/address.ts'
 import { gatewayInfo, nameCounts, qualifiedKeyFor } from './routing/resolve.ts'
 import type { OwnerDirectory } from './routing/directory.ts'
 import type { RegistryChanges } from './registry/registry.ts'
 import type { GatewayInfo, SessionEntry } from './types.ts'
+import type { Connection } from '@libp2p/interface'
 
 /** How a Gateway looks: from the registry when it has announced itself, else from what the link told us. */
 export function infoFor (directory: OwnerDirectory, peerId: string, name: string | undefined, connected: boolean): GatewayInfo {
   const gateway = directory.gateway(peerId)
   if (gateway !== undefined) return gatewayInfo(gateway, directory.selfId)
   return { name: name ?? peerId, peerId, host: '', self: peerId === directory.selfId, reachable: connected }
+}
+
+/** What `peers()` says of the connections to one peer: their addresses, and whether the link is direct or relayed. */
+export function linkOf (connections: Array<Pick<Connection, 'remoteAddr' | 'status'>>): { addresses: string[], link: LinkKind } {
+  return { addresses: connections.map(c => c.remoteAddr.toString()), link: linkKind(connections) }
 }
 
 /** Every session in the mesh, ours included, each with a qualified key that names exactly it. */
