@@ -15,7 +15,7 @@ import { identify } from '@libp2p/identify'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
+import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { createMesh, MeshError, REGISTRY_PROTOCOL, type Mesh } from '../../src/index.ts'
 import { decodeInvite, encodeInvite, joinByInvite } from '../../src/invite/index.ts'
 import { exchange, JOIN_PROTOCOL, joinRequest, parseJoinAnswer, serveOne } from '../../src/invite/protocol.ts'
@@ -43,6 +43,15 @@ async function start (options: MeshOptions): Promise<Mesh> {
   meshes.push(mesh)
   return mesh
 }
+
+/** A bare libp2p node that holds an invite code's key and nothing else. */
+const codeHolder = (key: Uint8Array): Libp2pOptions => ({
+  addresses: { listen: [] },
+  transports: [tcp()],
+  connectionEncrypters: [noise()],
+  streamMuxers: [yamux()],
+  connectionProtector: meshProtector({ secret: { psk: key, meshId: 'invite' } })
+})
 
 const IDENTIFY_PROTOCOL = '/ipfs/id/1.0.0'
 const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
@@ -109,14 +118,7 @@ void describe('invites', { timeout: 90_000 }, () => {
     const hq = await start({ name: 'hq5', secret })
     await hq.announce('agent:main:secret-plans')
     const code = decodeInvite((await hq.invite()).code)
-    const holder = await createLibp2p({
-      addresses: { listen: [] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionProtector: meshProtector({ secret: { psk: code.key, meshId: 'invite' } }),
-      services: { identify: identify() }
-    })
+    const holder = await createLibp2p({ ...codeHolder(code.key), services: { identify: identify() } })
     try {
       const connection = await holder.dial(multiaddr(addressOf(hq)))
       // The stream may be negotiated, but the inviter resets it before its handler sees it.
@@ -138,13 +140,7 @@ void describe('invites', { timeout: 90_000 }, () => {
     const hq = await start({ name: 'hq6', secret })
     await hq.announce('agent:main:secret-plans')
     const code = decodeInvite((await hq.invite()).code)
-    const holder = await createLibp2p({
-      addresses: { listen: [] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionProtector: meshProtector({ secret: { psk: code.key, meshId: 'invite' } })
-    })
+    const holder = await createLibp2p(codeHolder(code.key))
     // It answers identify, the registry and the relay's hop itself: any stream the inviter opens shows here.
     const opened: string[] = []
     for (const protocol of [IDENTIFY_PROTOCOL, REGISTRY_PROTOCOL, RELAY_HOP_PROTOCOL]) {
