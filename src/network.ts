@@ -19,7 +19,7 @@ import { InboundLimiter } from './security/inbound-limit.ts'
 import { meshProtector, type ProtectorKey } from './security/protector.ts'
 import { keysOf } from './security/keyring.ts'
 import { resolveSecret, resolveStateDir, type ResolvedSecret } from './security/secret.ts'
-import type { ComponentLogger, ConnectionGater, ConnectionProtector } from '@libp2p/interface'
+import type { ComponentLogger, ConnectionGater, ConnectionProtector, MultiaddrConnection } from '@libp2p/interface'
 import { MeshError } from './errors.ts'
 import type { MeshOptions, RejectedPeer } from './types.ts'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -127,7 +127,8 @@ export async function meshNetwork (options: MeshNetworkOptions & { invites?: Inv
         secret: secret.keyring.primary,
         accept: secret.keyring.accept,
         ...(options.invites !== undefined ? { more: options.invites.keys } : {}),
-        onReject: (e) => { recorder.record({ kind: e.kind, address: e.address, reason: e.reason }) }
+        onReject: (e) => { recorder.record({ kind: e.kind, address: e.address, reason: e.reason }) },
+        ...(limiter !== undefined ? { onProven: (maConn: MultiaddrConnection) => { limiter.proven(maConn) } } : {})
       }),
       connectionGater: gater
     },

@@ -66,6 +66,13 @@ export interface MeshProtectorInit {
   more?: () => ProtectorKey[]
   /** Called once per refused connection. */
   onReject?: (event: ProtectorRejectEvent) => void
+  /**
+   * Called when a connection we received has proven a key we accept (its first
+   * bytes decrypted to the multistream header), with the raw connection: the
+   * inbound limiter stops counting it then, not after Noise, so a member that
+   * hangs up right after its dial resolved is never taken for a stranger.
+   */
+  onProven?: (maConn: MultiaddrConnection) => void
   /** Bound on the nonce exchange when libp2p passes no signal. @default 5000 */
   nonceTimeoutMs?: number
   /** The clock that keys expire by (tests). @default Date.now */
@@ -178,6 +185,7 @@ class MeshProtector implements ConnectionProtector {
         const { label, meshId, primary, expiresAt } = key
         keysByConnection.set(raw.timeline, { label, meshId, primary, ...(expiresAt !== undefined ? { expiresAt } : {}) })
         log('the remote uses the key %s (mesh %s)', label, meshId)
+        if (direction === 'inbound') this.init.onProven?.(raw)
         return undefined
       },
       onMismatch: () => this.reject('wrong-secret', address, direction),

@@ -11,7 +11,11 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { createMesh, type Mesh } from '../../src/index.ts'
 import { InboundLimiter, MAX_TRACKED_HOSTS } from '../../src/security/inbound-limit.ts'
-import { loopbackOptions, testProtector, waitUntil } from '../../src/testing.ts'
+import { connect } from 'node:net'
+import { parseSecret } from '../../src/security/key.ts'
+import { MSS_HEADER } from '../../src/security/verifying-box.ts'
+import { XSalsa20Stream } from '../../src/security/xsalsa20.ts'
+import { loopbackOptions, testProtector, TEST_SECRET, waitUntil } from '../../src/testing.ts'
 import type { MultiaddrConnection } from '@libp2p/interface'
 
 /** Just what the limiter reads of a connection: its remote address and its `close` event. */
@@ -114,6 +118,30 @@ const stops: Array<() => Promise<void>> = []
 after(async () => { for (const s of stops.reverse()) await s().catch(() => {}) })
 
 void describe('inbound limits on a Gateway', { timeout: 120_000 }, () => {
+  void it('a member that hangs up right after proving the secret (before Noise ends) is not counted as a failure', async () => {
+    // What an honest dial-then-close can look like from the listener's side when the dialer's last
+    // handshake bytes and its FIN arrive together: the secret is proven, the upgrade never finishes.
+    const gateway: Mesh = await createMesh(loopbackOptions({ name: 'gw', inboundLimits: { exempt: [], maxFailures: 3, failureWindowMs: 3_600_000 } }))
+    stops.push(async () => { await gateway.stop() })
+    const port = Number(/\/tcp\/(\d+)/.exec(gateway.status().addresses.find(a => a.includes('/ip4/127.0.0.1/'))!)?.[1])
+    const psk = parseSecret(TEST_SECRET).psk
+    /** Nonce out, nonce in, the encrypted multistream header with our FIN; resolves with the bytes the Gateway sent. */
+    const proveAndHangUp = async (): Promise<number> => await new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port, localAddress: '127.0.0.4' })
+      const nonce = crypto.getRandomValues(new Uint8Array(24))
+      let received = 0
+      socket.on('connect', () => { socket.write(nonce) })
+      socket.on('data', (d: Buffer) => {
+        const before = received
+        received += d.length
+        if (before < 24 && received >= 24) socket.end(new XSalsa20Stream(nonce, psk).update(MSS_HEADER))
+      })
+      socket.on('error', reject)
+      socket.on('close', () => { resolve(received) })
+    })
+    for (let i = 0; i < 10; i++) assert.ok(await proveAndHangUp() >= 24, `connection ${i} was answered (not refused at accept)`)
+  })
+
   void it('a stranger host is throttled at accept while members behind one address connect and reconnect', async () => {
     // Loopback is exempt by default; here every 127.x.y.z counts as the host it is. A window of an
     // hour: the host earns no new try (one per 3 minutes) while the test runs.
