@@ -33,8 +33,12 @@ export const DEFAULT_ANTI_ENTROPY_INTERVAL_MS = 10_000
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 2_000
 /** A peer silent for this long is treated as gone: its sessions turn unreachable. Two heartbeats fit in it, so one lost frame is not fatal. */
 export const DEFAULT_PEER_SILENCE_MS = 4_500
-/** Unreachable sessions stay listed (as unreachable) this long, then are dropped. */
-export const DEFAULT_UNREACHABLE_GRACE_MS = 60_000
+/**
+ * Unreachable sessions stay listed (as unreachable) this long, then are dropped. A day: a laptop that
+ * sleeps overnight, or a Gateway that is down for hours, keeps its sessions listed, so senders get
+ * `UNREACHABLE` (and when it was last heard of) rather than `NOT_FOUND`, which reads as a wrong key.
+ */
+export const DEFAULT_UNREACHABLE_GRACE_MS = 24 * 60 * 60_000
 
 /**
  * A finished delivery's message ID is remembered this long from its completion, so a retry within it is never

@@ -23,6 +23,8 @@ export interface GatewayInfo {
   self: boolean
   /** False when the Gateway is known to be down or cut off. */
   reachable: boolean
+  /** When it turned unreachable (epoch ms): about when it was last heard of. Absent while reachable. */
+  unreachableSince?: number
 }
 
 /** What an owner says about one of its sessions. */
@@ -275,7 +277,7 @@ export interface MeshServiceInit {
   policy?: InboundPolicy
   /** Largest message text accepted or sent, in bytes. @default 1048576 */
   maxMessageBytes?: number
-  /** Unreachable Gateways' sessions are dropped after this long. @default 60000 */
+  /** Unreachable Gateways' sessions stay listed (as unreachable) this long, then are dropped. @default 86400000 (a day) */
   unreachableGraceMs?: number
   /** How often peers compare registry digests. @default 10000 */
   antiEntropyIntervalMs?: number

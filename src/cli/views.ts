@@ -2,8 +2,9 @@
 import type { MeshStatus, PeerStatus, Resolution, SendResult, SessionEntry } from '../types.ts'
 import { duration, fields, paint, shortId, table } from './output.ts'
 
-export function reachability (reachable: boolean): string {
-  return reachable ? 'reachable' : 'UNREACHABLE'
+export function reachability (reachable: boolean, unreachableSince?: number): string {
+  if (reachable) return 'reachable'
+  return unreachableSince === undefined ? 'UNREACHABLE' : `UNREACHABLE ${duration(Date.now() - unreachableSince)}`
 }
 
 export function formatStatus (s: MeshStatus & { node?: { meshId?: string, stateDir?: string, socket?: string, pid?: number } }): string {
@@ -58,7 +59,7 @@ export function formatPeers (peers: PeerStatus[]): string {
     { header: 'GATEWAY', value: p => p.name, style: () => 'bold' },
     { header: 'PORT', value: p => p.gatewayPort !== undefined ? String(p.gatewayPort) : '-', align: 'right' },
     { header: 'HOST', value: p => p.host || '-' },
-    { header: 'STATE', value: p => reachability(p.reachable), style: p => p.reachable ? 'green' : 'red' },
+    { header: 'STATE', value: p => reachability(p.reachable, p.unreachableSince), style: p => p.reachable ? 'green' : 'red' },
     { header: 'SESSIONS', value: p => String(p.sessions), align: 'right' },
     { header: 'LINK', value: p => p.link ?? '-', style: p => p.link === 'relayed' ? 'yellow' : 'green' },
     { header: 'RTT', value: p => p.rttMs !== undefined ? `${p.rttMs.toFixed(1)} ms` : '-', align: 'right' },
@@ -75,7 +76,7 @@ export function formatSessions (sessions: SessionEntry[]): string {
   return table(sorted, [
     { header: 'GATEWAY', value: s => s.owner.self ? `${s.owner.name} (here)` : s.owner.name, style: () => 'bold' },
     { header: 'SESSION KEY', value: s => s.sessionKey },
-    { header: 'STATE', value: s => reachability(s.owner.reachable), style: s => s.owner.reachable ? 'green' : 'red' },
+    { header: 'STATE', value: s => reachability(s.owner.reachable, s.owner.unreachableSince), style: s => s.owner.reachable ? 'green' : 'red' },
     { header: 'SESSION ID', value: s => s.sessionId ?? '-' },
     { header: 'LABEL', value: s => s.label ?? '' }
   ]) + '\n'
@@ -84,7 +85,7 @@ export function formatSessions (sessions: SessionEntry[]): string {
 export function formatResolution (target: string, r: Resolution): string {
   return fields([
     ['Target', target],
-    ['Gateway', `${paint('bold', r.owner.name)}  ${r.owner.peerId}${r.owner.self ? ' (this node)' : ''}  ${reachability(r.owner.reachable)}`],
+    ['Gateway', `${paint('bold', r.owner.name)}  ${r.owner.peerId}${r.owner.self ? ' (this node)' : ''}  ${reachability(r.owner.reachable, r.owner.unreachableSince)}`],
     ['Session', r.sessionKey + (r.sessionId !== undefined ? `  ${r.sessionId}` : '')],
     ['Qualified', r.qualifiedKey],
     ['Matched', r.via]

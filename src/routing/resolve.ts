@@ -31,7 +31,8 @@ export function gatewayInfo (gateway: GatewayRecord, selfId: string): GatewayInf
     ...(gateway.gatewayPort !== undefined ? { gatewayPort: gateway.gatewayPort } : {}),
     host: gateway.host,
     self: gateway.peerId === selfId,
-    reachable: gateway.peerId === selfId || gateway.reachable
+    reachable: gateway.peerId === selfId || gateway.reachable,
+    ...(gateway.peerId !== selfId && !gateway.reachable && gateway.unreachableSince !== undefined ? { unreachableSince: gateway.unreachableSince } : {})
   }
 }
 

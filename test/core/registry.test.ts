@@ -105,8 +105,10 @@ describe('registry', () => {
         assert.equal(err.gateway, 'gw2')
         return true
       })
-      // The entry is still listed (as unreachable) during the grace period.
-      assert.equal(a.sessions().find(s => s.sessionKey === 'agent:main:c')?.owner.reachable, false)
+      // The entry is still listed (as unreachable, with when it turned so) during the grace period.
+      const owner = a.sessions().find(s => s.sessionKey === 'agent:main:c')?.owner
+      assert.equal(owner?.reachable, false)
+      assert.ok(owner.unreachableSince !== undefined && owner.unreachableSince <= Date.now(), 'the entry says since when it is unreachable')
     } finally {
       await net.stop()
     }
