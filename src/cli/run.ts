@@ -7,12 +7,11 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { createMesh, type Mesh } from '../mesh.ts'
 import { MeshError } from '../errors.ts'
-import { startControlServer, type ControlServer } from '../control/server.ts'
-import { controlSocketPath, safeName } from '../control/protocol.ts'
-import { MeshObserver } from '../observe/snapshot.ts'
+import { serveControl, type ControlHost } from '../control/host.ts'
+import { safeName } from '../control/protocol.ts'
 import { isLoopbackHost } from '../observe/server.ts'
 import { formatKeyring } from '../security/keyring.ts'
-import { exportSecret, formatSecret, resolveSecret, resolveStateDir, shareInstructions } from '../security/secret.ts'
+import { resolveSecret, resolveStateDir } from '../security/secret.ts'
 import type { MeshEvents } from '../types.ts'
 import { duration, paint, printable } from './output.ts'
 
@@ -88,37 +87,15 @@ export async function runNode (opts: RunOptions): Promise<void> {
     }
   })
 
-  let control: ControlServer | undefined
+  let control: ControlHost | undefined
   const metricsPort = mesh.status().metricsPort
-  // What `clawmesh top` draws, asked for over the control socket.
-  const observer = new MeshObserver(mesh)
-  observer.start()
   try {
-    control = await startControlServer({
-      mesh,
-      path: controlSocketPath(stateDir, name),
-      info: { name, meshId: secret.meshId, stateDir, bootstrap: opts.peer },
-      snapshot: () => observer.snapshot(),
-      invites: {
-        create: async (params) => await mesh.invite(params),
-        list: () => mesh.invites(),
-        revoke: async (id) => await mesh.revokeInvite(id)
-      },
-      secret: () => ({
-        meshId: secret.meshId,
-        hex: exportSecret(secret),
-        swarmKey: formatSecret(secret),
-        instructions: shareInstructions(secret),
-        source: secret.source,
-        ...(secret.path !== undefined ? { path: secret.path } : {})
-      })
-    })
+    control = await serveControl({ mesh, stateDir, name, secret, bootstrap: opts.peer })
     for (const s of sessions) {
       await mesh.announce(s.key, { sessionId: s.sessionId, ...(s.agentId !== undefined ? { agentId: s.agentId } : {}) })
     }
   } catch (err) {
     await control?.stop()
-    observer.stop()
     await mesh.stop()
     throw err
   }
@@ -184,7 +161,6 @@ export async function runNode (opts: RunOptions): Promise<void> {
       void (async () => {
         try {
           await control?.stop()
-          observer.stop()
           await mesh.stop()
         } finally {
           log('stopped', {}, 'stopped')
