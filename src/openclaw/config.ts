@@ -123,6 +123,16 @@ type RawConfig = Partial<Omit<PluginConfig, 'gatewayPort' | 'dataDir' | 'default
 
 const parseRaw = object<RawConfig>(CONFIG_FIELDS as Fields<RawConfig>)
 
+/** The offered core settings of a parsed config, as `createMesh` takes them. */
+export function coreOptionsOf (cfg: PluginConfig): OfferedCoreOptions {
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(CORE_FIELDS)) {
+    const value = (cfg as unknown as Record<string, unknown>)[key]
+    if (value !== undefined) out[key] = value
+  }
+  return out as OfferedCoreOptions
+}
+
 /** The port this Gateway serves on: the Gateway sets `OPENCLAW_GATEWAY_PORT` at startup, whatever set it (`--port`, env, config). */
 export function gatewayPortOf (host: HostConfig, env: NodeJS.ProcessEnv = process.env): number {
   const fromEnv = Number.parseInt(env.OPENCLAW_GATEWAY_PORT ?? '', 10)

@@ -15,7 +15,7 @@ export interface PluginLogger {
 
 /** The parts of `OpenClawConfig` we read. */
 export interface HostConfig {
-  gateway?: { port?: number }
+  gateway?: { port?: number, bind?: string, customBindHost?: string }
   agents?: {
     entries?: Record<string, unknown>
     list?: Array<{ id?: string, default?: boolean }>
@@ -78,10 +78,17 @@ export interface HostRuntime {
   }
 }
 
+/** `OpenClawPluginServiceHealth`: a failure shows in `openclaw health` and `plugins.list` until cleared. */
+export interface ServiceHealth {
+  reportFailure: (error: unknown) => void
+  clearFailure: () => void
+}
+
 export interface ServiceContext {
   config: HostConfig
   stateDir: string
   logger: PluginLogger
+  serviceHealth?: ServiceHealth
   gatewayEvents?: {
     onSessionsChanged: (handler: (event: SessionsChangedEvent) => void) => () => void
   }

@@ -13,23 +13,27 @@ import { remoteRows } from './listing.ts'
 import { LocalSessions } from './local.ts'
 import { beforeSessionsSend, toolResultMiddleware, type HookDeps } from './middleware.ts'
 import { RemoteCalls } from './route.ts'
-import { MeshService, SERVICE_ID } from './service.ts'
+import { MeshService, SERVICE_ID, type MeshSlot } from './service.ts'
 import { createListTool, LIST_TOOL } from './tools.ts'
 import type { MeshHolder } from './tools.ts'
 import { DEFAULT_TIMEOUT_SECONDS } from './config.ts'
 
 export const PLUGIN_ID = 'clawmesh'
 export const STATUS_METHOD = 'clawmesh.status'
+export const RESTART_METHOD = 'clawmesh.restart'
 
 /** One holder per process, whichever module instance (or `register()` call) the loader hands out. */
 const HOLDER_KEY = Symbol.for('clawmesh.openclaw.holder')
 
-interface ProcessState { holder: MeshHolder, calls: RemoteCalls }
+interface ProcessState { holder: MeshHolder, calls: RemoteCalls, slot: MeshSlot }
 
 function processState (): ProcessState {
-  const g = globalThis as { [HOLDER_KEY]?: ProcessState }
-  g[HOLDER_KEY] ??= { holder: { defaultTimeoutSeconds: DEFAULT_TIMEOUT_SECONDS }, calls: new RemoteCalls() }
-  return g[HOLDER_KEY]
+  const g = globalThis as { [HOLDER_KEY]?: Partial<ProcessState> }
+  const state = g[HOLDER_KEY] ??= {}
+  state.holder ??= { defaultTimeoutSeconds: DEFAULT_TIMEOUT_SECONDS }
+  state.calls ??= new RemoteCalls()
+  state.slot ??= { stopping: Promise.resolve() }
+  return state as ProcessState
 }
 
 /** The result middleware registers only for an explicitly enabled plugin; without it a rerouted call would show its note. */
@@ -38,10 +42,10 @@ function explicitlyEnabled (cfg: HostConfig): boolean {
 }
 
 function register (api: PluginApi): void {
-  const { holder, calls } = processState()
+  const { holder, calls, slot } = processState()
   const config = (): HostConfig => api.runtime.config?.current() ?? api.config
   api.registerTool((ctx: ToolContext) => createListTool(holder, config, ctx), { name: LIST_TOOL })
-  const service = new MeshService(holder, api.runtime, api.pluginConfig)
+  const service = new MeshService(holder, slot, api.runtime, api.pluginConfig)
   api.registerService({
     id: SERVICE_ID,
     start: async (ctx) => { await service.start(ctx) },
@@ -51,11 +55,26 @@ function register (api: PluginApi): void {
   api.registerGatewayMethod?.(STATUS_METHOD, ({ respond }) => {
     const mesh = holder.mesh
     if (mesh === undefined) {
+      const failure = slot.owner?.startFailure
+      respond(false, undefined, { code: 'UNAVAILABLE', message: `the clawmesh service is not running on this Gateway${failure !== undefined ? `: ${failure}` : ''}` })
+      return
+    }
+    respond(true, { status: mesh.status(), peers: mesh.peers(), sessions: mesh.sessions(), node: slot.owner?.nodeFacts })
+  }, { scope: 'operator.read' })
+  // `openclaw gateway call clawmesh.restart`: the mesh again, with the key file read anew (rotation, docs/operations.md).
+  api.registerGatewayMethod?.(RESTART_METHOD, async ({ respond }) => {
+    const owner = slot.owner
+    if (owner === undefined) {
       respond(false, undefined, { code: 'UNAVAILABLE', message: 'the clawmesh service is not running on this Gateway' })
       return
     }
-    respond(true, { status: mesh.status(), peers: mesh.peers(), sessions: mesh.sessions() })
-  }, { scope: 'operator.read' })
+    try {
+      await owner.restart()
+      respond(true, { status: holder.mesh?.status(), node: owner.nodeFacts })
+    } catch (err) {
+      respond(false, undefined, { code: 'UNAVAILABLE', message: err instanceof Error ? err.message : String(err) })
+    }
+  }, { scope: 'operator.admin' })
 
   if (api.registerAgentToolResultMiddleware === undefined || api.on === undefined || !explicitlyEnabled(api.config)) {
     api.logger.warn('clawmesh: sessions_send reaches only this Gateway here (enable the plugin explicitly, plugins.entries.clawmesh.enabled, on OpenClaw 2026.9.6 or later); mesh_sessions_list still lists the other Gateways')

@@ -2,7 +2,9 @@
  * Ownership: keeps the mesh's view of this Gateway's sessions in step with the
  * Gateway's own session store. A snapshot at start (`listSessionEntries`), then
  * the Gateway's `sessions.changed` notices (`gatewayEvents.onSessionsChanged`):
- * no polling.
+ * no polling. Only keys the `announce` setting lets through are announced
+ * (defaults.ts: not direct-message or cron keys unless configured); the others
+ * stay invisible to other Gateways, and the mesh delivers nothing to them.
  */
 import type { SessionAnnouncement } from '../types.ts'
 import { agentIdOfKey } from './access.ts'
@@ -28,12 +30,14 @@ export class SessionSync {
   private readonly log: PluginLogger
   /** `agent:<id>:main` for every configured agent: sessions_send treats them as existing even before their first turn. */
   private readonly mainKeys: Set<string>
+  private readonly announces: (sessionKey: string) => boolean
 
-  constructor (runtime: HostRuntime, mesh: Announcer, log: PluginLogger, agentIds: string[]) {
+  constructor (runtime: HostRuntime, mesh: Announcer, log: PluginLogger, agentIds: string[], announce: (sessionKey: string) => boolean = () => true) {
     this.runtime = runtime
     this.mesh = mesh
     this.log = log
     this.mainKeys = new Set(agentIds.map((id) => `agent:${id}:main`))
+    this.announces = (key) => isAnnounceable(key) && announce(key)
   }
 
   /** Announces every session the store holds, plus the configured agents' main sessions. */
@@ -54,7 +58,7 @@ export class SessionSync {
   /** One `sessions.changed` notice. */
   onChanged (event: SessionsChangedEvent): void {
     const key = event.sessionKey
-    if (typeof key !== 'string' || !isAnnounceable(key)) return
+    if (typeof key !== 'string' || !this.announces(key)) return
     const agentId = event.agentId ?? agentIdOfKey(key)
     let entry: HostSessionEntry | undefined
     if (!REMOVAL_REASONS.has(event.reason ?? '')) {
@@ -75,7 +79,7 @@ export class SessionSync {
   }
 
   private put (sessionKey: string, entry: HostSessionEntry | undefined): void {
-    if (!isAnnounceable(sessionKey)) return
+    if (!this.announces(sessionKey)) return
     if (entry?.archivedAt !== undefined) return
     const agentId = agentIdOfKey(sessionKey)
     const label = entry?.label ?? undefined
