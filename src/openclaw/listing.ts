@@ -20,6 +20,8 @@ export interface RemoteRow {
   gateway: string
   gatewayPort?: number
   reachable: boolean
+  /** ISO time since when its Gateway is unreachable (about when it was last heard of); its sends fail with UNREACHABLE. */
+  unreachableSince?: string
   remote: true
 }
 
@@ -51,6 +53,7 @@ export function remoteRows (sessions: SessionEntry[], cfg: HostConfig, requester
       gateway: s.owner.name,
       ...(s.owner.gatewayPort === undefined ? {} : { gatewayPort: s.owner.gatewayPort }),
       reachable: s.owner.reachable,
+      ...(s.owner.unreachableSince === undefined ? {} : { unreachableSince: new Date(s.owner.unreachableSince).toISOString() }),
       remote: true as const
     }))
 }

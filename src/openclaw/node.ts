@@ -97,8 +97,8 @@ export async function startGatewayNode (init: GatewayNodeInit): Promise<GatewayN
     stop: async () => {
       unsubscribe?.()
       unlog()
-      await control?.stop()
-      await mesh.stop()
+      // The goodbye first (peers' sends to us fail at once from then on), the socket beside it.
+      await Promise.all([mesh.stop(), control?.stop()])
     }
   }
 }

@@ -24,6 +24,14 @@ import type { MeshHolder } from './tools.ts'
 
 export const SERVICE_ID = 'clawmesh'
 
+/**
+ * OpenClaw gives a service 5 s to stop and counts a slower stop as failed cleanup, which fails a
+ * plugin reload (the config change then does not apply). The mesh says goodbye first; closing its
+ * connections may take longer while the Gateway is busy: that goes on in the background, and the
+ * next start waits for it.
+ */
+export const STOP_BUDGET_MS = 3_000
+
 /** Which service instance runs this process's mesh, and the stop still in progress, across plugin reloads. */
 export interface MeshSlot {
   owner?: MeshService
@@ -113,13 +121,17 @@ export class MeshService {
       delete this.holder.mesh
       delete this.holder.detach
     }
-    const stopping = node.stop().catch((err: unknown) => {
+    const started = Date.now()
+    const stopping = node.stop().then(() => {
+      ctx.logger.info(`clawmesh: left the mesh (stopped in ${Date.now() - started} ms)`)
+    }, (err: unknown) => {
       if (!(err instanceof MeshError && err.code === 'STOPPED')) ctx.logger.warn(`clawmesh: stopping the mesh failed: ${String(err)}`)
     })
     const before = this.slot.stopping
     this.slot.stopping = Promise.all([before, stopping]).then(() => {})
-    await stopping
-    ctx.logger.info('clawmesh: left the mesh')
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([stopping, new Promise<void>(resolve => { timer = setTimeout(resolve, STOP_BUDGET_MS) })])
+    clearTimeout(timer)
   }
 
   /** Stops and starts the mesh with this registration's settings, reading the key file again. */

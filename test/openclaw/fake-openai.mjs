@@ -10,6 +10,8 @@
 //   POST /v1/responses          (stream and non-stream, minimal)
 // Reply text: "ECHO(<port>): <last user text>" unless FAKE_REPLY is set.
 // Scripted tool call: user text "CALL_TOOL <tool> <json>" -> one tool call, then "TOOL_RESULT(<tool>): ...".
+// A user text that starts with HOLD is answered only after HOLD_MS (default 20 s), or never if the
+// Gateway hangs up first: a turn still running when the test stops that Gateway.
 // Every request body is appended as one JSON line to $FAKE_LOG (if set).
 import http from "node:http";
 import fs from "node:fs";
@@ -122,6 +124,13 @@ const server = http.createServer(async (req, res) => {
   }
 
   if (req.method === "POST" && req.url.startsWith("/v1/chat/completions")) {
+    if (/^HOLD\b/.test(lastUserText(body.messages))) {
+      const gone = await new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(false), Number(process.env.HOLD_MS || 20000));
+        res.once("close", () => { clearTimeout(timer); resolve(true); });
+      });
+      if (gone) return;
+    }
     const plan = toolPlan(body.messages);
     const text = plan?.done ? `TOOL_RESULT(${plan.name}): ${plan.result.slice(0, 300)}` : (a2aReply(body.messages) ?? reply(lastUserText(body.messages)));
     const toolCall = plan && !plan.done

@@ -152,7 +152,7 @@ export async function startGateway (inst: Instance): Promise<RunningGateway> {
     if (gone) throw new Error(`gateway ${inst.name} exited; see ${inst.root}/gateway.out`)
     const r = await fetch(`http://127.0.0.1:${inst.port}/readyz`).catch(() => undefined)
     return r?.ok === true ? true : undefined
-  }, 150_000, 500)
+  }, 300_000, 500)
   return { inst, child, exited, stop }
 }
 
