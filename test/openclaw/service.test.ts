@@ -261,6 +261,8 @@ describe('the plugin\'s mesh service', () => {
     await gw.service.start(gw.ctx)
     const other = await createMesh({ name: 'twin', stateDir: state, mdns: false, listen: ['/ip4/127.0.0.1/tcp/0'] })
     try {
+      // As a real Gateway has: since registry v2 a peer that announced nothing may not be described to the others.
+      await other.announce('agent:main:main')
       await waitUntil(gw.mesh(), () => gw.failures.length > 0)
       assert.match(gw.failures[0] ?? '', /shares this Gateway's name twin/)
       assert.ok(gw.lines.some(l => l.startsWith('error clawmesh: another Gateway shares this Gateway\'s name twin')))
