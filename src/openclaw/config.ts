@@ -78,6 +78,13 @@ const secret: Parse<string | { primary: string, accept?: Array<string | { key: s
 /** An invite code from `clawmesh invite` (the core checks the rest when it redeems it). */
 const inviteCode: Parse<string> = (v, at) => typeof v === 'string' && v.startsWith('clawmesh-invite:') ? v : fail(at, 'an invite code (clawmesh-invite:…)')
 
+/** The wire versions to speak: some of 1 and 2, each once (the core refuses anything else at start). */
+const wireVersions: Parse<Array<1 | 2>> = (v, at) => {
+  const versions = list(integer(1, 2))(v, at)
+  if (versions.length === 0 || new Set(versions).size !== versions.length) fail(at, 'a list of some of 2, 1, each once')
+  return versions as Array<1 | 2>
+}
+
 /** Every core option the plugin offers, with its parser. A new `MeshOptions` field fails the type-check here until it is offered or listed in `NOT_OFFERED`. */
 const CORE_FIELDS: { [K in OfferedKey]-?: Parse<Exclude<MeshOptions[K], undefined>> } = {
   name: nonEmptyString,
@@ -105,7 +112,8 @@ const CORE_FIELDS: { [K in OfferedKey]-?: Parse<Exclude<MeshOptions[K], undefine
   dialTimeoutMs: millis,
   announcedAddresses: either(literal('reached', 'all'), strings, '"reached", "all" or a list of CIDR ranges'),
   join: inviteCode,
-  relay: boolean
+  relay: boolean,
+  protocolVersions: wireVersions
 }
 
 /** The plugin's own settings. */

@@ -60,6 +60,7 @@ const SAMPLES: Record<string, { valid: unknown[], invalid: unknown[] }> = {
   announcedAddresses: { valid: ['reached', 'all', [], ['10.0.0.0/8']], invalid: ['some', [''], 1] },
   join: { valid: ['clawmesh-invite:abc'], invalid: ['', 'invite', 5] },
   relay: { valid: [true, false], invalid: ['yes', 1, null] },
+  protocolVersions: { valid: [[2, 1], [2], [1]], invalid: [[], [3], [2, 2], 2, ['2']] },
   defaultTimeoutSeconds: { valid: [0, 30, 2.5, 600], invalid: [-1, '30', 601] }
 }
 
