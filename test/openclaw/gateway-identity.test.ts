@@ -29,6 +29,15 @@ async function nodeProcess (dataDir: string, stateDir: string): Promise<ChildPro
   return child
 }
 
+/** Polls `check` (a file appearing) until it holds; a deadline, not a timed assertion. */
+async function waitFor (check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
+
 describe('a Gateway\'s mesh identity', () => {
   it('gives a copied state folder a key and a name of its own, and keeps the original\'s', async () => {
     const original = join(root, 'a', '.openclaw', 'clawmesh')
@@ -74,6 +83,9 @@ describe('a Gateway\'s mesh identity', () => {
     const peerId = await peerIdOf(dataDir)
     const node = await nodeProcess(dataDir, state)
     try {
+      // "ready" comes before the node's first rendezvous entry is in place.
+      const rendezvous = join(state, 'rendezvous')
+      await waitFor(() => existsSync(rendezvous) && readdirSync(rendezvous).some(mesh => existsSync(join(rendezvous, mesh, `${peerId}.json`))))
       await assert.rejects(prepareGatewayIdentity({ dataDir, stateDir: state, gatewayPort: 18789, refreshWaitMs: 5_000 }), (err: unknown) => {
         assert.ok(err instanceof DuplicatePeerKeyError)
         assert.equal(err.peerId, peerId)
