@@ -168,9 +168,18 @@ export class GatewayError extends Error {
   }
 }
 
+class ConnectionClosedError extends Error {
+  constructor (port: number) { super(`connection to ${port} closed`) }
+}
+
+/** Methods a test may send twice without changing anything. */
+const SAFE_TO_REPEAT = new Set(['agent', 'agent.wait', 'chat.history', 'clawmesh.status', 'sessions.list'])
+
 /** A WebSocket operator client (Node's global WebSocket), shared token, no device identity. */
 export class GatewayClient {
   private ws: WebSocket | undefined
+  /** Closed by the test: no reconnecting. */
+  private closed = false
   private nextId = 1
   private readonly pending = new Map<string, { resolve: (v: unknown) => void, reject: (e: Error) => void, method: string }>()
   private readonly port: number
@@ -215,7 +224,7 @@ export class GatewayClient {
       ws.addEventListener('error', () => reject(new Error('websocket error')), { once: true })
     })
     ws.addEventListener('close', () => {
-      for (const p of this.pending.values()) p.reject(new Error(`connection to ${this.port} closed`))
+      for (const p of this.pending.values()) p.reject(new ConnectionClosedError(this.port))
       this.pending.clear()
     })
     await challenge
@@ -230,9 +239,26 @@ export class GatewayClient {
     })
   }
 
+  /**
+   * One request. A Gateway whose event loop stalls for many seconds (a loaded CI machine) may drop
+   * the connection: the next call connects again, and a call the drop cut short is sent once more
+   * when sending it twice changes nothing (reads, and `agent`, which its idempotency key dedupes).
+   */
   async call<T = unknown> (method: string, params: Record<string, unknown> = {}): Promise<T> {
+    if (this.ws === undefined || this.closed) throw new Error('not connected')
+    if (method !== 'connect' && this.ws.readyState !== WebSocket.OPEN) await this.connect()
+    try {
+      return await this.send<T>(method, params)
+    } catch (err) {
+      if (!(err instanceof ConnectionClosedError) || !SAFE_TO_REPEAT.has(method) || this.closed) throw err
+      await this.connect()
+      return await this.send<T>(method, params)
+    }
+  }
+
+  private async send<T> (method: string, params: Record<string, unknown>): Promise<T> {
     const ws = this.ws
-    if (ws === undefined) throw new Error('not connected')
+    if (ws === undefined || ws.readyState !== WebSocket.OPEN) throw new ConnectionClosedError(this.port)
     const id = String(this.nextId++)
     const result = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject, method }))
     ws.send(JSON.stringify({ type: 'req', id, method, params }))
@@ -240,6 +266,7 @@ export class GatewayClient {
   }
 
   close (): void {
+    this.closed = true
     this.ws?.close()
   }
 }
