@@ -37,7 +37,8 @@ describe('the plugin joins by invite, and relays', { timeout: 60_000 }, () => {
   /** Starts the plugin's service as OpenClaw would, with `config` as `plugins.entries.clawmesh.config`. */
   const startPlugin = async (config: Record<string, unknown>): Promise<MeshHolder> => {
     const holder: MeshHolder = { defaultTimeoutSeconds: 30 }
-    const service = new MeshService(holder, fakeHost({ sessions: { 'agent:main:main': {} } }).runtime, { ...LOOPBACK, ...config })
+    // A slot of its own per service: each stands for a separate Gateway process.
+    const service = new MeshService(holder, { stopping: Promise.resolve() }, fakeHost({ sessions: { 'agent:main:main': {} } }).runtime, { ...LOOPBACK, ...config })
     const ctx: ServiceContext = { config: {}, stateDir: await dir(), logger: quiet }
     services.push({ service, ctx })
     await service.start(ctx)
