@@ -10,6 +10,9 @@ import { registryGossip, type RegistryGossip, type RegistryGossipInit } from '..
 import { FramedStream } from '../../src/wire/framed-stream.ts'
 import type { Connection, Libp2pEvents, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 
+/** The grace period the tests' clock jumps are written against (the product default is a day). */
+export const TEST_GRACE_MS = 60_000
+
 const LOOPBACK = multiaddr('/ip4/127.0.0.1/tcp/1')
 
 type Handler = (stream: Stream, connection: Connection) => void | Promise<void>
@@ -44,7 +47,7 @@ export class FakeNet {
   /** A gossip service on a fresh fake node (with `privateKey`: a restart of that peer ID), started. */
   async gossip (init: Partial<RegistryGossipInit> = {}, privateKey?: PrivateKey): Promise<{ node: FakeNode, gossip: RegistryGossip }> {
     const node = await this.node(privateKey)
-    const gossip = registryGossip({ incarnation: 1, gateway: () => ({ name: node.id.slice(-4), host: 'h', addrs: [], maxMessageBytes: 1024 }), clock: () => this.now, ...init })({
+    const gossip = registryGossip({ incarnation: 1, gateway: () => ({ name: node.id.slice(-4), host: 'h', addrs: [], maxMessageBytes: 1024 }), clock: () => this.now, unreachableGraceMs: TEST_GRACE_MS, ...init })({
       peerId: node.peerId,
       privateKey: node.privateKey,
       events: node.events,
