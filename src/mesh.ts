@@ -6,6 +6,7 @@ import { ping } from '@libp2p/ping'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { Registry } from 'prom-client'
 import { loadIdentity, nextIncarnation } from './identity.ts'
+import { deferredIdentify, type DeferredIdentify } from './deferred-identify.ts'
 import { meshNetwork, type MeshNetworkServices } from './network.ts'
 import { natServices, type NatServices } from './nat/index.ts'
 import { prepareJoin } from './invite/index.ts'
@@ -25,6 +26,7 @@ import type { Ping } from '@libp2p/ping'
 /** The services of a node built by `createMesh`. */
 export type MeshNodeServices = {
   identify: Identify
+  deferredIdentify: DeferredIdentify
   ping: Ping
   clawmesh: ClawmeshService
   invites: MeshInvites
@@ -202,11 +204,12 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
     // Our own heartbeats judge liveness; libp2p's ping aborts busy connections.
     connectionMonitor: { abortConnectionOnPingFailure: false },
     services: {
-      // Run by the invites service on member connections only (src/invite/service.ts, identifyMembers).
+      // Run by deferred-identify.ts on member connections only, off the join's and the first send's path.
       identify: identify({ runOnConnectionOpen: false }),
       ping: ping(),
       clawmesh: clawmesh({ ...options, incarnation }),
       invites: meshInvites({ secret: net.secret, keyring: inviteKeys }),
+      deferredIdentify: deferredIdentify(),
       ...nat.services,
       // mDNS, local rendezvous folder, and the dialer that connects what they find and keeps `peers` connected.
       ...net.services

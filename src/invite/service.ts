@@ -17,10 +17,9 @@ import { InviteBook } from './book.ts'
 import { encodeInvite, inviteSecrets, MAX_INVITE_ADDRS } from './code.ts'
 import { exchange, hopRequest, INVITE_HOP_PROTOCOL, JOIN_PROTOCOL, parseHopRequest, parseJoinRequest, serveOne } from './protocol.ts'
 import { inviteAddresses } from './addresses.ts'
-import { isInviteConnection, openMemberStream } from '../nat/links.ts'
+import { openMemberStream } from '../nat/links.ts'
 import type { ComponentLogger, Connection, ConnectionGater, Libp2pEvents, Logger, PeerId, Startable, Stream, StreamHandler, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
-import type { Identify } from '@libp2p/identify'
 import type { MeshSecret } from '../security/secret.ts'
 import type { CreateInviteOptions, InviteInfo } from './types.ts'
 
@@ -59,8 +58,6 @@ export interface InviteServiceComponents {
   transportManager: TransportManager
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
-  /** libp2p's identify service, made with `runOnConnectionOpen: false`: we run it on member connections. */
-  identify?: Pick<Identify, 'identify'>
 }
 
 export interface CreatedInvite {
@@ -92,19 +89,11 @@ export class MeshInvites implements Startable {
     this.components = components
     this.init = init
     this.log = components.logger.forComponent('clawmesh:invites')
-    // From the first connection on (transports listen before services start), as identify itself would.
-    components.events.addEventListener('connection:open', this.identifyMembers)
   }
 
-  /**
-   * Identify runs on member connections only. On one admitted under an invite key it would tell us the
-   * protocols the code holder claims, and every service with a topology would act on them: reserve a
-   * relay slot on it (then hand it the keys of our next invites as our "relay"), ask it for AutoNAT.
-   */
-  private readonly identifyMembers = (evt: CustomEvent<Connection>): void => {
-    if (isInviteConnection(evt.detail)) return
-    this.components.identify?.identify(evt.detail).catch((err: unknown) => { this.log.trace('identify %p failed - %e', evt.detail.remotePeer, err) })
-  }
+  // Identify runs on member connections only (src/deferred-identify.ts). On one admitted under an invite
+  // key it would tell us the protocols the code holder claims, and every service with a topology would act
+  // on them: reserve a relay slot on it (then hand it the keys of our next invites as our "relay"), ask it for AutoNAT.
 
   async start (): Promise<void> {
     const options = { maxInboundStreams: 4, maxOutboundStreams: 4, runOnLimitedConnection: true }
