@@ -14,6 +14,7 @@ import { InviteKeys } from './invite/keys.ts'
 import { meshInvites, relayGate, type MeshInvites } from './invite/service.ts'
 import { startObservability, type Observability, type ObserveOptions } from './observe/index.ts'
 import { nodeMetrics } from './observe/node-metrics.ts'
+import { withCachedSigner } from './registry/signing.ts'
 import { clawmesh, type ClawmeshService } from './service.ts'
 import { SOFTWARE_VERSION } from './version.ts'
 import type {
@@ -181,7 +182,8 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
   // One prom-client registry for libp2p's metrics and ours, served together.
   const registry = options.metrics !== undefined ? new Registry() : undefined
   const node = await createLibp2p<MeshNodeServices>({
-    privateKey,
+    // Imported into Node's crypto once for all its signatures (Noise handshakes, identify, our records).
+    privateKey: withCachedSigner(privateKey),
     // identify tells peers `clawmesh/<version>`: a Gateway that cannot talk with us still learns what we run.
     nodeInfo: { name: 'clawmesh', version: SOFTWARE_VERSION },
     ...(registry !== undefined ? { metrics: nodeMetrics(registry) } : {}),

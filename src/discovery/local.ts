@@ -127,12 +127,13 @@ export class LocalDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> imple
 
   /** Write our entry (if the transports listen already) and scan now. */
   async afterStart (): Promise<void> {
-    await this.writeOwn()
+    // Our entry and the first scan side by side: dialling what we find needs no entry of ours.
+    const written = this.writeOwn()
     this.refreshTimer = setInterval(() => { this.writeOwn().catch(err => { this.log.error('could not refresh %s - %e', this.ownFile, err) }) }, this.init.refreshIntervalMs ?? DEFAULT_LOCAL_REFRESH_MS)
     this.rescanTimer = setInterval(() => { this.scheduleScan(true) }, this.init.rescanIntervalMs ?? DEFAULT_LOCAL_RESCAN_MS)
     this.refreshTimer.unref()
     this.rescanTimer.unref()
-    await this.scan(true)
+    await Promise.all([written, this.scan(true)])
   }
 
   async beforeStop (): Promise<void> {

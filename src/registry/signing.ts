@@ -27,3 +27,18 @@ export function recordSigner (key: PrivateKey): RecordSigner {
   })
   return { sign: (body) => new Uint8Array(sign(null, body, keyObject)) }
 }
+
+/**
+ * `key` with the same cached import behind its own `sign()`, for libp2p: every Noise handshake
+ * signs its payload with the node's key, both ends of each connection of a late join among them.
+ * Everything else (type, raw bytes, public key, equals) is the key's own.
+ */
+export function withCachedSigner (key: PrivateKey): PrivateKey {
+  const signer = recordSigner(key)
+  if (signer === key) return key
+  const signWith = (message: Uint8Array, options?: { signal?: AbortSignal }): Uint8Array | Promise<Uint8Array> => {
+    options?.signal?.throwIfAborted()
+    return signer.sign(message)
+  }
+  return Object.create(key, { sign: { value: signWith } }) as PrivateKey
+}
