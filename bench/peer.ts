@@ -7,7 +7,8 @@
  *                                          every byte of its one protocol (bench/bare.ts)
  *   node bench/peer.ts gateway '<JSON>'    a clawmesh Gateway; the JSON holds createMesh options plus
  *                                          `sessions` (keys to announce) and `firstSend` (a target to
- *                                          send to as soon as it resolves; reports the time since start)
+ *                                          send to as soon as it resolves; reports the time since start,
+ *                                          since createMesh, and the CPU time since createMesh)
  *
  * stdout: JSON lines, `{"event":"ready",...}` first; answers `{"id","ok","result"|"error"}`.
  * stdin (gateway): `{"id","cmd":"announce"|"announceMany"|"memory"|"status"|"invite"|"stop",...}`.
@@ -54,6 +55,7 @@ if (mode === 'tcp') {
   type Options = MeshOptions & { sessions?: string[], firstSend?: string }
   const options = JSON.parse(process.argv[3] ?? '{}') as Options
   const createdAt = performance.now()
+  const cpuAtCreate = process.cpuUsage()
   const mesh = await createMesh({
     ...options,
     deliver: async (message) => ({ reply: message.text })
@@ -65,7 +67,8 @@ if (mode === 'tcp') {
     await waitForResolvable(mesh, options.firstSend, 30_000)
     await mesh.send(options.firstSend, 'first', { timeoutMs: 10_000 })
     const t = performance.now()
-    out({ event: 'firstSend', sinceStart: t, sinceCreate: t - createdAt })
+    const cpu = process.cpuUsage(cpuAtCreate)
+    out({ event: 'firstSend', sinceStart: t, sinceCreate: t - createdAt, cpuSinceCreate: (cpu.user + cpu.system) / 1000 })
   }
   createInterface({ input: process.stdin }).on('line', line => {
     void (async () => {

@@ -386,6 +386,7 @@ function heapNow (): number {
 async function lateJoin (total: number, label: string, runs: number): Promise<void> {
   const net = await createTestMeshes(5)
   const times: number[] = []
+  const cpu: number[] = []
   const wire: number[] = []
   const memory: number[] = []
   try {
@@ -395,8 +396,9 @@ async function lateJoin (total: number, label: string, runs: number): Promise<vo
     }))
     for (const m of net.meshes) await waitUntilSize(m, total, 60_000)
     for (let run = 0; run < runs; run++) {
-      const { elapsed, bytes, perEntry } = await joinOnce(net.meshes, total)
+      const { elapsed, cpuMs, bytes, perEntry } = await joinOnce(net.meshes, total)
       times.push(elapsed)
+      cpu.push(cpuMs)
       wire.push(bytes)
       memory.push(perEntry)
     }
@@ -404,6 +406,7 @@ async function lateJoin (total: number, label: string, runs: number): Promise<vo
     await net.stop()
   }
   record(`late_join_${label}`, times, 'ms')
+  record(`late_join_${label}_cpu`, cpu, 'ms')
   record(`late_join_${label}_bytes`, wire, 'bytes')
   if (label === '10k') {
     record('late_join_wire_bytes_per_entry', wire.map(b => b / total), 'bytes')
@@ -414,7 +417,7 @@ async function lateJoin (total: number, label: string, runs: number): Promise<vo
 }
 
 /** One fresh node dials `meshes` through counting proxies and waits until it holds all `total` sessions. */
-async function joinOnce (meshes: Mesh[], total: number): Promise<{ elapsed: number, bytes: number, perEntry: number }> {
+async function joinOnce (meshes: Mesh[], total: number): Promise<{ elapsed: number, cpuMs: number, bytes: number, perEntry: number }> {
   const proxies: Array<Awaited<ReturnType<typeof countingProxy>>> = []
   const joiner = await createMesh(loopbackOptions({ name: 'joiner' }))
   try {
@@ -425,15 +428,18 @@ async function joinOnce (meshes: Mesh[], total: number): Promise<{ elapsed: numb
     const full = new Promise<void>(resolve => {
       joiner.addEventListener('session:add', () => { if (++seen >= total) resolve() })
     })
+    const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     await Promise.all(meshes.map(async (m, i) => {
       await joiner.libp2p.dial(multiaddr(`/ip4/127.0.0.1/tcp/${proxies[i]!.port}/p2p/${m.peerId}`))
     }))
     await Promise.race([full, sleep(120_000).then(() => { throw new Error(`joiner held ${seen} of ${total} after 120 s`) })])
     const elapsed = performance.now() - t0
+    const cpu = process.cpuUsage(cpu0)
     const bytes = proxies.reduce((sum, p) => sum + p.up + p.down, 0)
     await sleep(300)
-    return { elapsed, bytes, perEntry: (heapNow() - before) / total }
+    // CPU time of this whole process (joiner, the five Gateways, the proxies) during the join: less at the mercy of the machine's load than the elapsed time.
+    return { elapsed, cpuMs: (cpu.user + cpu.system) / 1000, bytes, perEntry: (heapNow() - before) / total }
   } finally {
     await joiner.stop()
     for (const p of proxies) await p.close()
@@ -466,17 +472,21 @@ async function discovery (kind: 'local' | 'mdns', repeats: number): Promise<void
     started.push(owner.child)
     const values: number[] = []
     const afterCreate: number[] = []
+    const cpu: number[] = []
     for (let i = 0; i < repeats; i++) {
       const c = track(startChild(['gateway', JSON.stringify({ ...base, name: `newcomer${i}`, firstSend: 'bench' })], ns !== undefined ? { netns: ns } : {}))
       started.push(c)
       const line = await c.event('firstSend', undefined, 30_000)
       values.push(line.sinceStart as number)
       afterCreate.push(line.sinceCreate as number)
+      // The newcomer's own CPU time over the same span: what the machine's load does not inflate.
+      if (typeof line.cpuSinceCreate === 'number') cpu.push(line.cpuSinceCreate)
       await c.call('stop', {}, 10_000).catch(() => {})
       await stopChild(c)
     }
     record(`discovery_${kind}`, values, 'ms')
     record(`discovery_${kind}_after_create`, afterCreate, 'ms')
+    if (cpu.length > 0) record(`discovery_${kind}_cpu_after_create`, cpu, 'ms')
   } finally {
     for (const c of started) await stopChild(c)
     if (ns !== undefined) {
