@@ -157,13 +157,13 @@ export class MeshDialer implements Startable {
   }
 
   /** Dial a peer now (used by the discovery handlers; exposed for tests and the core). */
-  async dial (peer: PeerId | Multiaddr, why: string): Promise<Connection | undefined> {
+  async dial (peer: PeerId | Multiaddr, why: string, addresses: Multiaddr[] = []): Promise<Connection | undefined> {
     const key = peer.toString()
     if (!this.started || this.dialing.has(key)) return undefined
     this.dialing.add(key)
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS)])
     try {
-      const connection = await this.components.connectionManager.openConnection(peer, { signal })
+      const connection = await this.components.connectionManager.openConnection(addresses.length > 0 ? addresses : peer, { signal })
       this.backoffs.delete(connection.remotePeer.toString())
       this.backoffs.delete(key)
       this.log('connected to %p (%s)', connection.remotePeer, why)
@@ -196,9 +196,11 @@ export class MeshDialer implements Startable {
     const go = (): void => {
       this.yieldTimers.delete(key)
       if (!this.started || this.components.connectionManager.getConnections(id).length > 0) return
+      // The addresses are kept for later dials by peer ID, but this dial does not wait for that write
+      // (in a newcomer's first milliseconds the peer store's first write took 4-11 ms).
       this.components.peerStore.merge(id, { multiaddrs })
-        .then(async () => { await this.dial(id, 'discovered') })
-        .catch(err => { this.log.error('could not dial discovered peer %p - %e', id, err) })
+        .catch(err => { this.log.error('could not store the addresses of discovered peer %p - %e', id, err) })
+      void this.dial(id, 'discovered', multiaddrs.map(a => withPeer(a, key)))
     }
     // The lower peer ID dials; the higher one waits in case the lower side did not discover it.
     if (self.toString() < key) {
@@ -254,4 +256,9 @@ export class MeshDialer implements Startable {
   private delay (failures: number): number {
     return backoffDelay(failures, { minMs: this.init.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS, maxMs: this.init.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS })
   }
+}
+
+/** `address` ending in `/p2p/<peer>`, as libp2p wants addresses it dials for a known peer. */
+function withPeer (address: Multiaddr, peer: string): Multiaddr {
+  return address.getComponents().some(c => c.name === 'p2p') ? address : address.encapsulate(`/p2p/${peer}`)
 }
