@@ -1,17 +1,21 @@
 /**
- * libp2p's identify, run a moment after a connection opens instead of at once. By default libp2p
- * identifies every new connection immediately, beside our registry handshake and on the same event
- * loop: checking the peer's signed record, parsing its addresses and writing the peer store (and,
- * in a fresh process, compiling all of that) cost a newcomer about a quarter of its CPU between
- * `createMesh` and its first answered send, and a late joiner about a fifth of its join
- * (docs/performance.md, issue 14). Nothing on those paths needs it: Gateways' addresses and
- * versions travel in the registry, and libp2p ignores observed TCP addresses.
+ * libp2p's identify, run a few seconds after a connection opens instead of at once. By default
+ * libp2p identifies every new connection immediately, beside our registry handshake and on the
+ * same event loop: checking the peer's signed record, parsing its addresses and writing the peer
+ * store (and, in a fresh process, compiling all of that) took a newcomer about a fifth of its CPU
+ * between `createMesh` and its first answered send, and a late joiner of 1k–10k sessions a fifth of
+ * its join (docs/performance.md, issue 14). Nothing on those paths needs it: Gateways' addresses
+ * and versions travel in the registry, and libp2p ignores observed TCP addresses.
+ *
+ * Why seconds, not a moment: run in the middle of a large snapshot (a 100k-session late join, at
+ * 0.5 s) it cost that join ~130 ms more CPU than run before or after it (measured, cause not found).
  *
  * Member connections only: never one admitted under an invite key (src/invite/service.ts says why);
  * a relayed one at once (hole punching starts from identify). Every other connection is identified,
  * once, `delayMs` after it opened (if still open). What waits
  * for identify is the report on an incompatible peer (its protocol list and agent version), which
- * allows it 2 s (compat/incompatible.ts). Identify requests from the other side are answered at once.
+ * allows it `IDENTIFY_WAIT_MS` (compat/incompatible.ts). Identify requests from the other side are
+ * answered at once.
  *
  * `services: { identify: identify({ runOnConnectionOpen: false }), deferredIdentify: deferredIdentify() }`
  */
@@ -20,8 +24,8 @@ import { isInviteConnection } from './nat/links.ts'
 import type { Identify } from '@libp2p/identify'
 import type { Connection, Libp2pEvents, Startable, TypedEventTarget } from '@libp2p/interface'
 
-/** Past a join's handshake and first snapshot on a loaded machine; well within the 2 s an incompatible peer's report waits. */
-export const IDENTIFY_DELAY_MS = 500
+/** Past a late join of 100k sessions on this loaded 2-core machine (~1–3 s); within the 5 s an incompatible peer's report waits. */
+export const IDENTIFY_DELAY_MS = 3_000
 
 export interface DeferredIdentifyComponents {
   events: TypedEventTarget<Libp2pEvents>
