@@ -20,6 +20,7 @@ import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { echoClient } from './bare.ts'
 import { protectorThroughput, rawCipher, type CipherFigures } from './cipher.ts'
+import { boundedMesh } from './scale.ts'
 import { countingProxy, figure, gc, portOf, round, sleep, startChild, stopChild, type Child, type Figure } from './lib.ts'
 import { core, isOtherTarget, targetDir, testing } from './target.ts'
 import type { Mesh } from '../src/index.ts'
@@ -682,6 +683,17 @@ await section('detect', async () => {
   record('detect_hang', hang, 'ms')
   record('rss_idle', rss, 'bytes')
   await rssIdleInProcess()
+})
+
+await section('scale', async () => {
+  // A bounded-degree mesh of processes: 12 Gateways choosing 4 links each (quick), 20 choosing 8 (full).
+  const [size, degree] = q ? [12, 4] : [20, 8]
+  const f = await boundedMesh(secret, size, degree, q ? 500 : 1_000, q ? 5 : 10, q ? 100 : 200, q ? 10 : 40)
+  record(`scale${size}_formed`, f.formedMs, 'ms')
+  record(`scale${size}_round`, f.roundMs, 'ms')
+  record(`scale${size}_send_unlinked`, f.sendUnlinkedMs, 'ms')
+  record(`scale${size}_links`, f.linksPerGateway, 'ratio')
+  record(`scale${size}_rss`, f.rssBytes, 'bytes')
 })
 
 // ---- output -----------------------------------------------------------------------------------

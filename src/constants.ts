@@ -18,6 +18,14 @@ export const SNAPSHOT_CHUNK_ENTRIES = 2_000
 export const DEFAULT_SEND_TIMEOUT_MS = 30_000
 /** How long to wait for a dial + stream negotiation before calling a Gateway unreachable (or abandoning a discovery dial). */
 export const DEFAULT_DIAL_TIMEOUT_MS = 5_000
+/**
+ * Registry links each Gateway chooses past a mesh of this + 1 (half nearest on a ring, half at random; links are
+ * mutual, so a Gateway has about 1.5 × this): connected and a few hops across at 100 Gateways, while each Gateway
+ * heartbeats a handful of peers instead of all of them. Other Gateways are dialled on demand to deliver.
+ */
+export const DEFAULT_DEGREE = 8
+/** A delivery connection to a Gateway we are not linked to is closed after this long without a send. */
+export const DEFAULT_IDLE_CONNECTION_MS = 60_000
 /** How long the higher peer ID waits for the lower one to dial a discovered peer before dialing itself. */
 export const DEFAULT_YIELD_MS = 750
 /** First redial delay after a failed dial. */
@@ -29,10 +37,14 @@ export const DEFAULT_MAX_BACKOFF_MS = 30_000
 export const DEFAULT_DELTA_BATCH_MS = 2
 /** Anti-entropy: a digest hash rides on a heartbeat this often; the full digest goes only when hashes differ. */
 export const DEFAULT_ANTI_ENTROPY_INTERVAL_MS = 10_000
-/** Heartbeats on the registry stream detect a hung (not crashed) peer; one side sends, the other answers (~0.8 kbit/s per idle pair). */
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 2_000
-/** A peer silent for this long is treated as gone: its sessions turn unreachable. Two heartbeats fit in it, so one lost frame is not fatal. */
-export const DEFAULT_PEER_SILENCE_MS = 4_500
+/** Heartbeats on registry links detect a hung (not crashed) peer; one side sends, the other answers (~0.7 kbit/s per idle link). */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_000
+/**
+ * A linked peer silent this long is declared down by a healthy Gateway when another peer confirms it (see
+ * src/gossip/link-watch.ts: suspect at 60 %, then indirect probes; longer without a confirmation, and
+ * every timeout grows when this Gateway is itself slow). Hang detection stays under 5 s on an idle machine.
+ */
+export const DEFAULT_PEER_SILENCE_MS = 4_000
 /**
  * Unreachable sessions stay listed (as unreachable) this long, then are dropped. A day: a laptop that
  * sleeps overnight, or a Gateway that is down for hours, keeps its sessions listed, so senders get

@@ -25,7 +25,7 @@ import type { MeshOptions, RejectedPeer } from './types.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 
 /** The security and discovery options of `createMesh` (see `MeshOptions` for each one's meaning and default). */
-export type MeshNetworkOptions = Pick<MeshOptions, 'secret' | 'stateDir' | 'discovery' | 'mdns' | 'peers' | 'allow' | 'inboundLimits' | 'dialTimeoutMs'>
+export type MeshNetworkOptions = Pick<MeshOptions, 'secret' | 'stateDir' | 'discovery' | 'mdns' | 'peers' | 'allow' | 'inboundLimits' | 'dialTimeoutMs' | 'degree'>
 
 /** Where refusals go once the mesh service exists (`ClawmeshService.recordRejection`). */
 export type RejectionSink = (rejection: RejectedPeer) => void
@@ -111,7 +111,8 @@ export async function meshNetwork (options: MeshNetworkOptions & { invites?: Inv
       peers,
       discovery: [...names('mdns'), ...names('local')],
       shouldDial: gater.isAllowed,
-      ...(options.dialTimeoutMs != null ? { dialTimeoutMs: options.dialTimeoutMs } : {})
+      ...(options.dialTimeoutMs != null ? { dialTimeoutMs: options.dialTimeoutMs } : {}),
+      ...(options.degree != null ? { degree: options.degree } : {})
     })
   }
   for (const meshId of discoveryMeshIds) {

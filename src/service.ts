@@ -17,6 +17,8 @@ import { Router } from './delivery/router.ts'
 import { DeliveryServer } from './delivery/server.ts'
 import { MeshError } from './errors.ts'
 import { registryGossip, type RegistryGossip } from './gossip/index.ts'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { MeshDialer } from './discovery/dialer.ts'
 import { checkGatewayName, checkSessionKey, defaultGatewayName, MAX_SESSION_KEY_LENGTH } from './routing/address.ts'
 import { NameConflicts } from './routing/conflicts.ts'
 import { compilePolicy } from './routing/policy.ts'
@@ -49,6 +51,8 @@ export interface MeshComponents {
 }
 
 const MAX_REJECTED_KEPT = 50
+/** How often idle delivery connections are looked for. */
+const IDLE_SWEEP_MS = 10_000
 
 export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements Startable {
   readonly [Symbol.toStringTag] = '@clawmesh/service'
@@ -61,10 +65,12 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
   private readonly server: DeliveryServer
   private readonly client: DeliveryClient
   private readonly filter: AddressFilter
+  private readonly connector: Connector
   private readonly router: Router
   /** The deliver versions we speak; the registry's are the gossip's (`gossip.wires`). */
   private readonly wires: DeliverWires
   private readonly incompatible: IncompatiblePeers
+  private idleTimer?: ReturnType<typeof setInterval>
   private readonly stopController = new AbortController()
   private readonly rejected: RejectedPeer[] = []
   private readonly counters = { sent: 0, received: 0, failed: 0, duplicates: 0 }
@@ -131,8 +137,17 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
     const connector = new Connector({
       dialer: components.connectionManager,
       directory: this.directory,
+      liveness: { failFast: peerId => this.gossip.failFast(peerId), isLinked: peerId => this.gossip.links.has(peerId) },
       filter: this.filter,
       dialTimeoutMs: init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
+    })
+    this.connector = connector
+    // Hearsay is checked by a dial (or a ping) of our own, through the same filter as a send; a slow Gateway waits longer.
+    this.gossip.setVerifier(async origin => {
+      const owner = this.directory.gateway(origin)
+      if (owner === undefined || owner.departed) return
+      const outcome = await connector.check(owner, this.peerIdOf(origin), (init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS) * Math.min(4, this.gossip.health.multiplier))
+      if (outcome === 'alive') this.gossip.reached(this.peerIdOf(origin))
     })
     this.client = new DeliveryClient({
       log: components.logger.forComponent('clawmesh:send'),
@@ -164,6 +179,7 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
 
   async start (): Promise<void> {
     const options = { maxInboundStreams: MAX_STREAMS_PER_PROTOCOL, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL, runOnLimitedConnection: true } // capped relayed circuits are "limited"
+    this.attachDialer()
     await this.gossip.start()
     for (const protocol of this.wires.protocols) {
       await this.components.registrar.handle(protocol, async (stream, connection) => { await this.server.handle(stream, connection, this.wires.codecFor(stream.protocol)) }, options)
@@ -178,6 +194,10 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
     this.startedAt = Date.now()
     this.running = true
     await this.gossip.afterStart()
+    this.idleTimer = setInterval(() => {
+      for (const peerId of this.connector.closeIdle()) this.client.drop(peerId)
+    }, IDLE_SWEEP_MS)
+    this.idleTimer.unref()
     this.onSelfUpdate()
     for (const connection of this.components.connectionManager.getConnections()) this.filter.noteConnection(connection.remotePeer.toString(), connection.remoteAddr)
   }
@@ -185,6 +205,7 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
   async beforeStop (): Promise<void> {
     // Say goodbye while the connections are still open.
     this.running = false
+    clearInterval(this.idleTimer)
     this.stopController.abort(new MeshError('STOPPED', 'the mesh is stopping'))
     this.server.stop()
     this.client.stop()
@@ -197,6 +218,27 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
     this.components.events.removeEventListener('transport:listening', this.onSelfUpdate)
     await this.gossip.stop()
     for (const protocol of this.wires.protocols) await this.components.registrar.unhandle(protocol)
+  }
+
+  /**
+   * createMesh's dialer (when there is one) chooses whom we keep registry links with, and skips peers the
+   * registry knows to be down; without it every connection is a link.
+   */
+  private attachDialer (): void {
+    let dialer: MeshDialer | undefined
+    try {
+      // libp2p's components throw for a service that is not configured.
+      dialer = (this.components as unknown as { dialer?: MeshDialer }).dialer
+    } catch {
+      return
+    }
+    if (dialer?.links === undefined) return
+    this.gossip.setLinkPolicy(dialer.links)
+    dialer.setLinkHealth(peerId => !this.gossip.failFast(peerId), peerId => this.gossip.isConnected(peerId))
+  }
+
+  private peerIdOf (id: string): PeerId {
+    return peerIdFromString(id)
   }
 
   /** Where members are actually reached: what the address filter lets us dial later. */

@@ -281,9 +281,14 @@ export interface MeshServiceInit {
   unreachableGraceMs?: number
   /** How often peers compare registry digests. @default 10000 */
   antiEntropyIntervalMs?: number
-  /** Registry heartbeat interval; a peer silent for `peerSilenceMs` is treated as gone. @default 2000 */
+  /** Heartbeat interval on registry links. @default 1000 */
   heartbeatIntervalMs?: number
-  /** @default 4500 */
+  /**
+   * A linked peer silent this long is declared unreachable by a healthy Gateway once another peer confirms it
+   * (suspected at 5/8 of it and probed through peers linked to it; up to twice as long with no confirmation;
+   * every timeout grows while this Gateway is itself slow, and a peer that answers again is back at once).
+   * A closed connection is noticed at once whatever this says. @default 4000
+   */
   peerSilenceMs?: number
   /** A fresh incarnation for this run (normally derived by `createMesh` from the data directory). @default Date.now() */
   incarnation?: number
@@ -318,6 +323,12 @@ export interface MeshOptions extends MeshServiceInit, SitesOptions {
   listen?: string[]
   /** Multiaddrs (with `/p2p/<peerId>`) of Gateways to dial and keep connected: bootstrap. */
   peers?: string[]
+  /**
+   * Registry links this Gateway chooses among the peers discovery finds (half nearest on a ring of peer IDs, half
+   * at random); the registry converges over those links, and other Gateways are dialled on demand to deliver.
+   * A mesh of at most `degree + 1` Gateways is a full mesh. Bootstrap `peers` are always linked. @default 8
+   */
+  degree?: number
   /** Where the peer identity and incarnation counter live, so a restart keeps its peer ID. @default an in-memory identity */
   dataDir?: string
   /** Multicast DNS discovery on the LAN. Set `false` where multicast must not leave the host. Shortcut for `discovery.mdns` (which wins). @default true */

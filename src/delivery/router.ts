@@ -33,7 +33,7 @@ export interface RouterInit {
   name: string
   directory: OwnerDirectory
   client: Pick<DeliveryClient, 'request'>
-  connector: Pick<Connector, 'ensureConnected'>
+  connector: Pick<Connector, 'ensureConnected' | 'shouldTry' | 'hold'>
   resolve: (target: string, options: ResolveOptions) => Resolution
   /** The local deliver handler, looked up per send. */
   handler: () => DeliverHandler | undefined
@@ -163,8 +163,19 @@ export class Router {
     if (size > owner.maxMessageBytes) {
       throw new MeshError('TOO_LARGE', `message is ${size} bytes; Gateway ${name} accepts at most ${owner.maxMessageBytes}`, { gateway: name, hint: { kind: 'raise-limit', option: 'maxMessageBytes', limit: owner.maxMessageBytes, gateway: name } })
     }
-    if (!to.owner.reachable) throw unreachable(owner)
     const peer = this.peerIdOf(owner.peerId)
+    // Unreachable by our own evidence (or it said goodbye): fail fast. Only hearsay: try it ourselves.
+    if (!this.init.connector.shouldTry(owner, peer)) throw unreachable(owner)
+    const release = this.init.connector.hold(owner.peerId)
+    try {
+      return await this.attempts(to, owner, peer, text, id, options, deadline)
+    } finally {
+      release()
+    }
+  }
+
+  private async attempts (to: Resolution, owner: GatewayRecord, peer: PeerId, text: string, id: string, options: SendOptions, deadline: Deadline): Promise<Answered> {
+    const name = displayName(owner)
     let oversized = 0
     for (let attempt = 1; ; attempt++) {
       try {

@@ -1,11 +1,15 @@
 /**
- * The dialer: libp2p does not dial what discovery finds, so this service does.
+ * The dialer: libp2p does not dial what discovery finds, so this service does,
+ * and it chooses whom to keep registry links with (link-choice.ts).
  *
  * - **Discovered peers** (every `peer` event of the named discovery services,
- *   e.g. mDNS and local discovery, which re-announce peers periodically): the
- *   side with the lower peer ID dials at once; the other side dials only if no
- *   connection has appeared after `yieldMs`. So a pair normally gets exactly
- *   one connection, and still connects if only one side discovered the other.
+ *   e.g. mDNS and local discovery, which re-announce peers periodically) are
+ *   candidates; the dialer keeps `degree` of them linked (all of them in a mesh
+ *   of at most `degree + 1`), and re-chooses as peers come, go or turn out to be
+ *   down. A chosen peer is dialled: the side with the lower peer ID at once, the
+ *   other only if no connection has appeared after `yieldMs`. So a pair
+ *   normally gets exactly one connection, and still connects if only one side
+ *   chose the other. Peers not chosen are dialled on demand by delivery.
  *   A failed peer is not redialed before its backoff expires (1 s doubling to
  *   `maxBackoffMs`), so a stranger with another secret is not hammered.
  * - **Bootstrap peers** (`peers`: multiaddrs, normally with `/p2p/<id>`) are
@@ -19,12 +23,13 @@
 import { KEEP_ALIVE, serviceCapabilities } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_MAX_BACKOFF_MS, DEFAULT_MIN_BACKOFF_MS, DEFAULT_YIELD_MS } from '../constants.ts'
+import { DEFAULT_DEGREE, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_MAX_BACKOFF_MS, DEFAULT_MIN_BACKOFF_MS, DEFAULT_YIELD_MS } from '../constants.ts'
 import { backoffDelay } from '../util/backoff.ts'
+import { LinkChoice } from './link-choice.ts'
 import type { MeshServiceInit } from '../types.ts'
 import type { ComponentLogger, Connection, Logger, PeerDiscovery, PeerId, PeerInfo, PeerStore, Startable, TypedEventTarget, Libp2pEvents, AbortOptions } from '@libp2p/interface'
 
-/** How often bootstrap peers are checked. */
+/** How often bootstrap and chosen peers are checked. */
 const MAINTAIN_INTERVAL_MS = 1_000
 /** The tag that marks bootstrap peers in the peer store. */
 export const BOOTSTRAP_TAG = `${KEEP_ALIVE}-clawmesh-bootstrap`
@@ -42,6 +47,8 @@ export interface MeshDialerInit extends Pick<MeshServiceInit, 'dialTimeoutMs'> {
   maxBackoffMs?: number
   /** Peers never to dial (e.g. not on the allowlist). */
   shouldDial?: (peerId: PeerId) => boolean
+  /** Registry links each Gateway chooses (see src/gossip/topology.ts). @default {@link DEFAULT_DEGREE} */
+  degree?: number
 }
 
 export interface MeshDialerComponents {
@@ -83,6 +90,12 @@ export class MeshDialer implements Startable {
   private readonly backoffs = new Map<string, Backoff>()
   private readonly dialing = new Set<string>()
   private readonly yieldTimers = new Map<string, ReturnType<typeof setTimeout>>()
+  /** Whom we keep registry links with: the gossip's link policy (see `links`). */
+  readonly links: LinkChoice
+  private healthy: (peer: string) => boolean = () => true
+  private linked: (peer: string) => boolean = () => false
+  /** When each chosen peer was first chosen (the higher peer ID waits `yieldMs` before it dials). */
+  private readonly chosenSince = new Map<string, number>()
   private readonly sources: PeerDiscovery[] = []
   private maintainTimer?: ReturnType<typeof setInterval>
   private controller = new AbortController()
@@ -100,8 +113,24 @@ export class MeshDialer implements Startable {
       if (id != null) target.peerId = peerIdFromString(id)
       return target
     })
+    this.links = new LinkChoice({ self: components.peerId.toString(), degree: init.degree ?? DEFAULT_DEGREE })
+    for (const target of this.bootstrap) if (target.peerId != null) this.links.keep(target.peerId.toString())
+    // A peer we hold a live link with stays chosen whatever its dial history: under overload, dials time out
+    // and back off, and dropping working links for new ones (more handshakes) would feed the overload.
+    this.links.setUsable(peer => this.linked(peer) || (!this.backingOff(peer) && this.healthy(peer)))
     this.onPeer = this.onPeer.bind(this)
     this.onDisconnect = this.onDisconnect.bind(this)
+  }
+
+  /** Which peers are worth a link as far as the registry knows (not known to be down). */
+  setLinkHealth (healthy: (peer: string) => boolean, linked: (peer: string) => boolean = () => false): void {
+    this.healthy = healthy
+    this.linked = linked
+  }
+
+  private backingOff (peer: string): boolean {
+    const b = this.backoffs.get(peer)
+    return b != null && Date.now() < b.notBefore
   }
 
   isStarted (): boolean {
@@ -136,10 +165,11 @@ export class MeshDialer implements Startable {
       }
     }
     this.firstRound = Promise.allSettled(this.maintainBootstrap())
-    if (this.bootstrap.length > 0) {
-      this.maintainTimer = setInterval(() => { void Promise.allSettled(this.maintainBootstrap()) }, MAINTAIN_INTERVAL_MS)
-      this.maintainTimer.unref()
-    }
+    this.maintainTimer = setInterval(() => {
+      void Promise.allSettled(this.maintainBootstrap())
+      this.dialChosen()
+    }, MAINTAIN_INTERVAL_MS)
+    this.maintainTimer.unref()
   }
 
   async beforeStop (): Promise<void> {
@@ -190,9 +220,10 @@ export class MeshDialer implements Startable {
     if (id.equals(self) || !this.started) return
     if (this.init.shouldDial != null && !this.init.shouldDial(id)) return
     const key = id.toString()
+    // Not chosen: known (delivery dials it on demand from its announced addresses), not linked.
+    if (!this.links.offer(key)) return
     if (this.components.connectionManager.getConnections(id).length > 0) return
-    const b = this.backoffs.get(key)
-    if (b != null && Date.now() < b.notBefore) return
+    if (this.backingOff(key)) return
     const go = (): void => {
       this.yieldTimers.delete(key)
       if (!this.started || this.components.connectionManager.getConnections(id).length > 0) return
@@ -215,6 +246,24 @@ export class MeshDialer implements Startable {
     if (this.bootstrap.some(t => t.peerId?.equals(evt.detail) === true)) {
       this.log('bootstrap peer %p disconnected, reconnecting', evt.detail)
       setTimeout(() => { void Promise.allSettled(this.maintainBootstrap()) }, 0).unref()
+    }
+  }
+
+  /** Dials chosen peers that are not connected (the choice changes as peers come, go or fail). */
+  private dialChosen (): void {
+    if (!this.started) return
+    const now = Date.now()
+    const self = this.components.peerId.toString()
+    const chosen = this.links.chosen()
+    for (const id of this.chosenSince.keys()) if (!chosen.has(id)) this.chosenSince.delete(id)
+    for (const id of chosen) {
+      if (!this.chosenSince.has(id)) this.chosenSince.set(id, now)
+      if (this.dialing.has(id) || this.backingOff(id) || this.bootstrap.some(t => t.peerId?.toString() === id)) continue
+      // The lower peer ID dials; the higher one gives it `yieldMs` first.
+      if (self > id && now - (this.chosenSince.get(id) ?? now) < (this.init.yieldMs ?? DEFAULT_YIELD_MS)) continue
+      const peer = peerIdFromString(id)
+      if (this.components.connectionManager.getConnections(peer).length > 0) continue
+      void this.dial(peer, 'chosen')
     }
   }
 
@@ -245,6 +294,7 @@ export class MeshDialer implements Startable {
       target.backoff = { failures: 0, notBefore: 0 }
       if (target.peerId == null) {
         target.peerId = connection.remotePeer
+        this.links.keep(connection.remotePeer.toString())
         await this.components.peerStore.merge(connection.remotePeer, { tags: { [BOOTSTRAP_TAG]: { value: 100 } } }).catch(() => {})
       }
     } else {

@@ -1,38 +1,47 @@
 /**
  * Registry gossip over `/clawmesh/registry/2.0.0`, as a libp2p service.
  *
- * Each side of a peer pair opens one long-lived outbound stream and writes
+ * Gateways keep registry links with a bounded set of peers (links.ts: whom is
+ * the link policy's choice, topology.ts), and the registry converges over that
+ * graph. Each side of a link opens one long-lived outbound stream and writes
  * only its own frames on it; it reads the peer's on the inbound one. On open
  * both sides send a hello with their digest and each pulls what it lacks (one
  * peer per origin, see pull-tracker.ts), so a late joiner is current two round
- * trips after connecting. Afterwards new signed records are pushed by their
- * origin and spread as news (news.ts); an idle pair exchanges only heartbeats
- * (a hung peer, which TCP alone does not reveal) that now and then carry a
- * digest hash (anti-entropy). Who is reachable is decided by liveness.ts.
+ * trips after linking. Afterwards new signed records are pushed by their
+ * origin and along links (news.ts); an idle link carries only heartbeats that
+ * now and then carry a digest hash (anti-entropy). Each link has a failure
+ * detector (link-watch.ts) scaled by our own health (local-health.ts); who is
+ * reachable is decided by liveness.ts.
  */
 import { repeatingTask, type RepeatingTask } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
-import { DEFAULT_DELTA_BATCH_MS, MAX_REGISTRY_FRAME_BYTES, MAX_STREAMS_PER_PROTOCOL } from '../constants.ts'
+import { MAX_REGISTRY_FRAME_BYTES, MAX_STREAMS_PER_PROTOCOL } from '../constants.ts'
 import { RegistryWires } from '../compat/registry-wires.ts'
 import { LocalLog } from '../registry/local-log.ts'
-import { Registry, heldOf, type RegistryChanges } from '../registry/registry.ts'
-import { hasMemberConnection, openMemberStream } from '../nat/links.ts'
+import { Registry, type RegistryChanges } from '../registry/registry.ts'
+import { hasMemberConnection } from '../nat/links.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
 import { receiveFrame } from './inbound.ts'
 import { checkPeers } from './heartbeat.ts'
+import { watchTiming, type WatchTiming } from './link-watch.ts'
+import { dropLink, LINK_EVERY_CONNECTION, openLink, spreadDown, type LinkPolicy } from './links.ts'
 import { Liveness } from './liveness.ts'
+import { LocalHealth } from './local-health.ts'
 import { registerGossipMetrics } from './metrics.ts'
 import { News } from './news.ts'
 import { gossipOptions, type GossipOptions } from './options.ts'
-import { PeerLink, runsOf } from './peer-link.ts'
+import { OwnRecords } from './own-records.ts'
+import { runsOf, type PeerLink } from './peer-link.ts'
 import { PullTracker } from './pull-tracker.ts'
-import { encodeFrame, REGISTRY_PROTOCOL_VERSION } from './wire.ts'
+import { encodeFrame } from './wire.ts'
 import type { GossipCounters, GossipPeer, RegistryGossipComponents, RegistryGossipEvents, RegistryGossipInit } from './types.ts'
-import type { Change, EntryData, SignedRecord } from '../registry/records.ts'
+import type { Change, EntryData } from '../registry/records.ts'
 import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 
 /** How often silence is checked (at most); heartbeats go out every `heartbeatIntervalMs`. */
-const LIVENESS_CHECK_MS = 500
+const LIVENESS_CHECK_MS = 250
+/** We answer an accusation with a fresh record at most this often. */
+const REFUTE_INTERVAL_MS = 2_000
 /** How long `stop()` waits for goodbyes to be written. */
 const BYE_TIMEOUT_MS = 500
 /** A burst of joins and leaves is announced to peers once, this long after it starts. */
@@ -42,6 +51,12 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
   readonly [Symbol.toStringTag] = '@clawmesh/registry-gossip'
   readonly registry = new Registry()
   readonly liveness = new Liveness(this.registry)
+  readonly health = new LocalHealth()
+  readonly timing: WatchTiming
+  /** Whom we keep links with (the dialer's choice, see `setLinkPolicy`). */
+  policy: LinkPolicy = LINK_EVERY_CONNECTION
+  private verifier?: (origin: string) => Promise<void>
+  private refutedAt = -Infinity
   readonly pulls: PullTracker
   readonly counters: GossipCounters = { recordsApplied: 0, recordsRejected: 0, recordsRedundant: 0, pullRequests: 0 }
   readonly selfId: string
@@ -49,17 +64,15 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
   readonly now: () => number
   readonly links = new Map<string, PeerLink>()
   readonly news: News
-  private readonly local: LocalLog
+  private readonly own: OwnRecords
   readonly components: RegistryGossipComponents
   readonly init: GossipOptions
   /** The registry protocol versions we speak, and how to read and write each (src/compat/). */
   readonly wires: RegistryWires
   private readonly allow?: Set<string>
   private readonly tasks: RepeatingTask[] = []
-  private flushTimer?: ReturnType<typeof setTimeout>
   private linksTimer?: ReturnType<typeof setTimeout>
-  private flushing: Promise<void> = Promise.resolve()
-  private running = false
+  running = false
   /** When the liveness check last ran: a late run means this process was not running in between. */
   lastCheck = 0
 
@@ -71,7 +84,8 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
     this.now = init.clock ?? Date.now
     this.selfId = components.peerId.toString()
     this.log = components.logger.forComponent('clawmesh:registry')
-    this.local = new LocalLog({ origin: this.selfId, incarnation: init.incarnation, key: components.privateKey, gateway: init.gateway })
+    this.own = new OwnRecords(this, new LocalLog({ origin: this.selfId, incarnation: init.incarnation, key: components.privateKey, gateway: init.gateway }))
+    this.timing = watchTiming(this.init.heartbeatIntervalMs, this.init.peerSilenceMs)
     this.pulls = new PullTracker({ timeoutMs: this.init.pullTimeoutMs, maxPulls: 10_000, maxCandidates: 16 })
     this.news = new News(this.registry, this.liveness, () => this.links.values())
     this.wires = new RegistryWires({
@@ -89,12 +103,23 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
     await this.wires.handle(this.components.registrar, async (stream, connection) => { await this.handleInbound(stream, connection) }, limits)
     this.components.events.addEventListener('peer:connect', this.onPeerConnect)
     this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
+    this.components.events.addEventListener('connection:open', this.onConnectionOpen)
+  }
+
+  /** Whom to keep links with (by default every connection is a link). */
+  setLinkPolicy (policy: LinkPolicy): void {
+    this.policy = policy
+  }
+
+  /** How to check an origin ourselves (a dial through the address filter, or a ping): resolves either way, reports through `reached`/`markUnreachable`. */
+  setVerifier (verify: (origin: string) => Promise<void>): void {
+    this.verifier = verify
   }
 
   /** Publishes our initial snapshot (addresses are known only once transports listen) and links connected peers. */
   async afterStart (): Promise<void> {
     this.running = true
-    await this.applyOwn(await this.local.snapshot())
+    await this.own.publishSnapshot()
     this.lastCheck = this.now()
     const checkMs = this.checkMs
     this.tasks.push(repeatingTask(() => { this.check() }, checkMs))
@@ -109,12 +134,10 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
     this.running = false
     for (const task of this.tasks) task.stop()
     this.tasks.length = 0
-    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer)
     if (this.linksTimer !== undefined) clearTimeout(this.linksTimer)
     this.news.stop()
     try {
-      await this.flushNow()
-      const bye = encodeFrame.record((await this.local.bye()).bytes)
+      const bye = encodeFrame.record(await this.own.bye())
       // Best effort and bounded: a peer that does not read must not hold up our stop.
       let timer: ReturnType<typeof setTimeout> | undefined
       await Promise.race([
@@ -132,139 +155,105 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
   async stop (): Promise<void> {
     this.components.events.removeEventListener('peer:connect', this.onPeerConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
+    this.components.events.removeEventListener('connection:open', this.onConnectionOpen)
     await this.wires.unhandle(this.components.registrar)
   }
 
   private readonly onPeerConnect = (evt: CustomEvent<PeerId>): void => { if (hasMemberConnection(this.components.connectionManager.getConnections(evt.detail))) this.peerConnected(evt.detail) }
   private readonly onPeerDisconnect = (evt: CustomEvent<PeerId>): void => { this.peerDisconnected(evt.detail) }
+  /** A new authenticated connection proves its peer runs. */
+  private readonly onConnectionOpen = (evt: CustomEvent<Connection>): void => { this.reached(evt.detail.remotePeer) }
 
   // ---- our own sessions ----------------------------------------------------
 
   get incarnation (): number {
-    return this.local.incarnation
+    return this.own.incarnation
   }
 
   /** Our own entry for `sessionKey`, staged changes included. */
   ownEntry (sessionKey: string): EntryData | undefined {
-    return this.local.get(sessionKey)
+    return this.own.get(sessionKey)
   }
 
   /** Stages a change of our own sessions; returns false when it changes nothing. Signed and pushed within a few ms. */
   stage (change: Change): boolean {
-    const changed = this.local.stage(change)
-    if (changed && this.flushTimer === undefined) {
-      this.flushTimer = setTimeout(() => {
-        this.flushTimer = undefined
-        this.flushing = this.flushing.then(async () => { await this.flushNow() }).catch(err => { this.log.error('flush failed - %e', err) })
-      }, DEFAULT_DELTA_BATCH_MS)
-    }
-    return changed
+    return this.own.stage(change)
   }
 
   /** Resolves once every staged change is signed, applied locally and sent to connected peers. */
   async flushed (): Promise<void> {
-    if (this.flushTimer !== undefined) {
-      clearTimeout(this.flushTimer)
-      this.flushTimer = undefined
-      this.flushing = this.flushing.then(async () => { await this.flushNow() })
-    }
-    await this.flushing
+    await this.own.flushed()
   }
 
   /** Publishes a fresh snapshot after our own description (addresses) changed. */
   async republish (): Promise<void> {
-    if (!this.running) return
-    this.flushing = this.flushing.then(async () => {
-      await this.flushNow()
-      await this.applyOwn(await this.local.republish())
-    })
-    await this.flushing
+    if (this.running) await this.own.republish()
   }
 
-  private async flushNow (): Promise<void> {
-    const delta = await this.local.flush()
-    if (delta === undefined) return
-    const own = this.registry.get(this.selfId)
-    // A delta that would be compacted at once (a burst of announces) goes out only as the
-    // snapshot that includes it: peers receive those entries once, not twice.
-    if (own !== undefined && LocalLog.shouldCompact(own.checkpointBytes, own.tailBytes + delta.bytes.length)) {
-      await this.applyOwn(await this.local.snapshot())
-      return
-    }
-    await this.applyOwn([delta])
-  }
-
-  private async applyOwn (records: SignedRecord[]): Promise<void> {
-    for (const signed of records) {
-      const outcome = this.registry.apply(signed, this.now())
-      if (outcome.status === 'applied') this.emitChanges(outcome.changes)
-      const frame = encodeFrame.record(signed.bytes)
-      for (const link of this.links.values()) void link.send(frame)
-    }
+  /** A peer declared us down (we were too slow for it): a fresh record proves to the whole mesh that we run. */
+  accused (): void {
+    const now = this.now()
+    this.health.accused(now)
+    if (!this.running || now - this.refutedAt < REFUTE_INTERVAL_MS) return
+    this.refutedAt = now
+    this.log('a peer declared us down: refuting with a fresh record')
+    this.own.refute()
   }
 
   // ---- peers -----------------------------------------------------------------
 
-  /** A connection to `peer` opened: open our outbound registry stream. */
-  peerConnected (peer: PeerId): PeerLink | undefined {
+  /** A connection to `peer` opened (or it opened a registry stream to us: `theirChoice`): link, if either side chose the other. */
+  peerConnected (peer: PeerId, theirChoice = false): PeerLink | undefined {
     if (!this.running) return undefined
-    const id = peer.toString()
-    let link = this.links.get(id)
-    if (link === undefined) {
-      link = new PeerLink({
-        peer,
-        now: this.now(),
-        log: this.log,
-        open: async (p, signal) => await openMemberStream(this.components.connectionManager, p, this.wires.protocols, { signal, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL }),
-        wireFor: stream => this.wires.writerFor(stream, id),
-        onOpenFailed: err => { this.wires.openFailed(id, err) },
-        hello: () => encodeFrame.hello({ protocolVersion: REGISTRY_PROTOCOL_VERSION, softwareVersion: this.init.softwareVersion ?? '', name: this.init.gateway().name, digest: this.registry.digest(), links: new Set(this.joinedPeers()), runs: runsOf(this.links.values()) })
-      })
-      this.links.set(id, link)
-    }
-    link.ensureOpen()
-    return link
+    return openLink(this, peer, theirChoice)
   }
 
-  /** The last connection to `peer` closed (or it went silent). */
+  /** The last connection to `peer` closed: if it carried a link, that is first-hand evidence. */
   peerDisconnected (peer: PeerId): void {
-    const id = peer.toString()
-    const link = this.links.get(id)
-    if (link !== undefined) {
-      link.close()
-      this.links.delete(id)
-      this.pulls.peerGone(id)
-      if (link.joined) {
-        this.safeDispatchEvent('peer:leave', { detail: link.describe() })
-        this.scheduleLinks()
-      }
-    }
-    if (this.liveness.unlinked(id, this.now())) this.reachabilityChanged(id)
-    this.tellDown(id, this.links.keys())
+    dropLink(this, peer.toString(), true)
   }
 
-  /** Tells `peers` we lost `origin`: those that know it only through us fail fast too, those linked to it answer `alive`. */
-  private tellDown (origin: string, peers: Iterable<string>): void {
-    const state = this.registry.get(origin)
-    if (state === undefined || !this.running) return
-    const frame = encodeFrame.down(origin, heldOf(state).version)
-    for (const peer of peers) void this.links.get(peer)?.send(frame)
+  /**
+   * A new connection to `peer`, or a check of ours that it answered: the peer ID runs, but which run?
+   * Sends to it are tried again at once; if we list it as unreachable, a registry link (its hello names
+   * its run) revives it only if it is the run we hold, and otherwise brings us the new run's records.
+   * The link closes again by itself when neither side chooses it.
+   */
+  reached (peerId: PeerId): void {
+    const state = this.registry.get(peerId.toString())
+    if (state === undefined) return
+    this.liveness.reached(peerId.toString(), this.now())
+    if (!state.reachable && state.bye === undefined) openLink(this, peerId, true)
   }
 
-  /** Joined peers, with what they told us about themselves. */
+  /** Checks `origin` ourselves in the background (rate-limited by the caller through `liveness.shouldVerify`). */
+  verify (origin: string): void {
+    if (this.verifier === undefined || !this.running) return
+    this.verifier(origin).catch(err => { this.log('check of %s failed - %e', origin, err) })
+  }
+
+  /** Linked peers (not declared down), with what they told us about themselves. */
   connectedPeers (): GossipPeer[] {
-    return [...this.links.values()].filter(l => l.joined).map(l => l.describe())
+    return [...this.links.values()].filter(l => l.live).map(l => l.describe())
   }
 
   isConnected (peerId: string): boolean {
-    return this.links.get(peerId)?.joined === true
+    return this.links.get(peerId)?.live === true
   }
 
-  /** A dial to `origin` failed: its sessions are unreachable until it proves it lives (peers linked to it are asked). */
-  markUnreachable (origin: string): void {
-    if (!this.liveness.dialFailed(origin, this.now())) return
+  /**
+   * A dial (or check) of ours to `origin` failed: sends to it fail fast until it proves it lives; our peers are told.
+   * `timedOut`: no answer in time, which an overloaded Gateway also gives: listed as unreachable, sends still tried, nobody told.
+   */
+  markUnreachable (origin: string, timedOut = false): void {
+    if (!this.liveness.dialFailed(origin, this.now(), timedOut)) return
     this.reachabilityChanged(origin)
-    this.tellDown(origin, this.liveness.witnesses(origin))
+    if (!timedOut) spreadDown(this, origin)
+  }
+
+  /** True when a send to `origin` should fail at once (a goodbye, or our own evidence); hearsay is tried. */
+  failFast (origin: string): boolean {
+    return this.liveness.failFast(origin)
   }
 
   /** True when records of `origin` may be accepted: every origin, or only those in the allowlist. */
@@ -272,8 +261,9 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
     return this.allow === undefined || origin === this.selfId || this.allow.has(origin)
   }
 
+  /** The peers we are linked to (not declared down): what we tell peers in `links`. */
   joinedPeers (): string[] {
-    return [...this.links.values()].filter(l => l.joined).map(l => l.id)
+    return [...this.links.values()].filter(l => l.live).map(l => l.id)
   }
 
   /** Tells every peer whom we are linked to, shortly after that changed (one frame for a burst of joins). */
@@ -292,14 +282,18 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
   /** Reads a peer's registry stream until it ends. */
   async handleInbound (stream: Stream, connection: Connection): Promise<void> {
     const id = connection.remotePeer.toString()
-    this.peerConnected(connection.remotePeer)
+    this.peerConnected(connection.remotePeer, true)
     const framed = new FramedStream(stream, MAX_REGISTRY_FRAME_BYTES)
     const read = this.wires.readerFor(stream, id)
     try {
       while (this.running) {
         const frame = await framed.read()
         const link = this.links.get(id)
-        if (link === undefined) break
+        if (link === undefined) {
+          // The link was closed on purpose (or hung up on): this stream goes with it.
+          stream.abort(new Error('unlinked'))
+          break
+        }
         await receiveFrame(this, link, frame, read)
       }
     } catch (err) {
@@ -335,9 +329,13 @@ export class RegistryGossip extends TypedEventEmitter<RegistryGossipEvents> impl
     checkPeers(this)
   }
 
-  /** Drops origins unreachable past the grace period (they leave tombstones). */
+  /** Checks unreachable origins ourselves now and then (backing off); drops those unreachable past the grace period (they leave tombstones). */
   expire (): void {
-    const changes = this.registry.expire(this.now(), this.init.unreachableGraceMs, this.init.tombstoneMs, this.selfId)
+    const now = this.now()
+    for (const state of this.registry.all()) {
+      if (!state.reachable && state.bye === undefined && state.origin !== this.selfId && this.liveness.shouldVerify(state.origin, now)) this.verify(state.origin)
+    }
+    const changes = this.registry.expire(now, this.init.unreachableGraceMs, this.init.tombstoneMs, this.selfId)
     for (const origin of changes.dropped) {
       this.liveness.forget(origin)
       this.pulls.forget(origin)

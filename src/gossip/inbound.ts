@@ -6,8 +6,10 @@
 import { MeshError } from '../errors.ts'
 import { verifyRecord, type SignedRecord } from '../registry/records.ts'
 import { heldOf } from '../registry/registry.ts'
-import { newest } from '../registry/version.ts'
+import { compareHeld, newest } from '../registry/version.ts'
 import { decodeFrame, encodeFrame, type Digest, type GossipMessage, type Version } from './wire.ts'
+import { dropLink, hangUp, linkRevived, spreadDown } from './links.ts'
+import { PUSH_MAX_BYTES } from './news.ts'
 import type { GossipContext } from './context.ts'
 import type { Proof } from './liveness.ts'
 import type { PeerLink } from './peer-link.ts'
@@ -16,10 +18,11 @@ import type { PeerLink } from './peer-link.ts'
 export async function receiveFrame (gossip: GossipContext, link: PeerLink, frame: Uint8Array, decode: (frame: Uint8Array) => GossipMessage = decodeFrame): Promise<void> {
   const msg = decode(frame)
   const now = gossip.now()
-  link.lastHeard = now
   // The run it says it is, before anything we answer about it. A running Gateway's digest always holds
   // itself: without that entry it is a run that has published nothing yet (0), not one we may hold.
   if (msg.type === 'hello') link.ownVersion = msg.hello.digest.get(link.id)?.version ?? [0, 0]
+  // Any frame is the peer's answer: a suspicion ends, a peer we had declared down is back.
+  if (link.watch.heard(now) === 'dead' && link.joined) proven(gossip, link, [linkRevived(gossip, link)])
   heardFrom(gossip, link)
   switch (msg.type) {
     case 'record':
@@ -50,7 +53,8 @@ export async function receiveFrame (gossip: GossipContext, link: PeerLink, frame
       break
     case 'heartbeat': {
       if (msg.rttMs !== undefined) link.rttMs = msg.rttMs
-      void link.send(encodeFrame.heartbeatAck())
+      if (msg.keep !== undefined) link.remoteKeep = msg.keep
+      void link.send(encodeFrame.heartbeatAck(gossip.policy.wants(link.id)))
       if (msg.digestHash !== undefined && !sameBytes(msg.digestHash, gossip.registry.digestHash())) {
         void link.send(encodeFrame.digest(gossip.registry.digest(), false))
       }
@@ -59,27 +63,83 @@ export async function receiveFrame (gossip: GossipContext, link: PeerLink, frame
     case 'heartbeatAck':
       if (link.pingSentAt !== undefined) link.rttMs = now - link.pingSentAt
       link.pingSentAt = undefined
+      if (msg.keep !== undefined) link.remoteKeep = msg.keep
       break
-    case 'links':
+    case 'links': {
+      const before = gossip.liveness.claimedBy(link.id)
       proven(gossip, link, gossip.liveness.peerLinks(link.id, msg.links, now, msg.runs))
+      offerLost(gossip, link, before, msg.links)
       break
-    case 'down':
+    }
+    case 'down': {
       // Hearsay about reachability only (the liveness rules decide whether to believe it): it never adds or removes entries.
+      if (msg.origin === gossip.selfId) {
+        // An accusation: we were too slow for that peer. Prove to everyone that we run.
+        gossip.accused()
+        break
+      }
+      // A peer linked to it lost it too: that confirms our own suspicion, if we have one.
+      if (gossip.liveness.claimsLink(link.id, msg.origin)) gossip.links.get(msg.origin)?.watch.confirm(link.id)
+      const verdict = gossip.liveness.down(link.id, msg.origin, msg.version, now)
+      if (verdict.changed) {
+        gossip.reachabilityChanged(msg.origin)
+        spreadDown(gossip, msg.origin, link.id)
+      }
+      if (verdict.verify) gossip.verify(msg.origin)
+      askOrigin(gossip, link, msg.origin, now)
+      break
+    }
+    case 'suspect':
+      // An indirect probe: it changes nothing here by itself. A peer that suspects it too confirms our suspicion.
       if (msg.origin === gossip.selfId) break
-      if (gossip.liveness.down(link.id, msg.origin, msg.version, now)) gossip.reachabilityChanged(msg.origin)
-      // We are linked to it: we answer once we next hear from it, and ask it now rather than wait for a heartbeat.
-      if (gossip.liveness.asked(link.id, msg.origin)) gossip.links.get(msg.origin)?.probe(now)
+      gossip.links.get(msg.origin)?.watch.confirm(link.id)
+      askOrigin(gossip, link, msg.origin, now)
       break
     case 'alive':
       if (msg.origin === gossip.selfId || !gossip.allowed(msg.origin)) break
-      proven(gossip, link, [gossip.liveness.alive(link.id, msg.origin, msg.version, now)])
+      // A peer we asked hears it: our suspicion of it waits once more (the link between us may be what is broken).
+      gossip.links.get(msg.origin)?.watch.indirectAck(link.id, now, gossip.health.multiplier, gossip.timing)
+      if (proven(gossip, link, [gossip.liveness.alive(link.id, msg.origin, msg.version, now)])) {
+        // It runs, yet our own link to it was declared down: that link is what is broken. Hang up, so a send dials afresh.
+        const ours = gossip.links.get(msg.origin)
+        if (ours?.watch.state === 'dead') hangUp(gossip, ours)
+      }
       // It holds a newer version than ours (or one we had dropped): pull it.
       requestMissing(gossip, link, new Map([[msg.origin, { version: msg.version, departed: false }]]), true)
+      break
+    case 'unlink':
+      // Closed on purpose by the peer: no evidence about anyone.
+      dropLink(gossip, link.id, false)
       break
     case 'unknown':
       // Frames of a newer version are ignored, so that newer peers can add some.
       break
   }
+}
+
+/**
+ * Origins the peer no longer says it is linked to: until now we left their records to them (news skips a
+ * peer linked to the origin), so tell it what we hold of them, in case their last records missed it.
+ */
+function offerLost (gossip: GossipContext, link: PeerLink, before: ReadonlySet<string>, after: ReadonlySet<string>): void {
+  const offer: Digest = new Map()
+  for (const origin of before) {
+    if (after.has(origin) || origin === link.id) continue
+    const state = gossip.registry.get(origin)
+    if (state === undefined) continue
+    const held = heldOf(state)
+    const theirs = link.holds.get(origin)
+    if (theirs === undefined || compareHeld(held, theirs) > 0) offer.set(origin, held)
+  }
+  if (offer.size > 0) void link.send(encodeFrame.digest(offer, false))
+}
+
+/** A peer lost or suspects `origin`: if we are linked to it, we answer once we next hear from it, and ask it now rather than wait for a heartbeat. */
+function askOrigin (gossip: GossipContext, link: PeerLink, origin: string, now: number): void {
+  if (!gossip.liveness.askedBy(link.id, origin)) return
+  const target = gossip.links.get(origin)
+  // One probe per heartbeat interval, however many ask: a flood of questions is not a flood of probes.
+  if (target !== undefined && now - target.lastProbeAt >= gossip.init.heartbeatIntervalMs) target.probe(now, gossip.policy.wants(origin))
 }
 
 /**
@@ -133,12 +193,9 @@ async function receiveRecord (gossip: GossipContext, link: PeerLink, bytes: Uint
       }
       if (gossip.liveness.recordApplied(record.origin, record.origin === link.id, now)) gossip.reachabilityChanged(record.origin)
       gossip.emitChanges(outcome.changes)
-      if (record.kind === 'bye') {
-        gossip.reachabilityChanged(record.origin)
-        gossip.news.forwardBye(record.origin, link.id, signed.bytes)
-      } else {
-        gossip.news.recordApplied(record.origin, link.id)
-      }
+      if (record.kind === 'bye') gossip.reachabilityChanged(record.origin)
+      if (record.kind === 'snap' || signed.bytes.length > PUSH_MAX_BYTES) gossip.news.recordApplied(record.origin, link.id)
+      else gossip.news.push(record.origin, link.id, signed.bytes, { version: [record.incarnation, record.seq], departed: record.kind === 'bye' })
       break
     }
     case 'pending': {
@@ -186,13 +243,19 @@ function requestMissing (gossip: GossipContext, link: PeerLink, theirs: Digest, 
   }
 }
 
-/** Announces origins proven alive; those we had dropped are pulled again from the peer that proved them. */
-function proven (gossip: GossipContext, link: PeerLink, proofs: Array<Proof | undefined>): void {
+/** Announces origins proven alive; those we had dropped are pulled again from the peer that proved them. True when any was revived. */
+function proven (gossip: GossipContext, link: PeerLink, proofs: Array<Proof | undefined>): boolean {
+  let revived = false
   for (const proof of proofs) {
     if (proof === undefined) continue
-    if ('revived' in proof) gossip.reachabilityChanged(proof.origin)
-    else requestMissing(gossip, link, new Map([[proof.origin, proof.unburied]]), true)
+    if ('revived' in proof) {
+      gossip.reachabilityChanged(proof.origin)
+      revived = true
+    } else {
+      requestMissing(gossip, link, new Map([[proof.origin, proof.unburied]]), true)
+    }
   }
+  return revived
 }
 
 function ourVersion (gossip: GossipContext, origin: string): Version | undefined {

@@ -1,19 +1,22 @@
 /**
- * Spreading news of applied records (lazy push). A goodbye is forwarded as it
- * is; for anything else, peers that are not linked to its origin (the origin
- * pushes to those itself) and not known to hold that version are sent a
- * partial digest, batched for a moment, and pull what they lack (from the
- * origin if they are linked to it by then). Forwarding whole records made every
- * node of a freshly formed full mesh send every snapshot to everyone.
+ * Spreading applied records to peers that are not linked to their origin (the
+ * origin pushes to those itself) and not known to hold them yet. Small records
+ * (deltas, goodbyes: a churn of sessions) are pushed as they are, so a change
+ * crosses a bounded-degree mesh in a few hops of one frame each. Snapshots go
+ * as news (lazy push): a partial digest, batched for a moment, and peers pull
+ * what they lack (one pull per origin); forwarding whole snapshots made every
+ * node of a freshly formed mesh send every snapshot to everyone.
  */
 import { heldOf, type Registry } from '../registry/registry.ts'
-import { compareHeld, type Digest } from '../registry/version.ts'
+import { compareHeld, type Digest, type Held } from '../registry/version.ts'
 import { encodeFrame } from './wire.ts'
 import type { Liveness } from './liveness.ts'
 import type { PeerLink } from './peer-link.ts'
 
 /** News of applied records is batched for this long. */
 export const NEWS_DELAY_MS = 50
+/** Records up to this size are pushed as they are; larger ones (snapshot chunks) go as news. */
+export const PUSH_MAX_BYTES = 8 * 1024
 
 export class News {
   /** Origins whose new records we have not yet told peers about, with the peers that sent them. */
@@ -42,11 +45,18 @@ export class News {
     this.timer.unref?.()
   }
 
-  /** A goodbye goes as it is to peers that cannot have it from the origin itself. */
-  forwardBye (origin: string, from: string, bytes: Uint8Array): void {
+  /**
+   * A small record of `origin` (`held`: what it brings us to) goes as it is to peers that cannot have it
+   * from the origin itself and are not known to hold it.
+   */
+  push (origin: string, from: string, bytes: Uint8Array, held: Held): void {
     const frame = encodeFrame.record(bytes)
     for (const link of this.links()) {
-      if (link.id !== from && link.id !== origin && !this.liveness.claimsLink(link.id, origin)) void link.send(frame)
+      if (!link.live || link.id === from || link.id === origin || this.liveness.claimsLink(link.id, origin)) continue
+      const theirs = link.holds.get(origin)
+      if (theirs !== undefined && compareHeld(held, theirs) <= 0) continue
+      link.noteHolds(origin, held)
+      void link.send(frame)
     }
   }
 
@@ -55,7 +65,7 @@ export class News {
     const queue = this.queue
     this.queue = new Map()
     for (const link of this.links()) {
-      if (!link.joined) continue
+      if (!link.live) continue
       const news: Digest = new Map()
       for (const [origin, senders] of queue) {
         const state = this.registry.get(origin)

@@ -1,12 +1,14 @@
 /**
- * One connected peer, as the registry gossip sees it: our long-lived outbound
- * stream (opened on connect, reopened after a write fails or, on the next write,
- * after it closed with one of several connections; frames queued while it opens
- * go out in order once it is open) and what we know of the peer.
+ * One linked peer, as the registry gossip sees it: our long-lived outbound
+ * stream (opened when the link starts, reopened after a write fails or, on the
+ * next write, after it closed with one of several connections; frames queued
+ * while it opens go out in order once it is open), its failure detector
+ * (link-watch.ts) and what we know of the peer.
  */
 import { MAX_REGISTRY_FRAME_BYTES } from '../constants.ts'
 import { FramedStream } from '../wire/framed-stream.ts'
 import { compareHeld, type Held, type Version } from '../registry/version.ts'
+import { LinkWatch } from './link-watch.ts'
 import { encodeFrame } from './wire.ts'
 import type { GossipPeer } from './types.ts'
 import type { Logger, PeerId, Stream } from '@libp2p/interface'
@@ -36,10 +38,16 @@ export interface LinkWire {
 export class PeerLink {
   readonly peer: PeerId
   readonly id: string
-  /** When we last heard any frame from it. */
-  lastHeard: number
-  /** When our unanswered heartbeat left (the side that sends them only). */
+  /** When the link started. */
+  readonly openedAt: number
+  /** Its failure detector: when we last heard from it, and whether it is suspect or declared down. */
+  readonly watch: LinkWatch
+  /** Whether the peer chose this link, as its last heartbeat said (undefined: not said yet, or an older peer: it keeps every link). */
+  remoteKeep?: boolean
+  /** When our unanswered heartbeat left. */
   pingSentAt?: number
+  /** When we last asked it for a sign of life out of turn (`probe`). */
+  lastProbeAt = -Infinity
   lastPing = 0
   lastHashAt: number
   /** What this peer is known to hold per origin (its digests, and records seen going either way), for origins we know. */
@@ -63,8 +71,19 @@ export class PeerLink {
     this.init = init
     this.peer = init.peer
     this.id = init.peer.toString()
-    this.lastHeard = init.now
+    this.openedAt = init.now
+    this.watch = new LinkWatch(init.now)
     this.lastHashAt = init.now
+  }
+
+  /** When we last heard any frame from it. */
+  get lastHeard (): number {
+    return this.watch.lastHeard
+  }
+
+  /** Linked and not declared down by our failure detector. */
+  get live (): boolean {
+    return this.joined && this.watch.state !== 'dead'
   }
 
   /** Opens the outbound stream unless it is open or opening. */
@@ -114,11 +133,11 @@ export class PeerLink {
     }
   }
 
-  /** Asks for a sign of life now (a heartbeat, which either side answers at once) unless one is on its way. */
-  probe (now: number): void {
-    if (this.pingSentAt !== undefined) return
+  /** Asks for a sign of life now (a heartbeat, which either side answers at once); `keep`: whether we chose this link. */
+  probe (now: number, keep?: boolean): void {
     this.pingSentAt = now
-    void this.send(encodeFrame.heartbeat(this.rttMs, undefined))
+    this.lastProbeAt = now
+    void this.send(encodeFrame.heartbeat(this.rttMs, undefined, keep))
   }
 
   /** Raises what the peer is known to hold of `origin` (never lowers it). */
@@ -136,6 +155,20 @@ export class PeerLink {
       ...(this.protocolVersion !== undefined ? { protocolVersion: this.protocolVersion } : {}),
       ...(this.softwareVersion !== undefined ? { softwareVersion: this.softwareVersion } : {})
     }
+  }
+
+  /** Closes the link on purpose: tells the peer (so it takes this for no failure), then closes our stream. */
+  async unlink (): Promise<void> {
+    if (this.closed) return
+    await this.send(encodeFrame.unlink())
+    this.closed = true
+    this.controller.abort()
+    try {
+      await this.out?.stream.close({ signal: AbortSignal.timeout(OPEN_TIMEOUT_MS) })
+    } catch {
+      this.out?.stream.abort(new Error('unlinked'))
+    }
+    this.out = undefined
   }
 
   close (): void {

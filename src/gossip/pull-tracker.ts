@@ -6,8 +6,11 @@
  * what other peers claim meanwhile is kept as candidates and never raises the
  * version we wait for (a claim is only a claim until records prove it). A pull
  * whose peer stops delivering for `timeoutMs` fails: that peer's claims about
- * that origin are ignored until it delivers one of its records, and the pull
- * moves to the candidate with the newest claim.
+ * that origin are ignored until it delivers one of its records or for
+ * `distrustMs`, and the pull moves to the candidate with the newest claim.
+ * Distrust expires because a peer that was only slow (an overloaded machine)
+ * may be the only one left that holds what we lack: distrusted for good, the
+ * gap would never be repaired.
  */
 import { compareHeld, type Held } from '../registry/version.ts'
 
@@ -18,6 +21,8 @@ export interface PullTrackerOptions {
   maxPulls: number
   /** Candidate claims kept per origin. */
   maxCandidates: number
+  /** How long a peer's claims about an origin it did not deliver are ignored. @default 15 × timeoutMs */
+  distrustMs?: number
 }
 
 interface Pull {
@@ -38,8 +43,8 @@ export interface Ask {
 
 export class PullTracker {
   private readonly pulls = new Map<string, Pull>()
-  /** Per peer, origins it claimed and did not deliver. */
-  private readonly distrust = new Map<string, Set<string>>()
+  /** Per peer, origins it claimed and did not deliver, with when our distrust ends. */
+  private readonly distrust = new Map<string, Map<string, number>>()
   private readonly options: PullTrackerOptions
 
   constructor (options: PullTrackerOptions) {
@@ -52,7 +57,7 @@ export class PullTracker {
    * a candidate.
    */
   claim (peer: string, origin: string, claim: Held, now: number): boolean {
-    if (this.distrust.get(peer)?.has(origin) === true) return false
+    if (this.distrusted(peer, origin, now)) return false
     const pull = this.pulls.get(origin)
     if (pull === undefined) {
       if (this.pulls.size >= this.options.maxPulls) return false
@@ -92,8 +97,8 @@ export class PullTracker {
       if (now - pull.at < this.options.timeoutMs) continue
       this.pulls.delete(origin)
       let set = this.distrust.get(pull.peer)
-      if (set === undefined) this.distrust.set(pull.peer, set = new Set())
-      set.add(origin)
+      if (set === undefined) this.distrust.set(pull.peer, set = new Map())
+      set.set(origin, now + (this.options.distrustMs ?? this.options.timeoutMs * 15))
       const ask = this.next(origin, pull, heldOf(origin), now)
       if (ask !== undefined) asks.push(ask)
     }
@@ -123,10 +128,20 @@ export class PullTracker {
     return this.pulls.size
   }
 
+  private distrusted (peer: string, origin: string, now: number): boolean {
+    const set = this.distrust.get(peer)
+    const until = set?.get(origin)
+    if (until === undefined) return false
+    if (until > now) return true
+    set!.delete(origin)
+    if (set!.size === 0) this.distrust.delete(peer)
+    return false
+  }
+
   private next (origin: string, pull: Pull, held: Held | undefined, now: number): Ask | undefined {
     let best: [string, Held] | undefined
     for (const [peer, claim] of pull.candidates) {
-      if (this.distrust.get(peer)?.has(origin) === true) continue
+      if (this.distrusted(peer, origin, now)) continue
       if (held !== undefined && compareHeld(claim, held) <= 0) continue
       if (best === undefined || compareHeld(claim, best[1]) > 0) best = [peer, claim]
     }

@@ -33,11 +33,16 @@ export type GossipMessage =
   | { type: 'digest', digest: Digest, reply: boolean }
   /** Per origin, what the asker holds (undefined: nothing). */
   | { type: 'want', wants: Map<string, Version | undefined> }
-  | { type: 'heartbeat', rttMs?: number, digestHash?: Uint8Array }
-  | { type: 'heartbeatAck' }
+  /** `keep`: whether the sender chose this link (undefined: an older peer, which keeps every link). */
+  | { type: 'heartbeat', rttMs?: number, digestHash?: Uint8Array, keep?: boolean }
+  | { type: 'heartbeatAck', keep?: boolean }
   | { type: 'links', links: Set<string>, runs: Map<string, number> }
   | { type: 'down', origin: string, version: Version }
   | { type: 'alive', origin: string, version: Version }
+  /** An indirect probe: the sender has not heard from `origin` lately and asks to be told (`alive`) if we do. */
+  | { type: 'suspect', origin: string, version: Version }
+  /** The sender closes this link on purpose: no evidence about anyone. */
+  | { type: 'unlink' }
   /** A frame of a kind this version does not know (a newer peer's): ignored. */
   | { type: 'unknown' }
 
@@ -126,17 +131,19 @@ export function decodeFrame (bytes: Uint8Array): GossipMessage {
     return { type: 'want', wants }
   }
   if (frame.heartbeat !== undefined) {
-    const { rttMs, digestHash } = frame.heartbeat
+    const { rttMs, digestHash, keep } = frame.heartbeat
     if (digestHash !== undefined && digestHash.length > 64) throw new MeshError('BAD_REQUEST', 'digest hash too long')
-    return { type: 'heartbeat', ...(rttMs !== undefined ? { rttMs } : {}), ...(digestHash !== undefined ? { digestHash } : {}) }
+    return { type: 'heartbeat', ...(rttMs !== undefined ? { rttMs } : {}), ...(digestHash !== undefined ? { digestHash } : {}), ...(keep !== undefined ? { keep } : {}) }
   }
-  if (frame.heartbeatAck !== undefined) return { type: 'heartbeatAck' }
+  if (frame.heartbeatAck !== undefined) return { type: 'heartbeatAck', ...(frame.heartbeatAck.keep !== undefined ? { keep: frame.heartbeatAck.keep } : {}) }
   if (frame.links !== undefined) {
     const links = peerSet(frame.links.peers)
     return { type: 'links', links, runs: runsFromPb(links, frame.links.incarnations) }
   }
   if (frame.down !== undefined) return { type: 'down', ...originVersion(frame.down) }
   if (frame.alive !== undefined) return { type: 'alive', ...originVersion(frame.alive) }
+  if (frame.suspect !== undefined) return { type: 'suspect', ...originVersion(frame.suspect) }
+  if (frame.unlink !== undefined) return { type: 'unlink' }
   return { type: 'unknown' }
 }
 
@@ -155,17 +162,23 @@ export const encodeFrame = {
     record: new Uint8Array(0),
     want: { origins: [...wants].map(([origin, v]) => ({ origin: originToBytes(origin), ...(v !== undefined ? { incarnation: v[0], seq: v[1] } : {}) })) }
   }),
-  heartbeat: (rttMs: number | undefined, digestHash: Uint8Array | undefined): Uint8Array => Frame.encode({
+  heartbeat: (rttMs: number | undefined, digestHash: Uint8Array | undefined, keep?: boolean): Uint8Array => Frame.encode({
     record: new Uint8Array(0),
-    heartbeat: { ...(rttMs !== undefined ? { rttMs: Math.min(Math.round(rttMs), 0xffffffff) } : {}), ...(digestHash !== undefined ? { digestHash } : {}) }
+    heartbeat: {
+      ...(rttMs !== undefined ? { rttMs: Math.min(Math.round(rttMs), 0xffffffff) } : {}),
+      ...(digestHash !== undefined ? { digestHash } : {}),
+      ...(keep !== undefined ? { keep } : {})
+    }
   }),
-  heartbeatAck: (): Uint8Array => Frame.encode({ record: new Uint8Array(0), heartbeatAck: {} }),
+  heartbeatAck: (keep?: boolean): Uint8Array => Frame.encode({ record: new Uint8Array(0), heartbeatAck: keep !== undefined ? { keep } : {} }),
   links: (links: Iterable<string>, runs?: ReadonlyMap<string, number>): Uint8Array => {
     const peers = [...links]
     return Frame.encode({ record: new Uint8Array(0), links: { peers: peers.map(originToBytes), incarnations: runsToPb(peers, runs) } })
   },
   down: (origin: string, version: Version): Uint8Array => Frame.encode({ record: new Uint8Array(0), down: { origin: originToBytes(origin), incarnation: version[0], seq: version[1] } }),
-  alive: (origin: string, version: Version): Uint8Array => Frame.encode({ record: new Uint8Array(0), alive: { origin: originToBytes(origin), incarnation: version[0], seq: version[1] } })
+  alive: (origin: string, version: Version): Uint8Array => Frame.encode({ record: new Uint8Array(0), alive: { origin: originToBytes(origin), incarnation: version[0], seq: version[1] } }),
+  suspect: (origin: string, version: Version): Uint8Array => Frame.encode({ record: new Uint8Array(0), suspect: { origin: originToBytes(origin), incarnation: version[0], seq: version[1] } }),
+  unlink: (): Uint8Array => Frame.encode({ record: new Uint8Array(0), unlink: {} })
 }
 
 export type { Digest, Held, Version }

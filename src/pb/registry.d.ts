@@ -10,6 +10,8 @@ export interface Frame {
     links?: Links;
     down?: Down;
     alive?: Alive;
+    suspect?: Suspect;
+    unlink?: Unlink;
 }
 export declare namespace Frame {
     const codec: () => Codec<Frame>;
@@ -70,6 +72,7 @@ export declare namespace WantEntry {
 export interface Heartbeat {
     rttMs?: number;
     digestHash?: Uint8Array;
+    keep?: boolean;
 }
 export declare namespace Heartbeat {
     const codec: () => Codec<Heartbeat>;
@@ -77,6 +80,7 @@ export declare namespace Heartbeat {
     const decode: (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Heartbeat>) => Heartbeat;
 }
 export interface HeartbeatAck {
+    keep?: boolean;
 }
 export declare namespace HeartbeatAck {
     const codec: () => Codec<HeartbeatAck>;
@@ -111,6 +115,23 @@ export declare namespace Alive {
     const codec: () => Codec<Alive>;
     const encode: (obj: Partial<Alive>) => Uint8Array;
     const decode: (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Alive>) => Alive;
+}
+export interface Suspect {
+    origin: Uint8Array;
+    incarnation: number;
+    seq: number;
+}
+export declare namespace Suspect {
+    const codec: () => Codec<Suspect>;
+    const encode: (obj: Partial<Suspect>) => Uint8Array;
+    const decode: (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Suspect>) => Suspect;
+}
+export interface Unlink {
+}
+export declare namespace Unlink {
+    const codec: () => Codec<Unlink>;
+    const encode: (obj: Partial<Unlink>) => Uint8Array;
+    const decode: (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Unlink>) => Unlink;
 }
 export interface SignedRecord {
     body: Uint8Array;

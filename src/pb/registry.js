@@ -52,6 +52,14 @@ export var Frame;
                     w.uint32(74);
                     Alive.codec().encode(obj.alive, w);
                 }
+                if (obj.suspect != null) {
+                    w.uint32(82);
+                    Suspect.codec().encode(obj.suspect, w);
+                }
+                if (obj.unlink != null) {
+                    w.uint32(90);
+                    Unlink.codec().encode(obj.unlink, w);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -112,6 +120,18 @@ export var Frame;
                         case 9: {
                             obj.alive = Alive.codec().decode(reader, reader.uint32(), {
                                 limits: opts.limits?.alive
+                            });
+                            break;
+                        }
+                        case 10: {
+                            obj.suspect = Suspect.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.suspect
+                            });
+                            break;
+                        }
+                        case 11: {
+                            obj.unlink = Unlink.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.unlink
                             });
                             break;
                         }
@@ -514,6 +534,10 @@ export var Heartbeat;
                     w.uint32(18);
                     w.bytes(obj.digestHash);
                 }
+                if (obj.keep != null) {
+                    w.uint32(24);
+                    w.bool(obj.keep);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -529,6 +553,10 @@ export var Heartbeat;
                         }
                         case 2: {
                             obj.digestHash = reader.bytes();
+                            break;
+                        }
+                        case 3: {
+                            obj.keep = reader.bool();
                             break;
                         }
                         default: {
@@ -558,6 +586,10 @@ export var HeartbeatAck;
                 if (opts.lengthDelimited !== false) {
                     w.fork();
                 }
+                if (obj.keep != null) {
+                    w.uint32(8);
+                    w.bool(obj.keep);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -567,6 +599,10 @@ export var HeartbeatAck;
                 while (reader.pos < end) {
                     const tag = reader.uint32();
                     switch (tag >>> 3) {
+                        case 1: {
+                            obj.keep = reader.bool();
+                            break;
+                        }
                         default: {
                             reader.skipType(tag & 7);
                             break;
@@ -784,6 +820,106 @@ export var Alive;
         return decodeMessage(buf, Alive.codec(), opts);
     };
 })(Alive || (Alive = {}));
+export var Suspect;
+(function (Suspect) {
+    let _codec;
+    Suspect.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.origin != null && obj.origin.byteLength > 0)) {
+                    w.uint32(10);
+                    w.bytes(obj.origin);
+                }
+                if ((obj.incarnation != null && obj.incarnation !== 0)) {
+                    w.uint32(16);
+                    w.uint64Number(obj.incarnation);
+                }
+                if ((obj.seq != null && obj.seq !== 0)) {
+                    w.uint32(24);
+                    w.uint64Number(obj.seq);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    origin: uint8ArrayAlloc(0),
+                    incarnation: 0,
+                    seq: 0
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.origin = reader.bytes();
+                            break;
+                        }
+                        case 2: {
+                            obj.incarnation = reader.uint64Number();
+                            break;
+                        }
+                        case 3: {
+                            obj.seq = reader.uint64Number();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            });
+        }
+        return _codec;
+    };
+    Suspect.encode = (obj) => {
+        return encodeMessage(obj, Suspect.codec());
+    };
+    Suspect.decode = (buf, opts) => {
+        return decodeMessage(buf, Suspect.codec(), opts);
+    };
+})(Suspect || (Suspect = {}));
+export var Unlink;
+(function (Unlink) {
+    let _codec;
+    Unlink.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {};
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            });
+        }
+        return _codec;
+    };
+    Unlink.encode = (obj) => {
+        return encodeMessage(obj, Unlink.codec());
+    };
+    Unlink.decode = (buf, opts) => {
+        return decodeMessage(buf, Unlink.codec(), opts);
+    };
+})(Unlink || (Unlink = {}));
 export var SignedRecord;
 (function (SignedRecord) {
     let _codec;

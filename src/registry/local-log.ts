@@ -76,6 +76,16 @@ export class LocalLog {
     return await signRecord({ kind: 'delta', origin: this.origin, incarnation: this.incarnation, seq: this.seq, base, changes }, this.key)
   }
 
+  /**
+   * A signed delta that changes nothing: a fresh record, newer than anything peers hold of us, so it
+   * proves to the whole mesh that we are running (our answer to a peer that declared us down).
+   */
+  async touch (): Promise<SignedRecord> {
+    const base = this.seq
+    this.seq++
+    return await signRecord({ kind: 'delta', origin: this.origin, incarnation: this.incarnation, seq: this.seq, base, changes: [] }, this.key)
+  }
+
   /** A full signed snapshot at the current seq, in chunks. */
   async snapshot (): Promise<SignedRecord[]> {
     const all = [...this.entries.values()]

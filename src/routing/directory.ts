@@ -54,8 +54,12 @@ export interface OwnerDirectory {
   withLabel: (label: string) => OwnedKey[]
   /** Peer IDs of the Gateways whose valid name is `name` (more than one: the name is shared, so AMBIGUOUS). */
   gatewaysNamed: (name: string) => string[]
-  /** A dial to it failed: its sessions fail fast with UNREACHABLE until it is heard from again. */
-  markUnreachable: (peerId: string) => void
+  /**
+   * A dial to it failed: its sessions fail fast with UNREACHABLE until it is heard from again. `timedOut`: the
+   * dial neither succeeded nor was refused in time (an overloaded owner looks the same): listed as unreachable,
+   * but sends still try it.
+   */
+  markUnreachable: (peerId: string, timedOut?: boolean) => void
 }
 
 /** The name a person sees for a Gateway: its valid name, else its peer ID. */

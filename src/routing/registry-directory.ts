@@ -58,6 +58,6 @@ export function registryDirectory (gossip: Pick<RegistryGossip, 'registry' | 'ma
       for (const state of registry.all()) if (state.gateway.name === name && validName(name)) out.push(state.origin)
       return out
     },
-    markUnreachable: peerId => { gossip.markUnreachable(peerId) }
+    markUnreachable: (peerId, timedOut) => { gossip.markUnreachable(peerId, timedOut) }
   }
 }

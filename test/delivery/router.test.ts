@@ -22,6 +22,9 @@ interface Harness {
   stop: AbortController
 }
 
+/** Owners unreachable only because a peer said so (the real connector asks the liveness rules). */
+const hearsayOnly = new Set<string>()
+
 function harness (answer: (request: DeliveryRequest, attempt: number) => Promise<Answered>, init: Partial<RouterInit> = {}, directory = new FakeDirectory(PEERS.self, [
   { peerId: PEERS.self, name: 'self', sessions: [{ sessionKey: 'agent:local:main' }] },
   { peerId: PEERS.a, name: 'owner', sessions: [{ sessionKey: 'agent:main:main' }] }
@@ -38,7 +41,8 @@ function harness (answer: (request: DeliveryRequest, attempt: number) => Promise
     directory,
     // Like the real client: the answer races the send's signal.
     client: { request: async (_peer, request, signal) => { requests.push(request); return await raceSignal(answer(request, requests.length), signal) } },
-    connector: { ensureConnected: async () => {} },
+    // Like the real connector: an owner unreachable by hearsay only (no own evidence) is tried.
+    connector: { ensureConnected: async () => {}, shouldTry: owner => owner.reachable || hearsayOnly.has(owner.peerId), hold: () => () => {} },
     resolve: (target, options) => resolveTarget(target, { directory, selfHost: 'h', localFirst: true }, options.targetGateway),
     handler: () => undefined,
     maxMessageBytes: 1024,
@@ -113,6 +117,18 @@ describe('router', () => {
     await assert.rejects(h.router.send('k', 'ok'), { code: 'UNREACHABLE' })
     await assert.rejects(h.router.send('k', 'x'.repeat(2000)), { code: 'TOO_LARGE' })
     assert.equal(h.requests.length, 0)
+  })
+
+  it('an owner listed as unreachable only by hearsay is tried directly, not refused', async () => {
+    const d = new FakeDirectory(PEERS.self, [{ peerId: PEERS.a, name: 'owner', reachable: false, sessions: [{ sessionKey: 'k' }] }])
+    hearsayOnly.add(PEERS.a)
+    try {
+      const h = harness(async () => ({ status: 'ok', reply: 'here' }), {}, d)
+      assert.equal((await h.router.send('k', 'hi')).reply, 'here')
+      assert.equal(h.requests.length, 1)
+    } finally {
+      hearsayOnly.delete(PEERS.a)
+    }
   })
 
   it('local delivery: fire-and-forget returns once the handler has taken the message', async () => {

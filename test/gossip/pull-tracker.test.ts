@@ -34,6 +34,16 @@ describe('PullTracker', () => {
     assert.equal(t.claim('liar', 'o', held(1, 9), 3_200), true)
   })
 
+  it('distrust expires: a peer that was only slow, and is the only one holding what we lack, is asked again later', () => {
+    // The 50-Gateway soak once stayed one origin short for 300 s: under overload every peer's pull of it had
+    // timed out once, and each was distrusted for good, so no digest ever started a pull again.
+    const t = new PullTracker({ timeoutMs: 2_000, maxPulls: 3, maxCandidates: 2, distrustMs: 30_000 })
+    assert.equal(t.claim('slow', 'o', held(1, 5), 0), true)
+    assert.deepEqual(t.expire(2_000, () => held(1, 0)), [])
+    assert.equal(t.claim('slow', 'o', held(1, 5), 10_000), false, 'distrusted for a while')
+    assert.equal(t.claim('slow', 'o', held(1, 5), 32_000), true, 'then its claim starts a pull again')
+  })
+
   it('fails over to the candidate with the newest claim, skipping claims we already hold', () => {
     const t = tracker()
     t.claim('silent', 'o', held(1, 9), 0)

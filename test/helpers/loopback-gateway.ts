@@ -12,8 +12,13 @@ const script = fileURLToPath(new URL('../fixtures/gateway-process.ts', import.me
 
 export class LoopbackGateway {
   readonly name: string
+  /** Its peer ID and addresses, once ready. */
+  peerId = ''
+  addresses: string[] = []
   private readonly child: ChildProcess
   private readonly pending = new Map<number, { resolve: (value: unknown) => void, reject: (err: Error) => void }>()
+  /** Called with each event line (`{ event, detail }`; with option `quiet: false`, reachability and sessions too). */
+  readonly onEvent = new Set<(event: string, detail: unknown) => void>()
   /** The last 50 lines of its stderr (for a failure message). */
   readonly stderrTail: string[] = []
   private nextId = 1
@@ -39,13 +44,18 @@ export class LoopbackGateway {
       })
     })
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
-      let msg: { id?: number, ok?: boolean, result?: unknown, error?: { name?: string, code?: string, message?: string }, event?: string }
+      let msg: { id?: number, ok?: boolean, result?: unknown, error?: { name?: string, code?: string, message?: string }, event?: string, detail?: unknown, peerId?: string, addresses?: string[] }
       try {
         msg = JSON.parse(line) as typeof msg
       } catch {
         return
       }
-      if (msg.event === 'ready') started()
+      if (msg.event === 'ready') {
+        this.peerId = msg.peerId ?? ''
+        this.addresses = msg.addresses ?? []
+        started()
+      }
+      if (msg.event !== undefined) for (const listener of this.onEvent) listener(msg.event, msg.detail)
       if (msg.id === undefined) return
       const waiter = this.pending.get(msg.id)
       this.pending.delete(msg.id)
@@ -65,6 +75,18 @@ export class LoopbackGateway {
     const answer = new Promise<unknown>((resolve, reject) => { this.pending.set(id, { resolve, reject }) })
     this.child.stdin!.write(JSON.stringify({ id, cmd, ...args }) + '\n')
     return await answer as T
+  }
+
+  /** Its loopback address (with `/p2p/<peer ID>`), once ready. */
+  get address (): string {
+    const address = this.addresses.find(a => a.includes('/ip4/127.0.0.1/'))
+    if (address === undefined) throw new Error(`${this.name} has no loopback address`)
+    return address
+  }
+
+  /** Sends a signal to the process, by its PID (SIGKILL, SIGSTOP, SIGCONT). */
+  signal (signal: NodeJS.Signals): void {
+    this.child.kill(signal)
   }
 
   /** Asks it to stop, and kills it (by PID) if it has not within 10 s. */
