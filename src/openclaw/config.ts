@@ -110,6 +110,7 @@ const CORE_FIELDS: { [K in OfferedKey]-?: Parse<Exclude<MeshOptions[K], undefine
   heartbeatIntervalMs: millis,
   peerSilenceMs: millis,
   dialTimeoutMs: millis,
+  degree: integer(1, 64),
   announcedAddresses: either(literal('reached', 'all'), strings, '"reached", "all" or a list of CIDR ranges'),
   join: inviteCode,
   relay: boolean,

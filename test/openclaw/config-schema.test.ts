@@ -57,6 +57,7 @@ const SAMPLES: Record<string, { valid: unknown[], invalid: unknown[] }> = {
   heartbeatIntervalMs: { valid: [1000, 2_147_483_647], invalid: [-1000, 2_147_483_648] },
   peerSilenceMs: { valid: [3000], invalid: ['3000'] },
   dialTimeoutMs: { valid: [5000], invalid: [null] },
+  degree: { valid: [8], invalid: [0, 65, 'x'] },
   announcedAddresses: { valid: ['reached', 'all', [], ['10.0.0.0/8']], invalid: ['some', [''], 1] },
   join: { valid: ['clawmesh-invite:abc'], invalid: ['', 'invite', 5] },
   relay: { valid: [true, false], invalid: ['yes', 1, null] },
