@@ -1,5 +1,5 @@
 /**
- * libp2p's identify, run a few seconds after a connection opens instead of at once. By default
+ * libp2p's identify, run on member connections only and a turn after a connection opens. By default
  * libp2p identifies every new connection immediately, beside our registry handshake and on the
  * same event loop: checking the peer's signed record, parsing its addresses and writing the peer
  * store (and, in a fresh process, compiling all of that) took a newcomer about a fifth of its CPU
@@ -7,8 +7,11 @@
  * its join (docs/performance.md, issue 14). Nothing on those paths needs it: Gateways' addresses
  * and versions travel in the registry, and libp2p ignores observed TCP addresses.
  *
- * Why seconds, not a moment: run in the middle of a large snapshot (a 100k-session late join, at
- * 0.5 s) it cost that join ~130 ms more CPU than run before or after it (measured, cause not found).
+ * The delay is 0 (the next turn of the event loop, off the synchronous path of the connection's
+ * opening): 3 s kept identify off a late join's path, but then a Gateway behind NAT learnt of a
+ * relay member, reserved its slot and announced its relayed address 3 s late, and senders that
+ * tried it meanwhile found no address and marked it unreachable (test/netns/sites.test.ts). A
+ * 100k-session late join run at 0.5 s cost ~130 ms more CPU (measured, cause not found).
  *
  * Member connections only: never one admitted under an invite key (src/invite/service.ts says why);
  * a relayed one at once (hole punching starts from identify). Every other connection is identified,
@@ -24,8 +27,8 @@ import { isInviteConnection } from './nat/links.ts'
 import type { Identify } from '@libp2p/identify'
 import type { Connection, Libp2pEvents, Startable, TypedEventTarget } from '@libp2p/interface'
 
-/** Past a late join of 100k sessions on this loaded 2-core machine (~1–3 s); within the 5 s an incompatible peer's report waits. */
-export const IDENTIFY_DELAY_MS = 3_000
+/** See above: at once (next turn), so that relay reservations and hole punching are not held back. */
+export const IDENTIFY_DELAY_MS = 0
 
 export interface DeferredIdentifyComponents {
   events: TypedEventTarget<Libp2pEvents>

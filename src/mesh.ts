@@ -206,7 +206,7 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
     // Our own heartbeats judge liveness; libp2p's ping aborts busy connections.
     connectionMonitor: { abortConnectionOnPingFailure: false },
     services: {
-      // Run by deferred-identify.ts on member connections only, 3 s after a direct one opens: off the join's path.
+      // Run by deferred-identify.ts on member connections only (never under an invite key).
       identify: identify({ runOnConnectionOpen: false }),
       ping: ping(),
       clawmesh: clawmesh({ ...options, incarnation }),

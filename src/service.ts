@@ -18,14 +18,15 @@ import { DeliveryServer } from './delivery/server.ts'
 import { MeshError } from './errors.ts'
 import { registryGossip, type RegistryGossip } from './gossip/index.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { MeshDialer } from './discovery/dialer.ts'
+import { attachMeshDialer } from './discovery/attach.ts'
 import { checkGatewayName, checkSessionKey, defaultGatewayName, MAX_SESSION_KEY_LENGTH } from './routing/address.ts'
 import { NameConflicts } from './routing/conflicts.ts'
 import { compilePolicy } from './routing/policy.ts'
 import { registryDirectory } from './routing/registry-directory.ts'
 import { resolveTarget } from './routing/resolve.ts'
 import { SOFTWARE_VERSION } from './version.ts'
-import { infoFor, linkOf, sessionChanges, sessionsView } from './views.ts'
+import { infoFor, peersView, sessionChanges, sessionsView } from './views.ts'
+import { pick } from './util/pick.ts'
 import type { OwnerDirectory } from './routing/directory.ts'
 import type { GatewayMeta } from './registry/records.ts'
 import type { RegistryChanges } from './registry/registry.ts'
@@ -33,22 +34,10 @@ import type {
   DeliverHandler, GatewayInfo, MeshEvents, MeshServiceInit, MeshStatus, PeerStatus, RejectedPeer, Resolution, ResolveOptions,
   SendOptions, SendResult, SessionAnnouncement, SessionEntry
 } from './types.ts'
-import type { ComponentLogger, Connection, Libp2pEvents, Logger, Metrics, PeerId, PeerStore, PrivateKey, Startable } from '@libp2p/interface'
-import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
-import type { TypedEventTarget } from 'main-event'
+import type { MeshComponents } from './components.ts'
+import type { Connection, Logger, Startable } from '@libp2p/interface'
 
-/** The libp2p components the service uses. */
-export interface MeshComponents {
-  peerId: PeerId
-  privateKey: PrivateKey
-  registrar: Registrar
-  connectionManager: ConnectionManager
-  addressManager: AddressManager
-  peerStore: PeerStore
-  events: TypedEventTarget<Libp2pEvents>
-  logger: ComponentLogger
-  metrics?: Metrics
-}
+export type { MeshComponents }
 
 const MAX_REJECTED_KEPT = 50
 /** How often idle delivery connections are looked for. */
@@ -146,8 +135,8 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
     this.gossip.setVerifier(async origin => {
       const owner = this.directory.gateway(origin)
       if (owner === undefined || owner.departed) return
-      const outcome = await connector.check(owner, this.peerIdOf(origin), (init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS) * Math.min(4, this.gossip.health.multiplier))
-      if (outcome === 'alive') this.gossip.reached(this.peerIdOf(origin))
+      const outcome = await connector.check(owner, peerIdFromString(origin), (init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS) * Math.min(4, this.gossip.health.multiplier))
+      if (outcome === 'alive') this.gossip.reached(peerIdFromString(origin))
     })
     this.client = new DeliveryClient({
       log: components.logger.forComponent('clawmesh:send'),
@@ -179,7 +168,7 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
 
   async start (): Promise<void> {
     const options = { maxInboundStreams: MAX_STREAMS_PER_PROTOCOL, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL, runOnLimitedConnection: true } // capped relayed circuits are "limited"
-    this.attachDialer()
+    attachMeshDialer(this.components, this.gossip)
     await this.gossip.start()
     for (const protocol of this.wires.protocols) {
       await this.components.registrar.handle(protocol, async (stream, connection) => { await this.server.handle(stream, connection, this.wires.codecFor(stream.protocol)) }, options)
@@ -218,27 +207,6 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
     this.components.events.removeEventListener('transport:listening', this.onSelfUpdate)
     await this.gossip.stop()
     for (const protocol of this.wires.protocols) await this.components.registrar.unhandle(protocol)
-  }
-
-  /**
-   * createMesh's dialer (when there is one) chooses whom we keep registry links with, and skips peers the
-   * registry knows to be down; without it every connection is a link.
-   */
-  private attachDialer (): void {
-    let dialer: MeshDialer | undefined
-    try {
-      // libp2p's components throw for a service that is not configured.
-      dialer = (this.components as unknown as { dialer?: MeshDialer }).dialer
-    } catch {
-      return
-    }
-    if (dialer?.links === undefined) return
-    this.gossip.setLinkPolicy(dialer.links)
-    dialer.setLinkHealth(peerId => !this.gossip.failFast(peerId), peerId => this.gossip.isConnected(peerId))
-  }
-
-  private peerIdOf (id: string): PeerId {
-    return peerIdFromString(id)
   }
 
   /** Where members are actually reached: what the address filter lets us dial later. */
@@ -303,13 +271,7 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
 
   /** Connected mesh peers. */
   peers (): PeerStatus[] {
-    return this.gossip.connectedPeers().map(link => ({
-      ...this.infoFor(link.id, link.name),
-      ...linkOf(this.components.connectionManager.getConnections().filter(c => c.remotePeer.toString() === link.id)),
-      sessions: this.gossip.registry.get(link.id)?.entries.size ?? 0,
-      ...pick(link, ['rttMs', 'protocolVersion']),
-      ...(link.softwareVersion !== undefined && link.softwareVersion !== '' ? { softwareVersion: link.softwareVersion } : {})
-    }))
+    return peersView(this.gossip, this.components.connectionManager.getConnections(), (id, name) => this.infoFor(id, name))
   }
 
   status (): MeshStatus {
@@ -378,12 +340,6 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
     for (const detail of removed) this.safeDispatchEvent('session:remove', { detail })
     for (const detail of added) this.safeDispatchEvent('session:add', { detail })
   }
-}
-
-function pick<T extends object, K extends keyof T> (from: T, keys: K[]): Partial<Pick<T, K>> {
-  const out: Partial<Pick<T, K>> = {}
-  for (const key of keys) if (from[key] !== undefined) out[key] = from[key]
-  return out
 }
 
 /** The clawmesh service factory, for a libp2p node's `services`. */

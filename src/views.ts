@@ -8,7 +8,8 @@ import { formatQualifiedKey } from './routing/address.ts'
 import { gatewayInfo, nameCounts, qualifiedKeyFor } from './routing/resolve.ts'
 import type { OwnerDirectory } from './routing/directory.ts'
 import type { RegistryChanges } from './registry/registry.ts'
-import type { GatewayInfo, SessionEntry } from './types.ts'
+import type { RegistryGossip } from './gossip/index.ts'
+import type { GatewayInfo, PeerStatus, SessionEntry } from './types.ts'
 import type { Connection } from '@libp2p/interface'
 
 /** How a Gateway looks: from the registry when it has announced itself, else from what the link told us. */
@@ -21,6 +22,18 @@ export function infoFor (directory: OwnerDirectory, peerId: string, name: string
 /** What `peers()` says of the connections to one peer: their addresses, and whether the link is direct or relayed. */
 export function linkOf (connections: Array<Pick<Connection, 'remoteAddr' | 'status'>>): { addresses: string[], link: LinkKind } {
   return { addresses: connections.map(c => c.remoteAddr.toString()), link: linkKind(connections) }
+}
+
+/** What `peers()` shows: each peer we hold a registry link with, how we reach it, its sessions, RTT and versions. */
+export function peersView (gossip: RegistryGossip, connections: Connection[], info: (peerId: string, name: string | undefined) => GatewayInfo): PeerStatus[] {
+  return gossip.connectedPeers().map(link => ({
+    ...info(link.id, link.name),
+    ...linkOf(connections.filter(c => c.remotePeer.toString() === link.id)),
+    sessions: gossip.registry.get(link.id)?.entries.size ?? 0,
+    ...(link.rttMs !== undefined ? { rttMs: link.rttMs } : {}),
+    ...(link.protocolVersion !== undefined ? { protocolVersion: link.protocolVersion } : {}),
+    ...(link.softwareVersion !== undefined && link.softwareVersion !== '' ? { softwareVersion: link.softwareVersion } : {})
+  }))
 }
 
 /** Every session in the mesh, ours included, each with a qualified key that names exactly it. */

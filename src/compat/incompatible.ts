@@ -10,7 +10,7 @@ import type { IncompatiblePeer, IncompatibleReport } from './types.ts'
 import type { Connection, Libp2pEvents, PeerId, PeerStore } from '@libp2p/interface'
 import type { TypedEventTarget } from 'main-event'
 
-/** How long a report waits for the peer's identify to name its versions: identify runs 3 s after a connection opens (deferred-identify.ts). */
+/** How long a report waits for the peer's identify to name its versions: identify runs as a connection opens (deferred-identify.ts), later on a loaded machine. */
 const IDENTIFY_WAIT_MS = 5_000
 const MAX_KEPT = 50
 const decoder = new TextDecoder()

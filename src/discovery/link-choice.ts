@@ -60,8 +60,15 @@ export class LinkChoice implements LinkPolicy {
     this.cached = undefined
   }
 
+  /**
+   * While fewer peers are chosen than the degree allows (a mesh smaller than the degree, or peers
+   * reached by a dial of their own rather than found by discovery: an invite, a relayed address),
+   * any member we are connected to is worth a link, as in a full mesh.
+   */
   wants (peer: string): boolean {
-    return this.always.has(peer) || this.chosen().has(peer)
+    if (this.always.has(peer)) return true
+    const chosen = this.chosen()
+    return chosen.has(peer) || chosen.size < this.init.degree
   }
 
   chosen (): Set<string> {

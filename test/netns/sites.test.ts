@@ -60,7 +60,6 @@ async function cliJoin (host: Sites['relay'], code: string, dir: string): Promis
 }
 
 const reach = async (g: GatewayHandle): Promise<Reach> => (await g.request<{ reachability: Reach }>('status')).reachability
-const linkTo = async (g: GatewayHandle, other: GatewayHandle): Promise<Peer | undefined> => (await g.request<Peer[]>('peers')).find(p => p.peerId === other.peerId)
 
 void describe('two sites behind NAT and a relay member', { skip, timeout: 120_000 }, () => {
   let relay: GatewayHandle, a: GatewayHandle, b: GatewayHandle, c: GatewayHandle
@@ -112,10 +111,11 @@ void describe('two sites behind NAT and a relay member', { skip, timeout: 120_00
     const back = await c.request<{ reply: string }>('send', { target: 'agent:main:a', text: 'from the branch' })
     assert.equal(back.reply, 'a got: from the branch')
     // C offers no address to punch to (its NAT picks a new port per connection), so the relayed link is the only one.
-    assert.equal((await linkTo(a, c))?.link, 'relayed')
-    assert.equal((await linkTo(c, a))?.link, 'relayed')
-    const conns = (await a.request<Conn[]>('connections')).filter(x => x.peerId === c.peerId)
-    assert.ok(conns.length > 0 && conns.every(x => x.address.includes('/p2p-circuit/')), JSON.stringify(conns))
+    // (Checked on the connections: with bounded degree, A and C need not hold a registry link, and peers() lists links.)
+    for (const [from, to] of [[a, c], [c, a]] as const) {
+      const conns = (await from.request<Conn[]>('connections')).filter(x => x.peerId === to.peerId)
+      assert.ok(conns.length > 0 && conns.every(x => x.address.includes('/p2p-circuit/')), JSON.stringify(conns))
+    }
   })
 
   void it('A and B exchange sends, and their link becomes direct by hole punching (observed, not assumed)', async () => {
