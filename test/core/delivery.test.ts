@@ -153,11 +153,7 @@ describe('delivery', () => {
       await b.announce('agent:main:main')
       await waitForResolvable(a, 'agent:private:main')
       await waitForResolvable(a, 'gateway:gw1:agent:main:main')
-      await assert.rejects(a.send('agent:private:main', 'let me in'), (err: { code: string, message: string }) => {
-        assert.equal(err.code, 'FORBIDDEN')
-        assert.match(err.message, /agent:private:\*/)
-        return true
-      })
+      await assert.rejects(a.send('agent:private:main', 'let me in'), { code: 'FORBIDDEN' })
       assert.equal((await a.send('gateway:gw1:agent:main:main', 'hi')).reply, 'ok')
       assert.deepEqual(delivered, ['agent:main:main'])
     } finally {
