@@ -66,6 +66,16 @@ export class Connector {
     return this.isOpen(peer) || !this.init.liveness.failFast(owner.peerId)
   }
 
+  /**
+   * How long a send may wait on an owner that our own evidence says is down while its connection is
+   * still open: a stall (it answers once it runs again) or a partition (it never will). As long as a
+   * dial would take; undefined when the owner is not in that state.
+   */
+  silentOwnerWaitMs (owner: GatewayRecord, peer: PeerId): number | undefined {
+    if (owner.reachable || owner.departed || !this.isOpen(peer) || !this.init.liveness.failFast(owner.peerId)) return undefined
+    return this.init.dialTimeoutMs
+  }
+
   /** A send to `peerId` starts: its connection is not idle until `release`. */
   hold (peerId: string): () => void {
     let entry = this.use.get(peerId)

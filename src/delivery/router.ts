@@ -33,7 +33,7 @@ export interface RouterInit {
   name: string
   directory: OwnerDirectory
   client: Pick<DeliveryClient, 'request'>
-  connector: Pick<Connector, 'ensureConnected' | 'shouldTry' | 'hold'>
+  connector: Pick<Connector, 'ensureConnected' | 'shouldTry' | 'hold' | 'silentOwnerWaitMs'>
   resolve: (target: string, options: ResolveOptions) => Resolution
   /** The local deliver handler, looked up per send. */
   handler: () => DeliverHandler | undefined
@@ -168,7 +168,18 @@ export class Router {
     if (!this.init.connector.shouldTry(owner, peer)) throw unreachable(owner)
     const release = this.init.connector.hold(owner.peerId)
     try {
-      return await this.attempts(to, owner, peer, text, id, options, deadline)
+      const waitMs = this.init.connector.silentOwnerWaitMs(owner, peer)
+      if (waitMs === undefined || waitMs >= deadline.remaining()) return await this.attempts(to, owner, peer, text, id, options, deadline)
+      // Down by our own evidence with its connection open: answer UNREACHABLE once a dial's time has
+      // passed, rather than TIMEOUT at the deadline (a partition). The receiver drops it past this ttl.
+      const at = this.now() + waitMs
+      const short = AbortSignal.any([deadline.signal, AbortSignal.timeout(waitMs)])
+      try {
+        return await this.attempts(to, owner, peer, text, id, options, { signal: short, at, remaining: () => Math.max(0, at - this.now()) })
+      } catch (err) {
+        if (short.aborted && !deadline.signal.aborted) throw unreachable(owner, err)
+        throw err
+      }
     } finally {
       release()
     }

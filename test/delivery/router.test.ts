@@ -42,7 +42,7 @@ function harness (answer: (request: DeliveryRequest, attempt: number) => Promise
     // Like the real client: the answer races the send's signal.
     client: { request: async (_peer, request, signal) => { requests.push(request); return await raceSignal(answer(request, requests.length), signal) } },
     // Like the real connector: an owner unreachable by hearsay only (no own evidence) is tried.
-    connector: { ensureConnected: async () => {}, shouldTry: owner => owner.reachable || hearsayOnly.has(owner.peerId), hold: () => () => {} },
+    connector: { ensureConnected: async () => {}, shouldTry: owner => owner.reachable || hearsayOnly.has(owner.peerId), hold: () => () => {}, silentOwnerWaitMs: () => undefined },
     resolve: (target, options) => resolveTarget(target, { directory, selfHost: 'h', localFirst: true }, options.targetGateway),
     handler: () => undefined,
     maxMessageBytes: 1024,
