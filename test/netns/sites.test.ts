@@ -106,9 +106,23 @@ void describe('two sites behind NAT and a relay member', { skip, timeout: 120_00
   })
 
   void it('A and C (symmetric NAT) exchange sends through the relay, and stay relayed', async () => {
-    const there = await a.request<{ reply: string }>('send', { target: 'agent:main:c', text: 'from hq' })
+    // C's relayed address reaches A with the record C republishes once it holds its slot; a send before
+    // that finds no address A can dial and says UNREACHABLE (the record that follows revives C). Retried
+    // as a person would, for at most 20 s.
+    const sendOnceReachable = async (from: GatewayHandle, target: string, text: string): Promise<{ reply: string }> => {
+      const until = Date.now() + 20_000
+      for (;;) {
+        try {
+          return await from.request<{ reply: string }>('send', { target, text })
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'UNREACHABLE' || Date.now() > until) throw err
+          await new Promise(resolve => setTimeout(resolve, 250))
+        }
+      }
+    }
+    const there = await sendOnceReachable(a, 'agent:main:c', 'from hq')
     assert.equal(there.reply, 'c got: from hq')
-    const back = await c.request<{ reply: string }>('send', { target: 'agent:main:a', text: 'from the branch' })
+    const back = await sendOnceReachable(c, 'agent:main:a', 'from the branch')
     assert.equal(back.reply, 'a got: from the branch')
     // C offers no address to punch to (its NAT picks a new port per connection), so the relayed link is the only one.
     // (Checked on the connections: with bounded degree, A and C need not hold a registry link, and peers() lists links.)
