@@ -173,12 +173,14 @@ export class Router {
       // Down by our own evidence with its connection open: answer UNREACHABLE once a dial's time has
       // passed, rather than TIMEOUT at the deadline (a partition). The receiver drops it past this ttl.
       const at = this.now() + waitMs
-      const short = AbortSignal.any([deadline.signal, AbortSignal.timeout(waitMs)])
+      const short = deadlineSignal(waitMs, [deadline.signal], this.init.timer)
       try {
-        return await this.attempts(to, owner, peer, text, id, options, { signal: short, at, remaining: () => Math.max(0, at - this.now()) })
+        return await this.attempts(to, owner, peer, text, id, options, { signal: short.signal, at, remaining: () => Math.max(0, at - this.now()) })
       } catch (err) {
-        if (short.aborted && !deadline.signal.aborted) throw unreachable(owner, err)
+        if (short.signal.aborted && !deadline.signal.aborted) throw unreachable(owner, err)
         throw err
+      } finally {
+        short.clear()
       }
     } finally {
       release()
