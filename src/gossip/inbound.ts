@@ -67,6 +67,7 @@ export async function receiveFrame (gossip: GossipContext, link: PeerLink, frame
       break
     case 'links': {
       const before = gossip.liveness.claimedBy(link.id)
+      link.linksHeard = true
       proven(gossip, link, gossip.liveness.peerLinks(link.id, msg.links, now, msg.runs))
       offerLost(gossip, link, before, msg.links)
       break

@@ -47,7 +47,9 @@ export class News {
 
   /**
    * A small record of `origin` (`held`: what it brings us to) goes as it is to peers that cannot have it
-   * from the origin itself and are not known to hold it.
+   * from the origin itself and are not known to hold it. A peer that has not said whom it links to since
+   * it linked to us (a newcomer's hello names nobody: it links to many at once) may be getting it from
+   * the origin right now: it gets news instead, and pulls only what its own links do not bring it.
    */
   push (origin: string, from: string, bytes: Uint8Array, held: Held): void {
     const frame = encodeFrame.record(bytes)
@@ -55,6 +57,10 @@ export class News {
       if (!link.live || link.id === from || link.id === origin || this.liveness.claimsLink(link.id, origin)) continue
       const theirs = link.holds.get(origin)
       if (theirs !== undefined && compareHeld(held, theirs) <= 0) continue
+      if (!link.linksHeard) {
+        this.recordApplied(origin, from)
+        continue
+      }
       link.noteHolds(origin, held)
       void link.send(frame)
     }

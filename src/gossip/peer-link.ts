@@ -60,6 +60,12 @@ export class PeerLink {
   ownVersion?: Version
   /** True once its hello arrived. */
   joined = false
+  /**
+   * True once a `links` frame of it arrived. Until then we know whom it is linked to only from its hello,
+   * written when its stream opened, before it linked to anyone new (a newcomer's names nobody); each link
+   * it forms is announced by a `links` frame, a moment later.
+   */
+  linksHeard = false
   closed = false
   private out?: FramedStream
   private wire?: LinkWire

@@ -5,7 +5,7 @@ import { afterEach, describe, it } from 'node:test'
 import { REGISTRY_PROTOCOL } from '../../src/constants.ts'
 import { decodeFrame, encodeFrame } from '../../src/gossip/wire.ts'
 import { signRecord } from '../../src/registry/records.ts'
-import { FakeNet, until, type FakeNode } from './harness.ts'
+import { FakeNet, handPlayed, until, type FakeNode } from './harness.ts'
 import type { RegistryGossip } from '../../src/gossip/index.ts'
 
 const gateway = { name: 'm', host: 'h', addrs: [], maxMessageBytes: 1024 }
@@ -33,14 +33,6 @@ async function trio (net: FakeNet): Promise<[Running, Running, Running]> {
   const o = await net.gossip()
   running.push(o.gossip)
   return [a, w, o]
-}
-
-/** Opens a hand-played stream from `manual` to `target`, and returns a writer of frames. */
-async function handPlayed (net: FakeNet, manual: FakeNode, target: FakeNode): Promise<(frame: Uint8Array) => Promise<void>> {
-  net.connect(manual, target)
-  const { FramedStream } = await import('../../src/wire/framed-stream.ts')
-  const out = new FramedStream(await net.open(manual, target.id, REGISTRY_PROTOCOL), 8 * 1024 * 1024)
-  return async (frame) => { await out.write(frame) }
 }
 
 /** Counts the `want` frames a hand-played node receives, as they arrive. */

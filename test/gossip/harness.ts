@@ -6,6 +6,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { streamPair } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
+import { REGISTRY_PROTOCOL } from '../../src/constants.ts'
 import { registryGossip, type RegistryGossip, type RegistryGossipInit } from '../../src/gossip/index.ts'
 import { FramedStream } from '../../src/wire/framed-stream.ts'
 import type { Connection, Libp2pEvents, PeerId, PrivateKey, Stream } from '@libp2p/interface'
@@ -132,6 +133,13 @@ export class FakeNet {
     a.events.safeDispatchEvent('peer:disconnect', { detail: b.peerId })
     b.events.safeDispatchEvent('peer:disconnect', { detail: a.peerId })
   }
+}
+
+/** Connects `manual` to `target` and opens a hand-played registry stream to it; returns a writer of frames. */
+export async function handPlayed (net: FakeNet, manual: FakeNode, target: FakeNode): Promise<(frame: Uint8Array) => Promise<void>> {
+  net.connect(manual, target)
+  const out = new FramedStream(await net.open(manual, target.id, REGISTRY_PROTOCOL), 8 * 1024 * 1024)
+  return async (frame) => { await out.write(frame) }
 }
 
 /** Resolves once `condition` holds, checking after every turn of the event loop; fails after `ms` (a deadline, not a sleep). */
