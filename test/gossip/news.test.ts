@@ -10,20 +10,13 @@ import { FakeNet, handPlayed, until, type FakeNode } from './harness.ts'
 import type { RegistryGossip } from '../../src/gossip/index.ts'
 
 const gateway = { name: 'o', host: 'h', addrs: [], maxMessageBytes: 1024 }
-let running: RegistryGossip[] = []
-afterEach(async () => {
-  for (const g of running) {
-    await g.beforeStop()
-    await g.stop()
-  }
-  running = []
-})
+let net = new FakeNet()
+afterEach(async () => { await net.stopAll() })
 
 /** Our service (X), an origin (O) and a peer (J), both played by hand and linked to X; O has published a snapshot that X applied. */
 async function setUp (): Promise<{ gossip: RegistryGossip, o: FakeNode, j: FakeNode, fromO: (frame: Uint8Array) => Promise<void>, fromJ: (frame: Uint8Array) => Promise<void> }> {
-  const net = new FakeNet()
+  net = new FakeNet()
   const { gossip } = await net.gossip()
-  running.push(gossip)
   const o = await net.manual(REGISTRY_PROTOCOL)
   const j = await net.manual(REGISTRY_PROTOCOL)
   const fromO = await handPlayed(net, o, net.nodes.get(gossip.selfId) as FakeNode)
