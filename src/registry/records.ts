@@ -11,7 +11,7 @@ import { equals } from 'uint8arrays/equals'
 import { MeshError } from '../errors.ts'
 import { Entry as EntryPb, RecordBody, SignedRecord as SignedRecordPb, type GatewayMeta as GatewayMetaPb } from '../pb/registry.js'
 import { originFromBytes, originToBytes, publicKeyOf } from './origin.ts'
-import type { RecordSigner } from './signing.ts'
+import { verifySignature, type RecordSigner } from './signing.ts'
 import type { EntryFields } from './version.ts'
 
 const MAX_SIGNATURE_BYTES = 1024
@@ -261,13 +261,8 @@ export function decodeRecord (bytes: Uint8Array): UnverifiedRecord {
 
 /** Throws `FORBIDDEN` unless the record is signed by its origin's key. */
 export async function verifyRecord (decoded: UnverifiedRecord): Promise<SignedRecord> {
-  // libp2p throws a TypeError for a signature of the wrong length: that is a bad signature too.
-  let valid: boolean
-  try {
-    valid = await publicKeyOf(decoded.record.origin).verify(decoded.body, decoded.signature)
-  } catch {
-    valid = false
-  }
+  const { origin } = decoded.record
+  const valid = await Promise.resolve().then(async () => await verifySignature(origin, publicKeyOf(origin), decoded.body, decoded.signature)).catch(() => false)
   if (!valid) throw new MeshError('FORBIDDEN', `record claiming origin ${decoded.record.origin} has a bad signature`)
   return { record: decoded.record, bytes: decoded.bytes }
 }
