@@ -262,7 +262,12 @@ export function decodeRecord (bytes: Uint8Array): UnverifiedRecord {
 /** Throws `FORBIDDEN` unless the record is signed by its origin's key. */
 export async function verifyRecord (decoded: UnverifiedRecord): Promise<SignedRecord> {
   const { origin } = decoded.record
-  const valid = await Promise.resolve().then(async () => await verifySignature(origin, publicKeyOf(origin), decoded.body, decoded.signature)).catch(() => false)
+  let valid: boolean
+  try {
+    valid = await verifySignature(origin, publicKeyOf(origin), decoded.body, decoded.signature)
+  } catch {
+    valid = false // an origin whose bytes name no usable key
+  }
   if (!valid) throw new MeshError('FORBIDDEN', `record claiming origin ${decoded.record.origin} has a bad signature`)
   return { record: decoded.record, bytes: decoded.bytes }
 }
