@@ -17,4 +17,6 @@ export function attachMeshDialer (components: object, gossip: RegistryGossip): v
   if (dialer?.links === undefined) return
   gossip.setLinkPolicy(dialer.links)
   dialer.setLinkHealth(peerId => !gossip.failFast(peerId), peerId => gossip.isConnected(peerId))
+  // Every Gateway the registry holds but ourselves: how big the mesh is, however its members were found.
+  dialer.links.setMembers(() => Math.max(0, gossip.registry.originCount - 1))
 }

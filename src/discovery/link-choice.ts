@@ -31,6 +31,8 @@ export class LinkChoice implements LinkPolicy {
   /** Peers kept whatever the choice (bootstrap). */
   private readonly always = new Set<string>()
   private usable: (peer: string) => boolean = () => true
+  /** Other Gateways known some other way (the registry), found by discovery or not. */
+  private members: () => number = () => 0
   private cached?: { at: number, chosen: Set<string> }
 
   constructor (init: LinkChoiceInit) {
@@ -60,15 +62,26 @@ export class LinkChoice implements LinkPolicy {
     this.cached = undefined
   }
 
+  /** How many other Gateways we know of besides the candidates (the registry's count). */
+  setMembers (members: () => number): void {
+    this.members = members
+  }
+
   /**
-   * While fewer peers are chosen than the degree allows (a mesh smaller than the degree, or peers
-   * reached by a dial of their own rather than found by discovery: an invite, a relayed address),
-   * any member we are connected to is worth a link, as in a full mesh.
+   * In a mesh of fewer members than the degree (counting peers reached by a dial of their own rather
+   * than found by discovery: an invite, a relayed address), any member we are connected to is worth a
+   * link, as in a full mesh. Counted over every member we know of, usable or not: counted over the
+   * usable ones only, an overloaded Gateway whose dials time out (and back off) would link with every
+   * connection it holds, delivery ones included, and turn into a hub that overloads it further.
    */
   wants (peer: string): boolean {
     if (this.always.has(peer)) return true
-    const chosen = this.chosen()
-    return chosen.has(peer) || chosen.size < this.init.degree
+    return this.chosen().has(peer) || this.known() < this.init.degree
+  }
+
+  /** Members we know of (discovered lately, or in the registry), usable or not. */
+  private known (): number {
+    return Math.max(this.candidates.size, this.members())
   }
 
   chosen (): Set<string> {

@@ -219,21 +219,34 @@ async function receiveRecord (gossip: GossipContext, link: PeerLink, bytes: Uint
 }
 
 /**
- * Asks `link` for what its digest shows we lack. An origin we are linked to is
- * asked itself (on its own hello); claims for origins outside the allowlist are
- * ignored; the pull tracker decides whom to ask.
+ * Asks for what `link`'s digest shows we lack: an origin we are linked to is asked itself (it
+ * holds at least what any peer claims of it), with `link` kept as the fallback; any other origin
+ * is asked of `link`. Claims for origins outside the allowlist are ignored; the pull tracker
+ * decides whom to ask.
+ *
+ * A linked origin pushes its records to us itself, which is why peers do not relay them to us;
+ * but a push can miss us (our link was declared down on its side then, or a write failed), and
+ * the origin's own anti-entropy with us may not run (it runs from one side of a link only): a
+ * peer that shows we are behind on it is therefore never ignored, or only the origin could repair us.
  */
 function requestMissing (gossip: GossipContext, link: PeerLink, theirs: Digest, isReply: boolean): void {
   const now = gossip.now()
-  const wants = new Map<string, Version | undefined>()
+  const wants = new Map<PeerLink, Map<string, Version | undefined>>()
+  const want = (from: PeerLink, origin: string): void => {
+    let list = wants.get(from)
+    if (list === undefined) wants.set(from, list = new Map())
+    list.set(origin, ourVersion(gossip, origin))
+  }
   for (const [origin, claim] of theirs) {
     if (origin === gossip.selfId || !gossip.allowed(origin)) continue
     if (gossip.registry.get(origin) !== undefined) link.noteHolds(origin, claim)
     if (!gossip.registry.isBehind(origin, claim)) continue
-    if (origin !== link.id && gossip.liveness.isLinked(origin)) continue
-    if (gossip.pulls.claim(link.id, origin, claim, now)) wants.set(origin, ourVersion(gossip, origin))
+    const originLink = origin !== link.id && gossip.liveness.isLinked(origin) ? gossip.links.get(origin) : undefined
+    if (originLink !== undefined && gossip.pulls.claim(origin, origin, claim, now)) want(originLink, origin)
+    // Without a linked origin, the pull; with one, the candidate it moves to if the origin does not deliver.
+    if (gossip.pulls.claim(link.id, origin, claim, now)) want(link, origin)
   }
-  if (wants.size > 0) sendWant(gossip, link, wants)
+  for (const [from, list] of wants) sendWant(gossip, from, list)
   // They lack something we hold: show our digest so they can ask (once: not in reply to a reply).
   if (isReply) return
   for (const [origin] of gossip.registry.digest()) {

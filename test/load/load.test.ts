@@ -80,7 +80,24 @@ async function loadRun ({ gateways: GATEWAYS, stable: STABLE, churn: CHURN, roun
       } catch (err) {
         const state = await all(async gw => ({ name: gw.name, sessions: (await gw.request<{ sessions: number }>('status')).sessions, links: await gw.request('debugLinks') }))
         t.diagnostic(`${what}: not converged (want ${count}):\n${state.map(s => JSON.stringify(s)).join('\n')}`)
+        await explainStuck(state.filter(s => s.sessions !== count).map(s => s.name))
         throw err
+      }
+    }
+    /** For each Gateway that holds the wrong count: the origins it holds differently from the others, and each such origin's view of its link to it. */
+    const explainStuck = async (stuck: string[]): Promise<void> => {
+      type Dump = { origins: Record<string, unknown[]>, links: Record<string, unknown> }
+      const dumps = await all(async gw => await gw.request<Dump>('debugOrigins'))
+      const byPeer = new Map(gateways.map((gw, i) => [gw.peerId, i]))
+      for (const name of stuck) {
+        const i = gateways.findIndex(gw => gw.name === name)
+        const mine = dumps[i]!
+        for (const [origin, held] of Object.entries(mine.origins)) {
+          const o = byPeer.get(origin)
+          const theirs = o === undefined ? undefined : dumps[o]!.origins[origin]
+          if (JSON.stringify(held.slice(0, 4)) === JSON.stringify(theirs?.slice(0, 4))) continue
+          t.diagnostic(`${name} holds gw${String(o)} at ${JSON.stringify(held)}, gw${String(o)} itself ${JSON.stringify(theirs)}; ${name}'s link to it ${JSON.stringify(mine.links[origin])}; its link to ${name} ${JSON.stringify(o === undefined ? undefined : dumps[o]!.links[gateways[i]!.peerId])}; ${name} < gw${String(o)}: ${String(gateways[i]!.peerId < origin)}`)
+        }
       }
     }
     try {
