@@ -176,8 +176,9 @@ export class Connector {
     } catch (err) {
       if (signal.aborted) throw err
       // No answer in time (ours, or a timeout inside the upgrade) is what an overloaded owner gives too: the
-      // router dials again within the send's deadline. A refusal or a failed handshake is definite.
-      const timedOut = timeout.aborted || isTimeout(err)
+      // router dials again within the send's deadline. So is a connection it accepted and then reset in the
+      // handshake (its own upgrade timeout fired: 50 Gateways on 2 cores). A refusal or a failed handshake is definite.
+      const timedOut = timeout.aborted || isTimeout(err) || isReset(err)
       this.init.directory.markUnreachable(owner.peerId, timedOut)
       if (timedOut) throw new ChannelLost(false, unreachable(owner, err))
       throw unreachable(owner, err)
@@ -193,6 +194,19 @@ export function isTimeout (err: unknown): boolean {
     if (e.name === 'TimeoutError' || e.name === 'AbortError') return true
     // libp2p wraps the upgrade's timeout (a DOMException TimeoutError) in its own error, keeping only its message.
     if (e instanceof Error && /aborted due to timeout|timed out/i.test(e.message)) return true
+  }
+  return false
+}
+
+/**
+ * True when `err` (or what caused it) is a connection the owner accepted and then reset: a live process
+ * dropped us (an overloaded owner whose handshake timeout fired), unlike a refused connection (none listens).
+ */
+export function isReset (err: unknown): boolean {
+  for (let e = err as { code?: string, cause?: unknown } | undefined, depth = 0; e != null && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === 'ECONNRESET' || e.code === 'EPIPE') return true
+    // libp2p's encrypter wraps the socket error, keeping only its message ("write ECONNRESET").
+    if (e instanceof Error && /\b(ECONNRESET|EPIPE)\b/.test(e.message)) return true
   }
   return false
 }

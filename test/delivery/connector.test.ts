@@ -36,6 +36,14 @@ describe('connector: a failed dial', () => {
     assert.deepEqual(marked, [[peerId, true]])
   })
 
+  it('a reset in the handshake (an overloaded owner whose own handshake timeout fired): timed out and retried, not UNREACHABLE at once', async () => {
+    // As the 50-Gateway load test saw it: libp2p's encrypter wraps the socket error, keeping its message.
+    const failure = Object.assign(new Error('write ECONNRESET'), { name: 'EncryptionFailedError' })
+    const { connector: c, marked } = connector(failure)
+    await assert.rejects(c.ensureConnected(owner, peerIdFromString(peerId), new AbortController().signal), (err: unknown) => err instanceof ChannelLost)
+    assert.deepEqual(marked, [[peerId, true]])
+  })
+
   it('a refusal is definite: UNREACHABLE, marked so that sends fail fast', async () => {
     const failure = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })
     const { connector: c, marked } = connector(failure)
