@@ -42,6 +42,18 @@ export class ChannelLost extends Error {
   }
 }
 
+/**
+ * Nothing was sent: no connection to the owner could be made in time (a dial that timed out, a handshake the
+ * owner reset under overload) or the one we had closed before the request went out. The router tries again until
+ * the send's deadline: this is not the broken stream that MAX_DELIVERY_ATTEMPTS bounds.
+ */
+export class NotConnected extends ChannelLost {
+  override name = 'NotConnected'
+  constructor (cause?: unknown) {
+    super(false, cause)
+  }
+}
+
 class Channel {
   private readonly framed: FramedStream
   private readonly codec: DeliverCodec

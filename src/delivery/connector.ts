@@ -16,7 +16,7 @@ import { anySignal } from 'any-signal'
 import { DEFAULT_IDLE_CONNECTION_MS, MAX_STREAMS_PER_PROTOCOL } from '../constants.ts'
 import { MeshError } from '../errors.ts'
 import { displayName, type GatewayRecord, type OwnerDirectory } from '../routing/directory.ts'
-import { ChannelLost } from './client.ts'
+import { NotConnected } from './client.ts'
 import { pickConnection } from '../nat/links.ts'
 import type { AddressFilter } from './address-filter.ts'
 import type { Connection, PeerId, Stream, AbortOptions } from '@libp2p/interface'
@@ -127,12 +127,12 @@ export class Connector {
     // Direct before relayed (nat/links.ts); a relayed connection a relay caps is "limited", and still used.
     const connection = pickConnection(this.init.dialer.getConnections(peer))
     // The connection dropped since `ensureConnected`: the router dials again and resends.
-    if (connection === undefined) throw new ChannelLost(false, new MeshError('UNREACHABLE', `no connection to ${peer.toString()}`))
+    if (connection === undefined) throw new NotConnected(new MeshError('UNREACHABLE', `no connection to ${peer.toString()}`))
     try {
       return await connection.newStream(protocol, { signal, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL, runOnLimitedConnection: true })
     } catch (err) {
       // It closed under us (the owner's idle sweep, a hang-up) before anything was sent: dial again and resend.
-      if (!signal.aborted && (connection.status !== 'open' || (err as { name?: string }).name === 'ConnectionClosedError')) throw new ChannelLost(false, err)
+      if (!signal.aborted && (connection.status !== 'open' || (err as { name?: string }).name === 'ConnectionClosedError')) throw new NotConnected(err)
       throw err
     }
   }
@@ -180,7 +180,7 @@ export class Connector {
       // handshake (its own upgrade timeout fired: 50 Gateways on 2 cores). A refusal or a failed handshake is definite.
       const timedOut = timeout.aborted || isTimeout(err) || isReset(err)
       this.init.directory.markUnreachable(owner.peerId, timedOut)
-      if (timedOut) throw new ChannelLost(false, unreachable(owner, err))
+      if (timedOut) throw new NotConnected(unreachable(owner, err))
       throw unreachable(owner, err)
     } finally {
       dialSignal.clear()

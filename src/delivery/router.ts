@@ -9,7 +9,9 @@
  * also fires on the caller's signal and on stop. A stream that breaks before
  * the final answer is retried with the same message ID (the owner's dedup
  * makes that safe) after a backoff, at most MAX_DELIVERY_ATTEMPTS times; a
- * channel torn down twice by an oversized answer is `TOO_LARGE`.
+ * channel torn down twice by an oversized answer is `TOO_LARGE`. A request that
+ * never left (no connection in time: `NotConnected`) is tried again until the
+ * deadline, unless the owner leaves or our own evidence says it is down.
  */
 import { randomUUID } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -19,7 +21,7 @@ import { abortError, MeshError } from '../errors.ts'
 import { displayName, type GatewayRecord, type OwnerDirectory } from '../routing/directory.ts'
 import { backoffDelay } from '../util/backoff.ts'
 import { deadlineSignal, type StartTimer } from '../util/deadline-signal.ts'
-import { ChannelLost, type Answered, type DeliveryClient } from './client.ts'
+import { ChannelLost, NotConnected, type Answered, type DeliveryClient } from './client.ts'
 import { unreachable, type Connector } from './connector.ts'
 import type { DeliveryMetrics } from './metrics.ts'
 import type { DeliverHandler, Resolution, ResolveOptions, SendOptions, SendOutcome, SendResult } from '../types.ts'
@@ -27,6 +29,8 @@ import type { Logger, PeerId } from '@libp2p/interface'
 
 /** Resend delays after a broken stream: quick at first, never long. */
 const RETRY_BACKOFF = { minMs: 25, maxMs: 500 }
+/** Redial delays when no connection could be made: an overloaded owner is not dialled in a tight loop. */
+const CONNECT_BACKOFF = { minMs: 100, maxMs: 2_000 }
 
 export interface RouterInit {
   /** Our mesh name, as local deliveries show it. */
@@ -190,7 +194,9 @@ export class Router {
   private async attempts (to: Resolution, owner: GatewayRecord, peer: PeerId, text: string, id: string, options: SendOptions, deadline: Deadline): Promise<Answered> {
     const name = displayName(owner)
     let oversized = 0
-    for (let attempt = 1; ; attempt++) {
+    let broken = 0
+    let unconnected = 0
+    for (;;) {
       try {
         await this.init.connector.ensureConnected(owner, peer, deadline.signal)
         return await this.init.client.request(peer, {
@@ -211,10 +217,19 @@ export class Router {
           throw new MeshError('TOO_LARGE', `Gateway ${name} answered with a frame larger than this Gateway takes (its reply is over ${this.init.maxMessageBytes} bytes)`, { gateway: name, remote: true, cause: err, hint: { kind: 'raise-limit', option: 'maxMessageBytes', limit: this.init.maxMessageBytes } })
         }
         const now = this.init.directory.gateway(owner.peerId)
-        if (now === undefined || now.departed || attempt >= MAX_DELIVERY_ATTEMPTS) throw unreachable(now ?? owner, err)
+        if (now === undefined || now.departed) throw unreachable(now ?? owner, err)
+        if (err instanceof NotConnected) {
+          // Nothing left: an owner we could not connect to in time (overloaded, restarting) is dialled again until
+          // the deadline, unless our own evidence now says it is down (a refused dial, a goodbye).
+          if (!this.init.connector.shouldTry(now, peer)) throw unreachable(now, err)
+          this.init.log('send %s to %s: no connection (%d), dialling again', id, name, ++unconnected)
+          await this.sleep(backoffDelay(unconnected, CONNECT_BACKOFF), deadline.signal).catch(() => {})
+          continue
+        }
+        if (++broken >= MAX_DELIVERY_ATTEMPTS) throw unreachable(now, err)
         // The stream broke before the final answer: send again with the same ID (never delivered twice).
-        this.init.log('send %s to %s lost its stream (attempt %d), retrying', id, name, attempt)
-        await this.sleep(backoffDelay(attempt, RETRY_BACKOFF), deadline.signal).catch(() => {})
+        this.init.log('send %s to %s lost its stream (attempt %d), retrying', id, name, broken)
+        await this.sleep(backoffDelay(broken, RETRY_BACKOFF), deadline.signal).catch(() => {})
       }
     }
   }

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import { defaultLogger } from '@libp2p/logger'
 import { raceSignal } from 'race-signal'
 import { DEDUP_WINDOW_MS, MAX_DELIVERY_ATTEMPTS } from '../../src/constants.ts'
-import { ChannelLost, type Answered } from '../../src/delivery/client.ts'
+import { ChannelLost, NotConnected, type Answered } from '../../src/delivery/client.ts'
 import { Router, type RouterInit } from '../../src/delivery/router.ts'
 import { MeshError } from '../../src/errors.ts'
 import { resolveTarget } from '../../src/routing/resolve.ts'
@@ -75,6 +75,27 @@ describe('router', () => {
     const h = harness(async () => { throw new ChannelLost(false) })
     await assert.rejects(h.router.send('agent:main:main', 'hi'), { code: 'UNREACHABLE' })
     assert.equal(h.requests.length, MAX_DELIVERY_ATTEMPTS)
+  })
+
+  it('a request that never left (no connection in time) is tried again until it goes through, past the broken-stream bound, with a capped backoff', async () => {
+    const failures = MAX_DELIVERY_ATTEMPTS + 4
+    const h = harness(async (_r, attempt) => { if (attempt <= failures) throw new NotConnected(); return { status: 'ok', reply: 'done' } })
+    const result = await h.router.send('agent:main:main', 'hi', { messageId: 'fixed' })
+    assert.equal(result.reply, 'done')
+    assert.equal(h.requests.length, failures + 1)
+    assert.ok(h.requests.every(r => r.id === 'fixed'))
+    assert.ok((h.delays[1] ?? 0) > (h.delays[0] ?? 0) * 1.2, `backoff grows: ${h.delays.join(', ')}`)
+    assert.ok(Math.max(...h.delays) <= 2_000 * 1.2, `backoff capped: ${h.delays.join(', ')}`)
+  })
+
+  it('stops dialling again once our own evidence says the owner is down: UNREACHABLE', async () => {
+    const directory = new FakeDirectory(PEERS.self, [{ peerId: PEERS.a, name: 'owner', sessions: [{ sessionKey: 'agent:main:main' }] }])
+    const h = harness(async (_r, attempt) => {
+      if (attempt === 2) directory.markUnreachable(PEERS.a) // e.g. a refused dial: definite
+      throw new NotConnected()
+    }, {}, directory)
+    await assert.rejects(h.router.send('agent:main:main', 'hi'), { code: 'UNREACHABLE' })
+    assert.equal(h.requests.length, 2)
   })
 
   it('a channel torn down twice by an oversized answer is TOO_LARGE', async () => {
