@@ -51,6 +51,7 @@ export class NotConnected extends ChannelLost {
   override name = 'NotConnected'
   constructor (cause?: unknown) {
     super(false, cause)
+    this.message = 'no connection to the owner'
   }
 }
 

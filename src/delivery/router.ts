@@ -116,7 +116,9 @@ export class Router {
         messageId
       }
     } catch (err) {
-      const error = signal.aborted && !(err instanceof MeshError && err.remote) ? abortError(signal, `send to ${target}`) : err
+      // Past the deadline (or the caller's abort) the signal says what happened, unless the error already does.
+      const aborted = signal.aborted ? abortError(signal, `send to ${target}`) : undefined
+      const error = aborted !== undefined && !(err instanceof MeshError && (err.remote || err.code === aborted.code)) ? aborted : err
       this.done(target, error instanceof MeshError ? error.code : 'REMOTE_ERROR', started, owner)
       throw error
     } finally {
@@ -196,6 +198,7 @@ export class Router {
     let oversized = 0
     let broken = 0
     let unconnected = 0
+    let lastUnconnected: NotConnected | undefined
     for (;;) {
       try {
         await this.init.connector.ensureConnected(owner, peer, deadline.signal)
@@ -210,7 +213,12 @@ export class Router {
           ...(options.meta !== undefined ? { meta: options.meta } : {})
         }, deadline.signal, options.onAccepted)
       } catch (err) {
-        if (deadline.signal.aborted) throw abortError(deadline.signal, `send to ${to.qualifiedKey}`)
+        if (deadline.signal.aborted) {
+          const timedOut = abortError(deadline.signal, `send to ${to.qualifiedKey}`)
+          // Say why when it is known: the owner could not be connected to (the last dial's error is the cause).
+          if (timedOut.code !== 'TIMEOUT' || lastUnconnected === undefined) throw timedOut
+          throw new MeshError('TIMEOUT', `${timedOut.summary}: no connection to Gateway ${name} could be made`, { gateway: name, cause: lastUnconnected })
+        }
         if (err instanceof MeshError) throw err.remote ? new MeshError(err.code, err.summary, { remote: true, gateway: name, cause: err, ...(err.hint !== undefined ? { hint: err.hint } : {}) }) : err
         if (!(err instanceof ChannelLost)) throw unreachable(owner, err)
         if (err.oversized && ++oversized >= 2) {
@@ -222,6 +230,7 @@ export class Router {
           // Nothing left: an owner we could not connect to in time (overloaded, restarting) is dialled again until
           // the deadline, unless our own evidence now says it is down (a refused dial, a goodbye).
           if (!this.init.connector.shouldTry(now, peer)) throw unreachable(now, err)
+          lastUnconnected = err
           this.init.log('send %s to %s: no connection (%d), dialling again', id, name, ++unconnected)
           await this.sleep(backoffDelay(unconnected, CONNECT_BACKOFF), deadline.signal).catch(() => {})
           continue

@@ -88,6 +88,14 @@ describe('router', () => {
     assert.ok(Math.max(...h.delays) <= 2_000 * 1.2, `backoff capped: ${h.delays.join(', ')}`)
   })
 
+  it('an owner never connected to by the deadline is TIMEOUT, caused by the last failed connection', async () => {
+    let fire = (): void => {}
+    const h = harness(async (_r, attempt) => { if (attempt === 5) fire(); throw new NotConnected(new Error('dial timed out')) })
+    fire = h.fireTimeout
+    await assert.rejects(h.router.send('agent:main:main', 'hi'), (err: MeshError) => err.code === 'TIMEOUT' && err.cause instanceof NotConnected)
+    assert.equal(h.requests.length, 5)
+  })
+
   it('stops dialling again once our own evidence says the owner is down: UNREACHABLE', async () => {
     const directory = new FakeDirectory(PEERS.self, [{ peerId: PEERS.a, name: 'owner', sessions: [{ sessionKey: 'agent:main:main' }] }])
     const h = harness(async (_r, attempt) => {
