@@ -201,7 +201,11 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
       inboundConnectionThreshold: 100,
       // libp2p's default (10, for all hosts together) would let two flooding hosts hold every slot;
       // one host holds at most `inboundLimits.pendingPerHost` (8) of these.
-      maxIncomingPendingConnections: 64
+      maxIncomingPendingConnections: 64,
+      // Our dials carry their own deadlines (the dialer's, a send's: longer when this Gateway is overloaded,
+      // src/delivery/connector.ts); libp2p's 6 s per address would cut those short. Its own dials without a
+      // deadline still end at its `dialTimeout` (10 s).
+      addressDialTimeout: 60_000
     },
     // Our own heartbeats judge liveness; libp2p's ping aborts busy connections.
     connectionMonitor: { abortConnectionOnPingFailure: false },

@@ -126,7 +126,7 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
       directory: this.directory,
       liveness: { failFast: peerId => this.gossip.failFast(peerId), isLinked: peerId => this.gossip.links.has(peerId) },
       filter: this.filter,
-      dialTimeoutMs: init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
+      dialTimeoutMs: init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS, slowdown: () => this.gossip.health.multiplier
     })
     this.connector = connector
     // Hearsay is checked by a dial (or a ping) of our own, through the same filter as a send; a slow Gateway waits longer.

@@ -42,6 +42,13 @@ export interface ConnectorInit {
   liveness: ConnectorLiveness
   filter: AddressFilter
   dialTimeoutMs: number
+  /**
+   * Our own health multiplier (src/gossip/local-health.ts): a delivery dial may take `dialTimeoutMs` times this.
+   * On an overloaded machine a handshake takes longer than on an idle one, and aborting it at the idle
+   * machine's timeout only starts the next one from scratch (50 Gateways on 2 cores: the same pair's dials
+   * timed out in the Noise handshake, retry after retry, for minutes). @default () => 1
+   */
+  slowdown?: () => number
   /** @default {@link DEFAULT_IDLE_CONNECTION_MS} */
   idleMs?: number
   /** @default Date.now */
@@ -169,7 +176,8 @@ export class Connector {
     if (addresses.length === 0) {
       throw new MeshError('UNREACHABLE', `Gateway ${displayName(owner)} (${owner.peerId}) is not connected, and none of the addresses it announced is one this Gateway dials (option announcedAddresses)`, { gateway: displayName(owner), hint: { kind: 'check-gateway', gateway: displayName(owner) } })
     }
-    const timeout = AbortSignal.timeout(this.init.dialTimeoutMs)
+    // Never past the send's own deadline (`signal`).
+    const timeout = AbortSignal.timeout(this.init.dialTimeoutMs * Math.max(1, this.init.slowdown?.() ?? 1))
     const dialSignal = anySignal([signal, timeout])
     try {
       await this.init.dialer.openConnection(addresses, { signal: dialSignal })

@@ -51,6 +51,28 @@ describe('connector: a failed dial', () => {
     assert.deepEqual(marked, [[peerId, false]])
   })
 
+  it('an overloaded Gateway gives its dials longer: the timeout is scaled by its own health multiplier, never past the send\'s deadline', async () => {
+    // A handshake that completes after 100 ms, against a 20 ms dial timeout: only the widened timeout lets it finish.
+    const slowHandshake = async (_addresses: unknown, options?: { signal?: AbortSignal }): Promise<never> => await new Promise((resolve, reject) => {
+      const done = setTimeout(() => { resolve({ status: 'open' } as never) }, 100)
+      options?.signal?.addEventListener('abort', () => { clearTimeout(done); reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError')) }, { once: true })
+    })
+    const make = (slowdown: number): Connector => new Connector({
+      dialer: { getConnections: () => [], openConnection: slowHandshake },
+      directory: { markUnreachable: () => {} },
+      liveness: { failFast: () => false, isLinked: () => false },
+      filter: { allowed: () => [multiaddr('/ip4/127.0.0.1/tcp/1')] } as unknown as AddressFilter,
+      dialTimeoutMs: 20,
+      slowdown: () => slowdown
+    })
+    await make(100).ensureConnected(owner, peerIdFromString(peerId), new AbortController().signal)
+    await assert.rejects(make(1).ensureConnected(owner, peerIdFromString(peerId), new AbortController().signal), (err: unknown) => err instanceof ChannelLost)
+    const deadline = new AbortController()
+    const dial = make(100).ensureConnected(owner, peerIdFromString(peerId), deadline.signal)
+    deadline.abort(new DOMException('deadline', 'TimeoutError'))
+    await assert.rejects(dial)
+  })
+
   it('isTimeout looks through the cause chain', () => {
     assert.equal(isTimeout(new Error('x', { cause: new DOMException('t', 'TimeoutError') })), true)
     assert.equal(isTimeout(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })), false)
