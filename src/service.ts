@@ -27,7 +27,6 @@ import { resolveTarget } from './routing/resolve.ts'
 import { SOFTWARE_VERSION } from './version.ts'
 import { infoFor, peersView, sessionChanges, sessionsView } from './views.ts'
 import { pick } from './util/pick.ts'
-import { transportsListening } from './util/transports-listening.ts'
 import type { OwnerDirectory } from './routing/directory.ts'
 import type { GatewayMeta } from './registry/records.ts'
 import type { RegistryChanges } from './registry/registry.ts'
@@ -179,7 +178,6 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
   /** Addresses are known only once transports listen: publish our first snapshot then. */
   async afterStart (): Promise<void> {
     this.startedAt = Date.now()
-    await transportsListening(this.components) // one first snapshot, with our addresses (not running yet: no republish meanwhile)
     this.running = true
     await this.gossip.afterStart()
     this.idleTimer = setInterval(() => {
