@@ -8,13 +8,10 @@
  * and versions travel in the registry, and libp2p ignores observed TCP addresses.
  *
  * The delay is 0 (the next turn of the event loop, off the synchronous path of the connection's
- * opening), and then identify waits while the connection's registry link is in its first sync (no
- * hello yet, a pull from the peer or its wants being served; at most `IDENTIFY_HOLD_MS`): on both
- * ends of a late join identify runs after the snapshots, not among them (a 1k join's CPU ~30 %
- * less, docs/performance.md). A fixed 3 s kept identify off that path too, but then a Gateway behind
- * NAT learnt of a relay member, reserved its slot and announced its relayed address 3 s late, and
- * senders that tried it meanwhile found no address and marked it unreachable
- * (test/netns/sites.test.ts); a first sync between two sites takes a few round trips.
+ * opening): 3 s kept identify off a late join's path, but then a Gateway behind NAT learnt of a
+ * relay member, reserved its slot and announced its relayed address 3 s late, and senders that
+ * tried it meanwhile found no address and marked it unreachable (test/netns/sites.test.ts). A
+ * 100k-session late join run at 0.5 s cost ~130 ms more CPU (measured, cause not found).
  *
  * Member connections only: never one admitted under an invite key (src/invite/service.ts says why);
  * a relayed one at once (hole punching starts from identify). Every other connection is identified,
@@ -32,15 +29,10 @@ import type { Connection, Libp2pEvents, Startable, TypedEventTarget } from '@lib
 
 /** See above: at once (next turn), so that relay reservations and hole punching are not held back. */
 export const IDENTIFY_DELAY_MS = 0
-/** While the connection's registry link is in its first sync, identify waits (checked this often), at most `IDENTIFY_HOLD_MS`. */
-const HOLD_CHECK_MS = 25
-export const IDENTIFY_HOLD_MS = 3_000
 
 export interface DeferredIdentifyComponents {
   events: TypedEventTarget<Libp2pEvents>
   identify: Pick<Identify, 'identify'>
-  /** The registry (src/service.ts): identify waits while the link to a peer is in its first sync. */
-  clawmesh?: { syncingWith: (peerId: string) => boolean }
 }
 
 export function deferredIdentify (init: { delayMs?: number } = {}): (components: DeferredIdentifyComponents) => DeferredIdentify {
@@ -82,27 +74,12 @@ export class DeferredIdentify implements Startable {
       this.identify(connection)
       return
     }
-    this.later(connection, this.delayMs, Date.now())
-  }
-
-  private later (connection: Connection, delayMs: number, openedAt: number): void {
     const timer = setTimeout(() => {
       this.pending.delete(connection)
-      if (connection.status !== 'open') return
-      const peer = connection.remotePeer.toString()
-      if (this.syncing(peer) && Date.now() - openedAt < IDENTIFY_HOLD_MS) this.later(connection, HOLD_CHECK_MS, openedAt)
-      else this.identify(connection)
-    }, delayMs)
+      if (connection.status === 'open') this.identify(connection)
+    }, this.delayMs)
     timer.unref?.()
     this.pending.set(connection, timer)
-  }
-
-  private syncing (peer: string): boolean {
-    try {
-      return this.components.clawmesh?.syncingWith(peer) === true
-    } catch {
-      return false // libp2p's components throw for a service that is not there (a node without the registry)
-    }
   }
 
   private identify (connection: Connection): void {

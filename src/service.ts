@@ -16,7 +16,7 @@ import { DeliveryMetrics } from './delivery/metrics.ts'
 import { Router } from './delivery/router.ts'
 import { DeliveryServer } from './delivery/server.ts'
 import { MeshError } from './errors.ts'
-import { registryGossip, syncingWith, type RegistryGossip } from './gossip/index.ts'
+import { registryGossip, type RegistryGossip } from './gossip/index.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { attachMeshDialer } from './discovery/attach.ts'
 import { checkGatewayName, checkSessionKey, defaultGatewayName, MAX_SESSION_KEY_LENGTH } from './routing/address.ts'
@@ -30,7 +30,10 @@ import { pick } from './util/pick.ts'
 import type { OwnerDirectory } from './routing/directory.ts'
 import type { GatewayMeta } from './registry/records.ts'
 import type { RegistryChanges } from './registry/registry.ts'
-import type { DeliverHandler, GatewayInfo, MeshEvents, MeshServiceInit, MeshStatus, PeerStatus, RejectedPeer, Resolution, ResolveOptions, SendOptions, SendResult, SessionAnnouncement, SessionEntry } from './types.ts'
+import type {
+  DeliverHandler, GatewayInfo, MeshEvents, MeshServiceInit, MeshStatus, PeerStatus, RejectedPeer, Resolution, ResolveOptions,
+  SendOptions, SendResult, SessionAnnouncement, SessionEntry
+} from './types.ts'
 import type { MeshComponents } from './components.ts'
 import type { Connection, Logger, Startable } from '@libp2p/interface'
 
@@ -289,9 +292,6 @@ export class ClawmeshService extends TypedEventEmitter<MeshEvents> implements St
       counters: { ...this.counters, deltasApplied: this.gossip.counters.recordsApplied, deltasRejected: this.gossip.counters.recordsRejected, recordsRedundant: this.gossip.counters.recordsRedundant, pullRequests: this.gossip.counters.pullRequests }
     }
   }
-
-  /** True while the registry link to `peerId` is in its first sync (deferred-identify.ts waits). */
-  syncingWith (peerId: string): boolean { return syncingWith(this.gossip, peerId) }
 
   /** Records a refused peer or record (also used by discovery and the connection gater). */
   recordRejection (rejection: RejectedPeer): void {

@@ -227,9 +227,9 @@ export class Router {
         const now = this.init.directory.gateway(owner.peerId)
         if (now === undefined || now.departed) throw unreachable(now ?? owner, err)
         if (err instanceof NotConnected) {
-          // Nothing left: an owner we could not connect to in time (overloaded, restarting) is dialled again until
-          // the deadline, unless our own evidence now says it is down (a refused dial, a goodbye).
-          if (!this.init.connector.shouldTry(now, peer)) throw unreachable(now, err)
+          // Nothing left: an owner we could not connect to in time (overloaded, restarting, its connection hung up
+          // while it stalled) is dialled again until the deadline. A definite answer ends it at once: a refused
+          // dial is UNREACHABLE from the connector, a goodbye is `departed` above.
           lastUnconnected = err
           this.init.log('send %s to %s: no connection (%d), dialling again', id, name, ++unconnected)
           await this.sleep(backoffDelay(unconnected, CONNECT_BACKOFF), deadline.signal).catch(() => {})

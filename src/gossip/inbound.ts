@@ -290,13 +290,8 @@ function sendWant (gossip: GossipContext, link: PeerLink, wants: Map<string, Ver
 
 /** Sends the records asked for, from where the asker is. */
 async function serveWants (gossip: GossipContext, link: PeerLink, wants: Map<string, Version | undefined>): Promise<void> {
-  link.serving++
-  try {
-    for (const [origin, theirs] of wants) {
-      for (const bytes of gossip.registry.recordsSince(origin, theirs)) await link.send(encodeFrame.record(bytes))
-    }
-  } finally {
-    link.serving--
+  for (const [origin, theirs] of wants) {
+    for (const bytes of gossip.registry.recordsSince(origin, theirs)) await link.send(encodeFrame.record(bytes))
   }
 }
 

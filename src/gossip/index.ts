@@ -7,7 +7,6 @@ import { RegistryGossip } from './gossip.ts'
 import type { RegistryGossipComponents, RegistryGossipInit } from './types.ts'
 
 export { RegistryGossip }
-export { syncingWith } from './links.ts'
 export type { GossipCounters, GossipPeer, RegistryGossipComponents, RegistryGossipEvents, RegistryGossipInit } from './types.ts'
 
 /** The registry gossip service factory. */

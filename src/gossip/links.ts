@@ -32,16 +32,6 @@ export interface LinkPolicy {
 /** Without a dialer that chooses: every connection is a link (a full mesh). */
 export const LINK_EVERY_CONNECTION: LinkPolicy = { wants: () => true, chosen: () => [] }
 
-/**
- * True while the link to `id` is in its first sync: its hello has not come, we pull from it, or we
- * serve its wants. libp2p's identify waits for that (deferred-identify.ts): off a late join's path.
- */
-export function syncingWith (gossip: Pick<GossipContext, 'links' | 'pulls'>, id: string): boolean {
-  const link = gossip.links.get(id)
-  if (link === undefined || link.closed) return false
-  return !link.joined || link.serving > 0 || gossip.pulls.pullsFrom(id)
-}
-
 /** Opens (or returns) the link to `peer`: because we chose it, or because it opened a registry stream to us (`theirChoice`). */
 export function openLink (gossip: GossipContext, peer: PeerId, theirChoice: boolean): PeerLink | undefined {
   const id = peer.toString()

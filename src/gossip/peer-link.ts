@@ -66,8 +66,6 @@ export class PeerLink {
    * it forms is announced by a `links` frame, a moment later.
    */
   linksHeard = false
-  /** Wants of its that we are answering. */
-  serving = 0
   closed = false
   private out?: FramedStream
   private wire?: LinkWire

@@ -124,12 +124,6 @@ export class PullTracker {
     return this.pulls.get(origin)?.peer
   }
 
-  /** Whether a pull waits on `peer`. */
-  pullsFrom (peer: string): boolean {
-    for (const pull of this.pulls.values()) if (pull.peer === peer) return true
-    return false
-  }
-
   get size (): number {
     return this.pulls.size
   }

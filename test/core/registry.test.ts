@@ -43,6 +43,14 @@ describe('registry', () => {
         await Promise.all(net.meshes.map(async (m, i) => { await m.announce(`agent:main:warm-${i}-${round}`) }))
         await Promise.all(net.meshes.map(async m => { await waitUntil(m, () => m.status().sessions === 5 * (round + 1)) }))
       }
+      // And until every node has heard from every other whom it links to (each `links` frame follows a link by
+      // ≥ 50 ms; a node not yet known to be linked to an origin is, rightly, pushed that origin's records).
+      type Claims = { clawmesh: { gossip: { liveness: { claimsLink: (peer: string, origin: string) => boolean } } } }
+      const ids = net.meshes.map(m => m.peerId.toString())
+      await Promise.all(net.meshes.map(async (m, k) => {
+        const { liveness } = (m.libp2p.services as unknown as Claims).clawmesh.gossip
+        await waitUntil(m, () => ids.every((a, i) => i === k || ids.every((b, j) => j === i || j === k || liveness.claimsLink(a, b))))
+      }))
       const before = net.meshes.map(m => ({ ...m.status().counters }))
       await Promise.all(net.meshes.map(async (m, i) => {
         await Promise.all(Array.from({ length: 300 }, async (_, k) => { await m.announce(`agent:main:full-${i}-${k}`) }))

@@ -96,12 +96,11 @@ describe('router', () => {
     assert.equal(h.requests.length, 5)
   })
 
-  it('stops dialling again once our own evidence says the owner is down: UNREACHABLE', async () => {
-    const directory = new FakeDirectory(PEERS.self, [{ peerId: PEERS.a, name: 'owner', sessions: [{ sessionKey: 'agent:main:main' }] }])
+  it('a definite answer while dialling again ends the send at once: a refused dial is UNREACHABLE', async () => {
     const h = harness(async (_r, attempt) => {
-      if (attempt === 2) directory.markUnreachable(PEERS.a) // e.g. a refused dial: definite
-      throw new NotConnected()
-    }, {}, directory)
+      if (attempt === 1) throw new NotConnected()
+      throw new MeshError('UNREACHABLE', 'refused') // what the connector throws for a refused dial
+    })
     await assert.rejects(h.router.send('agent:main:main', 'hi'), { code: 'UNREACHABLE' })
     assert.equal(h.requests.length, 2)
   })

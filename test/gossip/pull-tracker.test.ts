@@ -18,17 +18,6 @@ describe('PullTracker', () => {
     assert.equal(t.pulling('o'), undefined)
   })
 
-  it('says whether a pull waits on a peer (identify waits for that: deferred-identify.ts)', () => {
-    const t = tracker()
-    assert.equal(t.pullsFrom('p1'), false)
-    t.claim('p1', 'o', held(1, 5), 0)
-    t.claim('p2', 'o', held(1, 5), 10)
-    assert.equal(t.pullsFrom('p1'), true)
-    assert.equal(t.pullsFrom('p2'), false, 'a candidate is not pulled from')
-    t.progress('p1', 'o', held(1, 5), 20)
-    assert.equal(t.pullsFrom('p1'), false)
-  })
-
   it('an unproven claim never raises the version we wait for; the pull moves on when a peer does not deliver', () => {
     const t = tracker()
     assert.equal(t.claim('honest', 'o', held(1, 5), 0), true)
