@@ -156,6 +156,9 @@ export class Mesh {
  */
 const LOOPBACK = ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128']
 
+/** How long a member's inbound handshake may take after it proved the secret. */
+const INBOUND_UPGRADE_TIMEOUT_MS = 30_000
+
 /**
  * Streams are long-lived and opened in bursts right after a dial. A paused stream (its reader is
  * behind) still receives what its window allows, into a read buffer that resets the stream past
@@ -205,10 +208,16 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
       // Our dials carry their own deadlines (the dialer's, a send's: longer when this Gateway is overloaded,
       // src/delivery/connector.ts); libp2p's 6 s per address would cut those short. Its own dials without a
       // deadline still end at its `dialTimeout` (10 s).
-      addressDialTimeout: 60_000
+      addressDialTimeout: 60_000,
+      // An overloaded Gateway (50 on 2 cores) took over libp2p's 10 s to finish an inbound handshake that the dialer
+      // already used: it reset it, and the sends on it started again from scratch. Strangers never get this long:
+      // without the secret a connection ends at the first Noise message, or at the nonce timeout (protector.ts, 5 s).
+      inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS
     },
-    // Our own heartbeats judge liveness; libp2p's ping aborts busy connections.
-    connectionMonitor: { abortConnectionOnPingFailure: false },
+    // Our own heartbeats judge liveness (and measure RTT on the registry stream). libp2p's monitor would ping every
+    // connection every 10 s, each ping a new stream with its negotiation and peer-store write: with 50 Gateways,
+    // ~10 streams a second per Gateway that only measured what we already know.
+    connectionMonitor: { enabled: false },
     services: {
       // Run by deferred-identify.ts on member connections only (never under an invite key).
       identify: identify({ runOnConnectionOpen: false }),

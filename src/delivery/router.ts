@@ -202,6 +202,8 @@ export class Router {
     for (;;) {
       try {
         await this.init.connector.ensureConnected(owner, peer, deadline.signal)
+        // Connected: a deadline from here on is an owner that did not answer, not one we could not reach.
+        lastUnconnected = undefined
         return await this.init.client.request(peer, {
           id,
           to: to.sessionKey,
@@ -213,6 +215,7 @@ export class Router {
           ...(options.meta !== undefined ? { meta: options.meta } : {})
         }, deadline.signal, options.onAccepted)
       } catch (err) {
+        if (err instanceof NotConnected) lastUnconnected = err
         if (deadline.signal.aborted) {
           const timedOut = abortError(deadline.signal, `send to ${to.qualifiedKey}`)
           // Say why when it is known: the owner could not be connected to (the last dial's error is the cause).
@@ -230,7 +233,6 @@ export class Router {
           // Nothing left: an owner we could not connect to in time (overloaded, restarting, its connection hung up
           // while it stalled) is dialled again until the deadline. A definite answer ends it at once: a refused
           // dial is UNREACHABLE from the connector, a goodbye is `departed` above.
-          lastUnconnected = err
           this.init.log('send %s to %s: no connection (%d), dialling again', id, name, ++unconnected)
           await this.sleep(backoffDelay(unconnected, CONNECT_BACKOFF), deadline.signal).catch(() => {})
           continue

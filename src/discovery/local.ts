@@ -98,6 +98,14 @@ export class LocalDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> imple
   private scanTimer?: ReturnType<typeof setTimeout>
   private scanning?: Promise<void>
   private rescanPending = false
+  /** A whole-folder read is due (a rescan, or a change the watcher could not name). */
+  private fullScanPending = false
+  /**
+   * Entries the watcher saw change since the last scan: only these are read. Every Gateway rewrites its entry
+   * every few seconds, so reading the whole folder on each change costs O(n²) file reads per refresh period
+   * (50 Gateways on one host: ~500 opens a second each).
+   */
+  private readonly changed = new Set<string>()
   private writing: Promise<void> = Promise.resolve()
   private started = false
 
@@ -162,7 +170,8 @@ export class LocalDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> imple
   private startWatching (): void {
     try {
       this.watcher = watch(this.dir, { persistent: false }, (_event, name) => {
-        if (name == null || name.endsWith('.json')) this.scheduleScan(false)
+        if (name == null) this.scheduleScan(false)
+        else if (name.endsWith('.json') && !name.startsWith('.')) this.scheduleScan(false, name)
       })
       this.watcher.on('error', (err) => {
         this.log.error('watching %s failed, falling back to rescans - %e', this.dir, err)
@@ -174,24 +183,30 @@ export class LocalDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> imple
     }
   }
 
-  private scheduleScan (announceAll: boolean): void {
+  /** A scan soon: of the entry `name` only, or of the whole folder (`announceAll`: announcing every live entry). */
+  private scheduleScan (announceAll: boolean, name?: string): void {
     if (!this.started) return
     if (announceAll) this.rescanPending = true
+    if (name !== undefined) this.changed.add(name)
+    else this.fullScanPending = true
     if (this.scanTimer != null) return
     this.scanTimer = setTimeout(() => {
       this.scanTimer = undefined
       const all = this.rescanPending
+      const only = this.fullScanPending || all ? undefined : [...this.changed]
       this.rescanPending = false
-      this.scan(all).catch(err => { this.log.error('scanning %s failed - %e', this.dir, err) })
+      this.fullScanPending = false
+      this.changed.clear()
+      this.scan(all, only).catch(err => { this.log.error('scanning %s failed - %e', this.dir, err) })
     }, SCAN_DEBOUNCE_MS)
   }
 
-  /** Read every entry; emit `peer` for new or changed ones (or all live ones when `announceAll`). */
-  private async scan (announceAll: boolean): Promise<void> {
+  /** Read every entry (or those named in `only`); emit `peer` for new or changed ones (or all live ones when `announceAll`). */
+  private async scan (announceAll: boolean, only?: string[]): Promise<void> {
     // One scan at a time; a request arriving meanwhile runs after it.
     while (this.scanning != null) await this.scanning.catch(() => {})
     if (!this.started) return
-    this.scanning = this.doScan(announceAll)
+    this.scanning = this.doScan(announceAll, only)
     try {
       await this.scanning
     } finally {
@@ -199,7 +214,11 @@ export class LocalDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> imple
     }
   }
 
-  private async doScan (announceAll: boolean): Promise<void> {
+  private async doScan (announceAll: boolean, only?: string[]): Promise<void> {
+    if (only !== undefined) {
+      await this.readEntries(only, announceAll)
+      return
+    }
     let names: string[]
     try {
       names = await readdir(this.dir)
@@ -213,6 +232,12 @@ export class LocalDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> imple
       }
       throw err
     }
+    const seen = await this.readEntries(names, announceAll)
+    for (const id of this.known.keys()) if (!seen.has(id)) this.known.delete(id)
+  }
+
+  /** Reads the entries `names` (others' `.json` files); emits `peer` for new or changed ones. Returns the live ones' IDs. */
+  private async readEntries (names: string[], announceAll: boolean): Promise<Set<string>> {
     const self = this.components.peerId.toString()
     const seen = new Set<string>()
     for (const name of names) {
@@ -221,7 +246,10 @@ export class LocalDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> imple
       if (id === self) continue
       const path = join(this.dir, name)
       const entry = await readEntry(path)
-      if (entry == null || entry.peerId !== id) continue
+      if (entry == null || entry.peerId !== id) {
+        this.known.delete(id) // removed (or unreadable): announced afresh if it comes back
+        continue
+      }
       const stale = this.staleReason(entry)
       if (stale != null) {
         this.log('removing stale entry of %s: %s', id, stale)
@@ -235,12 +263,12 @@ export class LocalDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> imple
       const fingerprint = `${entry.pid}|${entry.addrs.join(',')}`
       if (announceAll || this.known.get(id) !== fingerprint) {
         this.known.set(id, fingerprint)
-        if (!this.started) return
+        if (!this.started) return seen
         this.log('found %p at %s', peer.id, entry.addrs.join(' '))
         this.safeDispatchEvent('peer', { detail: peer })
       }
     }
-    for (const id of this.known.keys()) if (!seen.has(id)) this.known.delete(id)
+    return seen
   }
 
   private staleReason (entry: RendezvousEntry): string | undefined {

@@ -13,6 +13,11 @@ import type { PublicKey } from '@libp2p/interface'
 const MAX_CACHED = 10_000
 const keys = new Map<string, PublicKey>()
 const bytesOf = new Map<string, Uint8Array>()
+/**
+ * Origin strings by their bytes (as latin1): digests and `links` frames name the same few dozen peers over and
+ * over, and base58-encoding each one was 3-4 % of a Gateway's CPU with 50 Gateways (profile in docs/scaling.md).
+ */
+const textOf = new Map<string, string>()
 
 function remember<V> (cache: Map<string, V>, key: string, value: V): V {
   if (cache.size >= MAX_CACHED) cache.clear()
@@ -22,6 +27,9 @@ function remember<V> (cache: Map<string, V>, key: string, value: V): V {
 
 /** The peer ID string of origin bytes; `BAD_REQUEST` unless they are a peer ID with an inline public key. */
 export function originFromBytes (bytes: Uint8Array): string {
+  const raw = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+  const known = textOf.get(raw)
+  if (known !== undefined) return known
   let id
   try {
     id = peerIdFromMultihash(Digest.decode(bytes))
@@ -31,7 +39,7 @@ export function originFromBytes (bytes: Uint8Array): string {
   if (id.publicKey === undefined) throw new MeshError('BAD_REQUEST', 'origin has no inline public key')
   const text = id.toString()
   if (!keys.has(text)) remember(keys, text, id.publicKey)
-  return text
+  return remember(textOf, raw, text)
 }
 
 /** The wire form of an origin (its multihash bytes). */

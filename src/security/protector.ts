@@ -18,6 +18,7 @@
  */
 
 import { byteStream } from '@libp2p/utils'
+import { anySignal } from 'any-signal'
 import { MSS_HEADER, VerifyingBox } from './verifying-box.ts'
 import type { AbortOptions, ComponentLogger, ConnectionProtector, Logger, MessageStream, MultiaddrConnection } from '@libp2p/interface'
 
@@ -73,7 +74,11 @@ export interface MeshProtectorInit {
    * hangs up right after its dial resolved is never taken for a stranger.
    */
   onProven?: (maConn: MultiaddrConnection) => void
-  /** Bound on the nonce exchange when libp2p passes no signal. @default 5000 */
+  /**
+   * How long a connection we receive has to prove a key we accept (its nonce, then its first bytes), whatever
+   * libp2p's own upgrade timeout: that one is long enough for an overloaded member's Noise handshake (mesh.ts),
+   * and a stranger must not hold a pending slot that long. Also bounds the nonce exchange of a dial. @default 5000
+   */
   nonceTimeoutMs?: number
   /** The clock that keys expire by (tests). @default Date.now */
   now?: () => number
@@ -152,12 +157,18 @@ class MeshProtector implements ConnectionProtector {
     const maConn = connection as MultiaddrConnection
     const log = maConn.log.newScope('clawmesh-pnet')
     const localNonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH))
-    const opts: AbortOptions = options?.signal != null ? options : { signal: AbortSignal.timeout(this.init.nonceTimeoutMs ?? DEFAULT_NONCE_TIMEOUT_MS) }
+    const proofMs = this.init.nonceTimeoutMs ?? DEFAULT_NONCE_TIMEOUT_MS
+    const nonceSignal = anySignal([options?.signal, AbortSignal.timeout(proofMs)])
     const bytes = byteStream(maConn)
-    const [received] = await Promise.all([
-      bytes.read({ bytes: NONCE_LENGTH, ...opts }),
-      bytes.write(localNonce, opts)
-    ])
+    let received
+    try {
+      [received] = await Promise.all([
+        bytes.read({ bytes: NONCE_LENGTH, signal: nonceSignal }),
+        bytes.write(localNonce, { signal: nonceSignal })
+      ])
+    } finally {
+      nonceSignal.clear()
+    }
     const remoteNonce = received.subarray()
     log('exchanged nonces')
     const raw = bytes.unwrap()
@@ -171,6 +182,14 @@ class MeshProtector implements ConnectionProtector {
       throw err
     }
 
+    // A listener waits for the dialer's first bytes to learn its key: they must come in time (see `nonceTimeoutMs`).
+    let proofTimer: ReturnType<typeof setTimeout> | undefined
+    if (direction === 'inbound') {
+      proofTimer = setTimeout(() => { raw.abort(this.reject('silent', address, direction)) }, proofMs)
+      proofTimer.unref?.()
+      raw.addEventListener('close', () => { clearTimeout(proofTimer) }, { once: true })
+    }
+
     return new VerifyingBox<Key>({
       maConn: raw,
       localNonce,
@@ -179,6 +198,7 @@ class MeshProtector implements ConnectionProtector {
       keys: direction === 'outbound' ? [this.primary] : this.acceptedNow(),
       log,
       onVerified: (key) => {
+        clearTimeout(proofTimer)
         if (direction === 'inbound' && key.expiresAt !== undefined && key.expiresAt <= (this.init.now ?? Date.now)()) {
           return this.reject('expired-key', address, direction, key)
         }
@@ -193,19 +213,20 @@ class MeshProtector implements ConnectionProtector {
     })
   }
 
-  private reject (why: ProtectorRejection | 'closed-early', address: string, direction: 'inbound' | 'outbound', key?: Key): WrongSecretError {
+  private reject (why: ProtectorRejection | 'closed-early' | 'silent', address: string, direction: 'inbound' | 'outbound', key?: Key): WrongSecretError {
     const what = `${direction} connection ${direction === 'inbound' ? 'from' : 'to'} ${address}`
     const ours = direction === 'inbound' && this.accepted.length > 1
       ? `this Gateway accepts the keys of meshes ${this.accepted.map(k => k.meshId).join(', ')}`
       : `this mesh is ${this.primary.meshId}`
-    const kind: ProtectorRejection = why === 'closed-early' ? 'wrong-secret' : why
-    const reason = why === 'no-secret'
-      ? `${what} refused: the remote uses no mesh secret (not a clawmesh Gateway, or one started without a secret)`
-      : why === 'wrong-secret'
-        ? `${what} refused: the remote uses a different mesh secret (it belongs to another mesh, or its secret was mistyped); ${ours}`
-        : why === 'expired-key'
-          ? `${what} refused: the remote uses the key "${key?.label ?? '?'}", which expired at ${new Date(key?.expiresAt ?? 0).toISOString()}`
-          : `${what} failed: the remote hung up right after the private-network handshake, before sending one valid byte; it most likely holds a different mesh secret (${ours})`
+    const kind: ProtectorRejection = why === 'closed-early' || why === 'silent' ? 'wrong-secret' : why
+    const reasons: Record<typeof why, () => string> = {
+      'no-secret': () => `${what} refused: the remote uses no mesh secret (not a clawmesh Gateway, or one started without a secret)`,
+      'wrong-secret': () => `${what} refused: the remote uses a different mesh secret (it belongs to another mesh, or its secret was mistyped); ${ours}`,
+      'expired-key': () => `${what} refused: the remote uses the key "${key?.label ?? '?'}", which expired at ${new Date(key?.expiresAt ?? 0).toISOString()}`,
+      'closed-early': () => `${what} failed: the remote hung up right after the private-network handshake, before sending one valid byte; it most likely holds a different mesh secret (${ours})`,
+      silent: () => `${what} refused: the remote sent nothing valid within ${(this.init.nonceTimeoutMs ?? DEFAULT_NONCE_TIMEOUT_MS) / 1000} s of connecting`
+    }
+    const reason = reasons[why]()
     this.log.error('%s', reason)
     try {
       this.init.onReject?.({ kind, address, direction, reason })

@@ -90,10 +90,27 @@ describe('router', () => {
 
   it('an owner never connected to by the deadline is TIMEOUT, caused by the last failed connection', async () => {
     let fire = (): void => {}
-    const h = harness(async (_r, attempt) => { if (attempt === 5) fire(); throw new NotConnected(new Error('dial timed out')) })
+    let dials = 0
+    // Like the real connector: the deadline firing during a dial rejects it with the signal's reason.
+    const ensureConnected = async (_o: unknown, _p: unknown, signal: AbortSignal): Promise<void> => { if (++dials === 5) { fire(); throw signal.reason } }
+    const h = harness(async () => { throw new NotConnected(new Error('dial timed out')) }, {
+      connector: { ensureConnected, shouldTry: () => true, hold: () => () => {}, silentOwnerWaitMs: () => undefined }
+    })
     fire = h.fireTimeout
-    await assert.rejects(h.router.send('agent:main:main', 'hi'), (err: MeshError) => err.code === 'TIMEOUT' && err.cause instanceof NotConnected)
-    assert.equal(h.requests.length, 5)
+    await assert.rejects(h.router.send('agent:main:main', 'hi'), (err: MeshError) => err.code === 'TIMEOUT' && err.cause instanceof NotConnected && /could be made/.test(err.message))
+    assert.equal(h.requests.length, 4)
+  })
+
+  it('a deadline that fires while a request is under way on a connection is a plain TIMEOUT, not blamed on an earlier failed connection', async () => {
+    let fire = (): void => {}
+    const h = harness(async (_r, attempt) => {
+      if (attempt === 1) throw new NotConnected(new Error('dial timed out'))
+      fire() // connected this time: the owner is slow to answer
+      return await new Promise<Answered>(() => {})
+    })
+    fire = h.fireTimeout
+    await assert.rejects(h.router.send('agent:main:main', 'hi'), (err: MeshError) => err.code === 'TIMEOUT' && !(err.cause instanceof NotConnected) && !/could be made/.test(err.message))
+    assert.equal(h.requests.length, 2)
   })
 
   it('a definite answer while dialling again ends the send at once: a refused dial is UNREACHABLE', async () => {

@@ -4,6 +4,8 @@
  * stdout are parsed as they come and not kept, so long runs stay small.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { RemoteError } from './gateway.ts'
@@ -62,7 +64,11 @@ export class LoopbackGateway {
       if (msg.ok === true) waiter?.resolve(msg.result)
       else waiter?.reject(new RemoteError({ ...msg.error, message: `${this.name}: ${msg.error?.message ?? 'failed'}` }))
     })
+    // Diagnosing a long run: CLAWMESH_TEST_LOG_DIR keeps each Gateway's whole stderr (with DEBUG=clawmesh:*, its log).
+    const logDir = process.env.CLAWMESH_TEST_LOG_DIR
+    const logFile = logDir !== undefined ? createWriteStream(join(logDir, `${this.name}.log`)) : undefined
     createInterface({ input: this.child.stderr! }).on('line', (line) => {
+      logFile?.write(line + '\n')
       this.stderrTail.push(line)
       if (this.stderrTail.length > 50) this.stderrTail.shift()
     })

@@ -155,6 +155,8 @@ async function loadRun ({ gateways: GATEWAYS, stable: STABLE, churn: CHURN, roun
       await converged(GATEWAYS * STABLE, 'after the churn')
       const churnEnd = await all(async gw => await gw.request<Cpu>('cpu'))
       const churnSeconds = (performance.now() - churnStarted) / 1000
+      // Before the fingerprint below, whose sort of every key (the test's, not the mesh's) raises RSS by tens of MB.
+      const end = await all(async gw => await gw.request<Memory>('memory'))
       const sent = await all(async gw => await gw.request<SendSummary>('stopSending'))
       const links = await all(async gw => (await gw.request<{ peers: number }>('status')).peers)
       // Registry changes each Gateway applied during the churn: every Gateway's announces and withdrawals.
@@ -163,7 +165,6 @@ async function loadRun ({ gateways: GATEWAYS, stable: STABLE, churn: CHURN, roun
       const netCpuPerChange = range(GATEWAYS).map(i => Math.max(0, cpuMs(churnStart[i]!, churnEnd[i]!) - baselineMsPerS[i]! * churnSeconds) * 1000 / changesPerGateway)
 
       const prints = await all(async gw => await gw.request<{ count: number, hash: string }>('fingerprint'))
-      const end = await all(async gw => await gw.request<Memory>('memory'))
       const firstHalf = memory.slice(0, MID_ROUND + 1)
       const secondHalf = [...memory.slice(MID_ROUND + 1), end]
       const mid = memory[MID_ROUND]!

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { connect } from 'node:net'
 import { preSharedKey } from '@libp2p/pnet'
 import { after, describe, it } from 'node:test'
 import xsalsa20 from 'xsalsa20'
@@ -53,6 +54,22 @@ void describe('mesh secret protector', () => {
     assert.equal(a.getConnections().length + b.getConnections().length, 0)
     // Not a timed assertion of the test's own speed: the point of the protector is that this is not the ~6 s upgrade timeout.
     assert.ok(elapsed < 5_000, `refused in ${Math.round(elapsed)} ms, not after an upgrade timeout`)
+  })
+
+  void it('a stranger that sends a nonce and then nothing is hung up on after nonceTimeoutMs, not after libp2p\'s longer upgrade timeout', async () => {
+    const r = recorderWithEvents()
+    const a = await track(createTestNode({ protector: meshProtector({ secret: parseSecret(generateSecret()), nonceTimeoutMs: 300, onReject: (e) => r.recorder.record({ kind: e.kind, address: e.address, reason: e.reason }) }) }))
+    const port = Number(a.getMultiaddrs()[0]!.getComponents().find(c => c.name === 'tcp')?.value)
+    for (const sends of [randomBytes(24), Buffer.alloc(0)]) { // a nonce and silence; silence from the start
+      const socket = connect(port, '127.0.0.1')
+      socket.on('error', () => {})
+      socket.write(sends)
+      // libp2p's own inbound upgrade timeout here is 10 s: the socket must close well before it.
+      const closed = await Promise.race([new Promise(resolve => { socket.on('close', () => { resolve(true) }) }), new Promise(resolve => { setTimeout(resolve, 5_000, false) })])
+      socket.destroy()
+      assert.equal(closed, true, 'the listener hung up on the silent stranger')
+    }
+    await waitFor(() => r.recorder.list().some(x => /sent nothing valid/.test(x.reason)), r.events, ['rejected'], 5_000, 'the refusal to be recorded')
   })
 
   void it('a peer with no secret at all is refused as no-secret', async () => {
