@@ -106,6 +106,43 @@ void describe('local discovery (rendezvous folder, no multicast)', () => {
     assert.deepEqual(announced, [])
   })
 
+  void it('a changed entry is read alone, not the whole folder (every Gateway rewrites its entry every few seconds)', async () => {
+    const dir = await stateDir()
+    const secret = parseSecret(generateSecret())
+    const folder = rendezvousDir(dir, secret.meshId)
+    const { mkdir, rename } = await import('node:fs/promises')
+    await mkdir(folder, { recursive: true })
+    const ghosts = await Promise.all(Array.from({ length: 30 }, async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()))
+    const entry = (id: string, port: number): string => JSON.stringify({ peerId: id, pid: process.pid, addrs: [`/ip4/127.0.0.1/tcp/${port}`], updatedAt: Date.now() })
+    await Promise.all(ghosts.map(async (id, i) => { await writeFile(join(folder, `${id}.json`), entry(id, 1000 + i)) }))
+    const announced: PeerInfo[] = []
+    const events = new EventTarget()
+    const node = await createTestNode({ services: { local: localDiscovery({ stateDir: dir, meshId: secret.meshId, rescanIntervalMs: 600_000 }) } }) as unknown as LocalNode
+    nodes.push(node)
+    node.services.local.addEventListener('peer', (e) => { announced.push(e.detail); events.dispatchEvent(new Event('peer')) })
+    await waitFor(() => new Set(announced.map(p => p.id.toString())).size === ghosts.length, events, ['peer'], 10_000, 'every entry announced')
+    // Count the reads of others' entries from here on (the discovery imports `open` from node:fs/promises).
+    const fsp = (await import('node:fs')).promises
+    const { syncBuiltinESMExports } = await import('node:module')
+    const realOpen = fsp.open
+    let reads = 0
+    fsp.open = (async (path: Parameters<typeof realOpen>[0], ...rest: unknown[]) => {
+      if (ghosts.some(id => String(path).endsWith(`${id}.json`))) reads++
+      return await (realOpen as (...args: unknown[]) => ReturnType<typeof realOpen>)(path, ...rest)
+    }) as typeof realOpen
+    syncBuiltinESMExports()
+    try {
+      // One peer moves to another port, written the way entries are (a temporary name, then rename).
+      await writeFile(join(folder, '.moved.tmp'), entry(ghosts[7]!, 2007))
+      await rename(join(folder, '.moved.tmp'), join(folder, `${ghosts[7]!}.json`))
+      await waitFor(() => announced.some(p => p.multiaddrs[0]!.toString().endsWith('/tcp/2007')), events, ['peer'], 10_000, 'the moved peer announced again')
+    } finally {
+      fsp.open = realOpen
+      syncBuiltinESMExports()
+    }
+    assert.ok(reads >= 1 && reads <= 2, `entries read for one change: ${reads} (of ${ghosts.length})`)
+  })
+
   void it('a peer that restarts with the same identity is announced again', async () => {
     const dir = await stateDir()
     const secret = parseSecret(generateSecret())
