@@ -120,6 +120,8 @@ void describe('local discovery (rendezvous folder, no multicast)', () => {
     const node = await createTestNode({ services: { local: localDiscovery({ stateDir: dir, meshId: secret.meshId, rescanIntervalMs: 600_000 }) } }) as unknown as LocalNode
     nodes.push(node)
     node.services.local.addEventListener('peer', (e) => { announced.push(e.detail); events.dispatchEvent(new Event('peer')) })
+    // The first scan ran while the node started, before we listened: announce the folder again.
+    await node.services.local.afterStart?.()
     await waitFor(() => new Set(announced.map(p => p.id.toString())).size === ghosts.length, events, ['peer'], 10_000, 'every entry announced')
     // Count the reads of others' entries from here on (the discovery imports `open` from node:fs/promises).
     const fsp = (await import('node:fs')).promises
