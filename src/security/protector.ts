@@ -18,7 +18,6 @@
  */
 
 import { byteStream } from '@libp2p/utils'
-import { anySignal } from 'any-signal'
 import { MSS_HEADER, VerifyingBox } from './verifying-box.ts'
 import type { AbortOptions, ComponentLogger, ConnectionProtector, Logger, MessageStream, MultiaddrConnection } from '@libp2p/interface'
 
@@ -26,6 +25,8 @@ import type { AbortOptions, ComponentLogger, ConnectionProtector, Logger, Messag
 const NONCE_LENGTH = 24
 /** The nonce exchange is one round trip; a peer that does not send 24 bytes this fast is not worth waiting for. */
 const DEFAULT_NONCE_TIMEOUT_MS = 5_000
+/** libp2p's default inbound upgrade timeout: a stranger gets no longer than before ours was raised. */
+export const DEFAULT_PROOF_TIMEOUT_MS = 10_000
 
 /** A key the protector runs on: the 32 key bytes, the public mesh ID, and optionally a label and an expiry (see `MeshKey`). */
 export interface ProtectorKey {
@@ -74,12 +75,14 @@ export interface MeshProtectorInit {
    * hangs up right after its dial resolved is never taken for a stranger.
    */
   onProven?: (maConn: MultiaddrConnection) => void
+  /** Bound on the nonce exchange when libp2p passes no signal. @default 5000 */
+  nonceTimeoutMs?: number
   /**
    * How long a connection we receive has to prove a key we accept (its nonce, then its first bytes), whatever
    * libp2p's own upgrade timeout: that one is long enough for an overloaded member's Noise handshake (mesh.ts),
-   * and a stranger must not hold a pending slot that long. Also bounds the nonce exchange of a dial. @default 5000
+   * and a stranger must not hold a pending slot that long. @default {@link DEFAULT_PROOF_TIMEOUT_MS}
    */
-  nonceTimeoutMs?: number
+  proofTimeoutMs?: number
   /** The clock that keys expire by (tests). @default Date.now */
   now?: () => number
 }
@@ -157,18 +160,20 @@ class MeshProtector implements ConnectionProtector {
     const maConn = connection as MultiaddrConnection
     const log = maConn.log.newScope('clawmesh-pnet')
     const localNonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH))
-    const proofMs = this.init.nonceTimeoutMs ?? DEFAULT_NONCE_TIMEOUT_MS
-    const nonceSignal = anySignal([options?.signal, AbortSignal.timeout(proofMs)])
-    const bytes = byteStream(maConn)
-    let received
-    try {
-      [received] = await Promise.all([
-        bytes.read({ bytes: NONCE_LENGTH, signal: nonceSignal }),
-        bytes.write(localNonce, { signal: nonceSignal })
-      ])
-    } finally {
-      nonceSignal.clear()
+    // A connection we receive must prove a key in time, nonce included (see `proofTimeoutMs`).
+    let proofTimer: ReturnType<typeof setTimeout> | undefined
+    if (maConn.direction === 'inbound') {
+      const address = maConn.remoteAddr.toString()
+      proofTimer = setTimeout(() => { maConn.abort(this.reject('silent', address, 'inbound')) }, this.init.proofTimeoutMs ?? DEFAULT_PROOF_TIMEOUT_MS)
+      proofTimer.unref?.()
+      maConn.addEventListener('close', () => { clearTimeout(proofTimer) }, { once: true })
     }
+    const opts: AbortOptions = options?.signal != null ? options : { signal: AbortSignal.timeout(this.init.nonceTimeoutMs ?? DEFAULT_NONCE_TIMEOUT_MS) }
+    const bytes = byteStream(maConn)
+    const [received] = await Promise.all([
+      bytes.read({ bytes: NONCE_LENGTH, ...opts }),
+      bytes.write(localNonce, opts)
+    ])
     const remoteNonce = received.subarray()
     log('exchanged nonces')
     const raw = bytes.unwrap()
@@ -180,14 +185,6 @@ class MeshProtector implements ConnectionProtector {
       const err = this.reject('no-secret', address, direction)
       raw.abort(err)
       throw err
-    }
-
-    // A listener waits for the dialer's first bytes to learn its key: they must come in time (see `nonceTimeoutMs`).
-    let proofTimer: ReturnType<typeof setTimeout> | undefined
-    if (direction === 'inbound') {
-      proofTimer = setTimeout(() => { raw.abort(this.reject('silent', address, direction)) }, proofMs)
-      proofTimer.unref?.()
-      raw.addEventListener('close', () => { clearTimeout(proofTimer) }, { once: true })
     }
 
     return new VerifyingBox<Key>({
@@ -224,7 +221,7 @@ class MeshProtector implements ConnectionProtector {
       'wrong-secret': () => `${what} refused: the remote uses a different mesh secret (it belongs to another mesh, or its secret was mistyped); ${ours}`,
       'expired-key': () => `${what} refused: the remote uses the key "${key?.label ?? '?'}", which expired at ${new Date(key?.expiresAt ?? 0).toISOString()}`,
       'closed-early': () => `${what} failed: the remote hung up right after the private-network handshake, before sending one valid byte; it most likely holds a different mesh secret (${ours})`,
-      silent: () => `${what} refused: the remote sent nothing valid within ${(this.init.nonceTimeoutMs ?? DEFAULT_NONCE_TIMEOUT_MS) / 1000} s of connecting`
+      silent: () => `${what} refused: the remote sent nothing valid within ${(this.init.proofTimeoutMs ?? DEFAULT_PROOF_TIMEOUT_MS) / 1000} s of connecting`
     }
     const reason = reasons[why]()
     this.log.error('%s', reason)

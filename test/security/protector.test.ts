@@ -56,9 +56,9 @@ void describe('mesh secret protector', () => {
     assert.ok(elapsed < 5_000, `refused in ${Math.round(elapsed)} ms, not after an upgrade timeout`)
   })
 
-  void it('a stranger that sends a nonce and then nothing is hung up on after nonceTimeoutMs, not after libp2p\'s longer upgrade timeout', async () => {
+  void it('a stranger that sends a nonce and then nothing is hung up on after proofTimeoutMs, not after libp2p\'s longer upgrade timeout', async () => {
     const r = recorderWithEvents()
-    const a = await track(createTestNode({ protector: meshProtector({ secret: parseSecret(generateSecret()), nonceTimeoutMs: 300, onReject: (e) => r.recorder.record({ kind: e.kind, address: e.address, reason: e.reason }) }) }))
+    const a = await track(createTestNode({ protector: meshProtector({ secret: parseSecret(generateSecret()), proofTimeoutMs: 300, onReject: (e) => r.recorder.record({ kind: e.kind, address: e.address, reason: e.reason }) }) }))
     const port = Number(a.getMultiaddrs()[0]!.getComponents().find(c => c.name === 'tcp')?.value)
     for (const sends of [randomBytes(24), Buffer.alloc(0)]) { // a nonce and silence; silence from the start
       const socket = connect(port, '127.0.0.1')
