@@ -211,7 +211,7 @@ export async function createMesh (options: MeshOptions = {}): Promise<Mesh> {
       addressDialTimeout: 60_000,
       // An overloaded Gateway (50 on 2 cores) took over libp2p's 10 s to finish an inbound handshake that the dialer
       // already used: it reset it, and the sends on it started again from scratch. Strangers never get this long:
-      // without the secret a connection ends at the first Noise message, or at the nonce timeout (protector.ts, 5 s).
+      // a connection that has not proven the secret within the protector's `proofTimeoutMs` (10 s) is closed.
       inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS
     },
     // Our own heartbeats judge liveness (and measure RTT on the registry stream). libp2p's monitor would ping every
