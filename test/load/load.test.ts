@@ -42,7 +42,7 @@ const median = (values: number[]): number => [...values].sort((a, b) => a - b)[M
 
 /**
  * After a full GC: live JS objects, memory outside the JS heap (buffers, WebAssembly), the process, and V8's young
- * generation. V8 sizes the young generation from the allocation rate, in steps (up to 2 × 32 MB here), and keeps
+ * generation. V8 sizes the young generation from the allocation rate, in steps (64-128 MB committed in the soak), and keeps
  * it: in a busy round every process may step up together by ~50 MB of RSS that is no growth of ours.
  */
 interface Memory { heap: number, external: number, rss: number, young: number }
