@@ -160,11 +160,12 @@ class MeshProtector implements ConnectionProtector {
     const maConn = connection as MultiaddrConnection
     const log = maConn.log.newScope('clawmesh-pnet')
     const localNonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH))
+    const address = maConn.remoteAddr.toString()
+    const direction = maConn.direction
     // A connection we receive must prove a key in time, nonce included (see `proofTimeoutMs`).
     let proofTimer: ReturnType<typeof setTimeout> | undefined
-    if (maConn.direction === 'inbound') {
-      const address = maConn.remoteAddr.toString()
-      proofTimer = setTimeout(() => { maConn.abort(this.reject('silent', address, 'inbound')) }, this.init.proofTimeoutMs ?? DEFAULT_PROOF_TIMEOUT_MS)
+    if (direction === 'inbound') {
+      proofTimer = setTimeout(() => { maConn.abort(this.reject('silent', address, direction)) }, this.init.proofTimeoutMs ?? DEFAULT_PROOF_TIMEOUT_MS)
       proofTimer.unref?.()
       maConn.addEventListener('close', () => { clearTimeout(proofTimer) }, { once: true })
     }
@@ -176,9 +177,8 @@ class MeshProtector implements ConnectionProtector {
     ])
     const remoteNonce = received.subarray()
     log('exchanged nonces')
+    // The same connection, with what the byte reader held past the nonce handed back to it.
     const raw = bytes.unwrap()
-    const address = raw.remoteAddr.toString()
-    const direction = raw.direction
 
     // A peer without any key sends the multistream header in clear where we expect its nonce.
     if (startsWith(remoteNonce, MSS_HEADER)) {

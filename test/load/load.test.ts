@@ -182,7 +182,8 @@ async function loadRun ({ gateways: GATEWAYS, stable: STABLE, churn: CHURN, roun
       const lastRound = memory.at(-1)!
       /** Gateway i's highest live memory over some rounds. */
       const livePeak = (rounds: Memory[][], i: number): number => Math.max(...rounds.map(list => live(list[i]!)))
-      const meanMB = (list: Memory[], of: (m: Memory) => number): number => mb(list.reduce((n, m) => n + of(m), 0) / list.length)
+      const mean = (list: Memory[], of: (m: Memory) => number): number => list.reduce((n, m) => n + of(m), 0) / list.length
+      const meanMB = (list: Memory[], of: (m: Memory) => number): number => mb(mean(list, of))
       const failures = sent.flatMap(s => s.failures)
       const record = {
         scenario: 'load', soak: SOAK, at: new Date().toISOString(), gateways: GATEWAYS, stableSessions: STABLE, churnPerRound: CHURN, rounds: ROUNDS, degree: degree ?? DEFAULT_DEGREE,
@@ -241,7 +242,6 @@ async function loadRun ({ gateways: GATEWAYS, stable: STABLE, churn: CHURN, roun
         assert.ok(after < before * 1.1 + 16 * 1024 * 1024, `gw${i}: live memory peaked at ${mb(before)} MB in the first half, ${mb(after)} MB in the second`)
         assert.ok(rssNet(lastRound[i]!) < rssNet(mid[i]!) * 1.5 + 16 * 1024 * 1024, `gw${i}: RSS net of the young generation grew from ${mb(rssNet(mid[i]!))} MB half-way to ${mb(rssNet(lastRound[i]!))} MB in the last round`)
       }
-      const mean = (list: Memory[], of: (m: Memory) => number): number => list.reduce((n, m) => n + of(m), 0) / list.length
       assert.ok(mean(lastRound, rssNet) < mean(mid, rssNet) * 1.1 + 16 * 1024 * 1024, `RSS per Gateway net of the young generation grew from ${mb(mean(mid, rssNet))} MB half-way to ${mb(mean(lastRound, rssNet))} MB in the last round (mean)`)
     } finally {
       await Promise.all(gateways.map(async gw => { await gw.stop() }))
